@@ -1,0 +1,99 @@
+import { awscdk, javascript } from 'projen';
+
+// Packages only the local runner, its CLI and the demo need (src/local, demo/). Dev dependencies, so consumers who
+// only deploy never install them; the README lists them for consumers who want to run the pipeline locally.
+const localRunnerDevDeps: string[] = [];
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-image-classification-pipeline',
+  description:
+    'One-statement, secure-by-default image classification pipeline for AWS CDK: S3 uploads classified by a SageMaker endpoint in Step Functions, with confidence thresholds, flagged labels, SNS alerts and an audit trail.',
+  author: 'ICS developers',
+  authorAddress: 'ics@example.com',
+  repositoryUrl: 'https://github.com/ics/cdk-image-classification-pipeline.git',
+  keywords: ['aws-cdk', 'cdk', 'construct', 'sagemaker', 'step-functions', 'image-classification', 'serverless', 'ml'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  cdkVersion: '2.276.0',
+  constructsVersion: '10.5.0',
+  jsiiVersion: '~6.0.0',
+
+  // CI is `.ci/run` (README commands on a clean clone); no hosted workflows.
+  github: false,
+  release: false,
+  depsUpgrade: false,
+
+  // Multi-language assembly. Only the js target packs on these machines; the others are declared so the
+  // assembly names are fixed from the first release.
+  publishToPypi: {
+    distName: 'cdk-image-classification-pipeline',
+    module: 'cdk_image_classification_pipeline',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.ics.cdk.imageclassification',
+    mavenGroupId: 'io.github.ics',
+    mavenArtifactId: 'cdk-image-classification-pipeline',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'Ics.Cdk.ImageClassificationPipeline',
+    packageId: 'Ics.Cdk.ImageClassificationPipeline',
+  },
+  publishToGo: {
+    moduleName: 'github.com/ics/cdk-image-classification-pipeline-go',
+  },
+
+  // Handlers (`src/**/*.lambda.ts`) are bundled with esbuild at *our* build time and shipped in `assets/`,
+  // so consumers need neither Docker nor esbuild at synth. SDK clients are bundled (externals: []) so the
+  // code that runs is the code we tested, not whatever SDK the runtime happens to carry.
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    bundlingOptions: {
+      externals: [],
+      sourcemap: false,
+    },
+  },
+
+  devDeps: [
+    // bundled into the classify handler
+    '@aws-sdk/client-s3',
+    '@aws-sdk/client-sagemaker-runtime',
+    '@aws-lambda-powertools/logger',
+    '@types/aws-lambda',
+    // tests
+    'aws-sdk-client-mock',
+    'asl-validator',
+    ...localRunnerDevDeps,
+  ],
+
+  tsconfigDev: {
+    include: ['examples/**/*.ts'],
+  },
+  gitignore: ['/examples/**/cdk.out', '/.ics-local/', '/bench/tmp/'],
+  npmignoreEnabled: true,
+});
+
+// `npm ci` on a fresh clone fails on missing platform-specific lock entries without this pin.
+project.package.addPackageResolutions('unrs-resolver@1.12.2');
+
+// `build` packs only the js target: the other jsii targets need toolchains (pip, mvn, dotnet, go) that
+// are not on these machines. `npx projen package-all` still packs every target where they exist.
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+
+// Tests synthesize stacks that reference the handler bundles, so bundle before testing.
+const bundle = project.tasks.tryFind('bundle');
+if (bundle) {
+  project.testTask.prependSpawn(bundle);
+}
+
+// The README's "main job" until the local runner lands: synthesize the example app and print what it built.
+project.addTask('example', {
+  description: 'Synthesize examples/ and print the resources the pipeline created',
+  exec: 'ts-node --project tsconfig.dev.json examples/print-example.ts',
+});
+
+project.synth();
