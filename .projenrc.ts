@@ -2,7 +2,19 @@ import { awscdk, javascript } from 'projen';
 
 // Packages only the local runner, its CLI and the demo need (src/local, demo/). Dev dependencies, so consumers who
 // only deploy never install them; the README lists them for consumers who want to run the pipeline locally.
-const localRunnerDevDeps: string[] = [];
+const localRunnerDevDeps: string[] = [
+  '@aws-sdk/client-sns',
+  '@vladmandic/human@^3.3.6',
+  '@tensorflow/tfjs-core@^4.22.0',
+  '@tensorflow/tfjs-converter@^4.22.0',
+  '@tensorflow/tfjs-backend-wasm@^4.22.0',
+  'onnxruntime-web',
+  'jpeg-js',
+  'pngjs',
+  '@types/pngjs',
+  's3rver@^3.7.1',
+  '@types/s3rver',
+];
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-image-classification-pipeline',
