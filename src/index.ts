@@ -1,5 +1,4 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './classifier';
+export * from './outcomes';
+export * from './pipeline';
+export * from './response-format';

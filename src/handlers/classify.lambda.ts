@@ -1,0 +1,35 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { classify, ClassifyRequest } from './classify';
+import { readClassifyConfig } from './config';
+
+// Created once per execution environment and reused across invocations.
+const config = readClassifyConfig(process.env);
+const logger = new Logger({ serviceName: 'image-classification-pipeline' });
+const s3 = new S3Client({ forcePathStyle: config.s3ForcePathStyle });
+// Step Functions retries transient endpoint errors with backoff; one SDK retry absorbs network blips
+// without multiplying the workflow's own attempts.
+const sagemaker = new SageMakerRuntimeClient({ region: config.endpointRegion, maxAttempts: 2 });
+
+/** Entry point: classify one image and return the compact result (never image bytes). */
+export async function handler(request: ClassifyRequest) {
+  const input = (request?.input ?? {}) as Record<string, unknown>;
+  logger.appendKeys({ executionArn: request?.executionArn, bucket: input.bucket, key: input.key });
+  try {
+    const result = await classify(request, { s3, sagemaker, config });
+    logger.info('Image classified', {
+      label: result.label,
+      confidence: result.confidence,
+      format: result.format,
+      sizeBytes: result.sizeBytes,
+      modelLatencyMs: result.modelLatencyMs,
+    });
+    return result;
+  } catch (err) {
+    logger.warn('Image not classified', { errorName: (err as Error).name, errorMessage: (err as Error).message });
+    throw err;
+  } finally {
+    logger.resetKeys();
+  }
+}

@@ -1,0 +1,85 @@
+import { ResponseFormat } from '../response-format';
+
+/**
+ * Environment variables the construct sets on the classify function. Shared by the construct (which
+ * writes them) and the handler (which reads them) so the two cannot drift.
+ */
+export const ClassifyEnv = {
+  ENDPOINT_NAME: 'ICS_ENDPOINT_NAME',
+  /** Region of the endpoint when it differs from the function's (cross-region endpoint ARN). */
+  ENDPOINT_REGION: 'ICS_ENDPOINT_REGION',
+  TARGET_VARIANT: 'ICS_TARGET_VARIANT',
+  /** Fixed request Content-Type; when unset the sniffed image type is sent. */
+  CONTENT_TYPE: 'ICS_CONTENT_TYPE',
+  RESPONSE_FORMAT: 'ICS_RESPONSE_FORMAT',
+  /** JSON array of class labels, index order of the model's output. */
+  CLASS_LABELS: 'ICS_CLASS_LABELS',
+  CONFIDENCE_THRESHOLD: 'ICS_CONFIDENCE_THRESHOLD',
+  MAX_IMAGE_BYTES: 'ICS_MAX_IMAGE_BYTES',
+  TOP_K: 'ICS_TOP_K',
+  /** `true` to address S3 path-style (S3-compatible stores, the local runner). */
+  S3_FORCE_PATH_STYLE: 'ICS_S3_FORCE_PATH_STYLE',
+} as const;
+
+/** The handler's configuration, parsed once per cold start. */
+export interface ClassifyConfig {
+  readonly endpointName: string;
+  readonly endpointRegion?: string;
+  readonly targetVariant?: string;
+  readonly contentType?: string;
+  readonly responseFormat: ResponseFormat;
+  readonly classLabels: readonly string[];
+  readonly threshold: number;
+  readonly maxImageBytes: number;
+  readonly topK: number;
+  readonly s3ForcePathStyle: boolean;
+}
+
+/**
+ * Reads and checks the configuration. A bad value is a deployment bug, so it fails the cold start
+ * loudly rather than classifying with a guess.
+ */
+export function readClassifyConfig(env: Record<string, string | undefined>): ClassifyConfig {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const num = (name: string, fallback: number): number => {
+    const raw = get(name);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isFinite(value)) problems.push(`${name} must be a number, got ${JSON.stringify(raw)}`);
+    return value;
+  };
+
+  const endpointName = get(ClassifyEnv.ENDPOINT_NAME) ?? '';
+  if (!endpointName) problems.push(`${ClassifyEnv.ENDPOINT_NAME} is required`);
+
+  let classLabels: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(get(ClassifyEnv.CLASS_LABELS) ?? '[]');
+    if (Array.isArray(parsed) && parsed.every((l) => typeof l === 'string')) classLabels = parsed;
+  } catch {
+    // reported below
+  }
+  if (classLabels.length === 0) problems.push(`${ClassifyEnv.CLASS_LABELS} must be a non-empty JSON array of strings`);
+
+  const responseFormat = (get(ClassifyEnv.RESPONSE_FORMAT) ?? ResponseFormat.AUTO) as ResponseFormat;
+  if (!Object.values(ResponseFormat).includes(responseFormat)) {
+    problems.push(`${ClassifyEnv.RESPONSE_FORMAT} must be one of ${Object.values(ResponseFormat).join(', ')}`);
+  }
+
+  const config: ClassifyConfig = {
+    endpointName,
+    endpointRegion: get(ClassifyEnv.ENDPOINT_REGION),
+    targetVariant: get(ClassifyEnv.TARGET_VARIANT),
+    contentType: get(ClassifyEnv.CONTENT_TYPE),
+    responseFormat,
+    classLabels,
+    threshold: num(ClassifyEnv.CONFIDENCE_THRESHOLD, 0.8),
+    maxImageBytes: num(ClassifyEnv.MAX_IMAGE_BYTES, 6 * 1024 * 1024),
+    topK: num(ClassifyEnv.TOP_K, 5),
+    s3ForcePathStyle: get(ClassifyEnv.S3_FORCE_PATH_STYLE) === 'true',
+  };
+  if (problems.length > 0) {
+    throw new Error(`Invalid classify handler configuration: ${problems.join('; ')}`);
+  }
+  return config;
+}

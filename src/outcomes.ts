@@ -1,0 +1,91 @@
+/**
+ * What the pipeline decided about one image. Every part (state machine, alerts, audit records,
+ * local runner) shares this contract.
+ */
+export enum Outcome {
+  /** The top label is one of `flaggedLabels` and its confidence is at or above the threshold. */
+  FLAGGED = 'FLAGGED',
+  /** The top label's confidence is at or above the threshold and the label is not flagged. */
+  ACCEPTED = 'ACCEPTED',
+  /** The top label's confidence is below the threshold (whatever the label). */
+  LOW_CONFIDENCE = 'LOW_CONFIDENCE',
+  /** The image could not be classified: unreadable or unsupported bytes, or S3/endpoint failures after retries. */
+  ERROR = 'ERROR',
+}
+
+/** Version of the classification result JSON. Bumped on any breaking change to its fields. */
+export const RESULT_SCHEMA_VERSION = '1.0';
+
+/**
+ * The decision table the workflow's Choice states implement. Kept as a plain function so tests and
+ * the local runner can check the synthesized states against it.
+ */
+export function decideOutcome(
+  label: string,
+  confidence: number,
+  threshold: number,
+  flaggedLabels: readonly string[],
+): Outcome {
+  if (confidence < threshold) return Outcome.LOW_CONFIDENCE;
+  return flaggedLabels.includes(label) ? Outcome.FLAGGED : Outcome.ACCEPTED;
+}
+
+/** A label and its score. */
+export interface LabelScore {
+  /** Class label. */
+  readonly label: string;
+  /** Score reported by the model, usually a probability in [0, 1]. */
+  readonly score: number;
+}
+
+/** Why an image ended as `ERROR`. */
+export interface ResultError {
+  /** Stable error name, e.g. `UnsupportedImageFormat`, `ModelError`, `States.Timeout`. */
+  readonly name: string;
+  /** Human-readable cause as Step Functions recorded it (may be a JSON string from Lambda). */
+  readonly cause: string;
+}
+
+/**
+ * The classification result (schema version 1.0): the state machine's output, the body of every
+ * alert, and (with the outcome-actions feature) the audit record and result event.
+ *
+ * Fields that do not apply are `null` (e.g. `label` of an `ERROR`, `versionId` in an unversioned
+ * bucket), so every record has the same keys.
+ */
+export interface ClassificationResult {
+  /** Schema version of this record, currently `1.0`. */
+  readonly schemaVersion: string;
+  /** The decided outcome. */
+  readonly outcome: Outcome;
+  /** Bucket of the image. */
+  readonly bucket: string;
+  /** Key of the image (as found in S3, i.e. decoded). */
+  readonly key: string;
+  /** Object version classified, or null in an unversioned bucket. */
+  readonly versionId?: string;
+  /** Size of the image in bytes (null for some errors). */
+  readonly sizeBytes?: number;
+  /** Format sniffed from the bytes, e.g. `jpeg` (null for some errors). */
+  readonly format?: string;
+  /** Top label (null for `ERROR`). */
+  readonly label?: string;
+  /** Score of the top label (null for `ERROR`). */
+  readonly confidence?: number;
+  /** The confidence threshold in force. */
+  readonly threshold: number;
+  /** Score per class label (null for `ERROR`). */
+  readonly scores?: Record<string, number>;
+  /** The highest-scoring labels, best first (null for `ERROR`). */
+  readonly topK?: LabelScore[];
+  /** Name of the endpoint that classified the image. */
+  readonly modelEndpoint: string;
+  /** Endpoint call latency in milliseconds (null for `ERROR`). */
+  readonly modelLatencyMs?: number;
+  /** ARN of the Step Functions execution. */
+  readonly executionArn: string;
+  /** ISO-8601 time the classification finished. */
+  readonly classifiedAt: string;
+  /** Set only for `ERROR`. */
+  readonly error?: ResultError;
+}

@@ -1,0 +1,328 @@
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { Classifier } from './classifier';
+import { ClassifyFunction } from './handlers/classify-function';
+import { ClassifyEnv } from './handlers/config';
+import { validatePipelineProps } from './pipeline-validation';
+import { DEFAULT_INPUT_SUFFIXES, keyFilterPattern } from './workflow/key-filter';
+import { PerImageWorkflow } from './workflow/per-image';
+
+/**
+ * Properties for an {@link ImageClassificationPipeline}.
+ */
+export interface ImageClassificationPipelineProps {
+  /**
+   * The model that classifies each image.
+   *
+   * @example Classifier.sagemakerEndpoint({ endpointName: 'vehicles' })
+   */
+  readonly classifier: Classifier;
+
+  /**
+   * Class labels in the order of the model's output: label `i` names score `i`.
+   */
+  readonly classLabels: string[];
+
+  /**
+   * The top label's score must reach this value for the image to be FLAGGED or ACCEPTED; below it
+   * the image is LOW_CONFIDENCE. Between 0 and 1.
+   *
+   * @default 0.8
+   */
+  readonly confidenceThreshold?: number;
+
+  /**
+   * Labels that raise an alert when they are the top label with enough confidence (outcome FLAGGED).
+   * Each must be one of `classLabels`.
+   *
+   * @default - no label is flagged
+   */
+  readonly flaggedLabels?: string[];
+
+  /**
+   * Topics that receive FLAGGED, LOW_CONFIDENCE and ERROR alerts. Pass an empty list for no alerts.
+   *
+   * @default - one topic is created, encrypted with the AWS managed SNS key and TLS-only
+   */
+  readonly alertTopics?: sns.ITopic[];
+
+  /**
+   * The bucket images are uploaded to.
+   *
+   * A bucket you bring must send events to EventBridge; the pipeline turns that on (see
+   * `enableEventBridgeNotification`). If it is encrypted with a customer managed KMS key that is not
+   * part of the `IBucket` (e.g. imported by name), also grant the classify function `kms:Decrypt`.
+   *
+   * @default - a bucket is created: versioned, encrypted (SSE-S3), TLS-only, all public access
+   * blocked, ACLs disabled, EventBridge notifications on, retained on stack deletion
+   */
+  readonly bucket?: s3.IBucket;
+
+  /**
+   * Turn on EventBridge notifications on a bucket you bring (a custom resource that edits the
+   * bucket's notification configuration and keeps its existing notifications). Set `false` when the
+   * bucket already sends events to EventBridge.
+   *
+   * @default true
+   */
+  readonly enableEventBridgeNotification?: boolean;
+
+  /**
+   * Only keys under this prefix are classified, and the classify function may read only them.
+   *
+   * @default - every key in the bucket
+   */
+  readonly inputPrefix?: string;
+
+  /**
+   * Only keys ending with one of these suffixes trigger classification (case-insensitive without
+   * `inputPrefix`; with it, the lower- and upper-case spellings). An empty list matches every key.
+   * The real format is always sniffed from the bytes; this filter only saves executions.
+   *
+   * @default ['.jpg', '.jpeg', '.png', '.gif', '.webp', '.bmp', '.tif', '.tiff']
+   */
+  readonly inputSuffixes?: string[];
+
+  /**
+   * When true, a LOW_CONFIDENCE image alerts and then fails the execution (error `LowConfidence`);
+   * when false the execution succeeds with the outcome recorded.
+   *
+   * @default true
+   */
+  readonly failOnLowConfidence?: boolean;
+
+  /**
+   * Largest image the classify function reads; larger objects end as ERROR `ImageTooLarge`.
+   * At most 6 MiB, SageMaker's InvokeEndpoint payload limit (serverless endpoints accept 4 MB).
+   *
+   * @default Size.mebibytes(6)
+   */
+  readonly maxImageSize?: Size;
+
+  /**
+   * How many of the best labels the result lists in `topK`.
+   *
+   * @default 5
+   */
+  readonly topK?: number;
+
+  /**
+   * Memory of the classify function in MB. It buffers one image and waits on the endpoint, so it
+   * needs little.
+   *
+   * @default 512
+   */
+  readonly handlerMemorySize?: number;
+
+  /**
+   * Timeout of one classify invocation (reading the image and the endpoint call).
+   * At most 30 seconds with an EXPRESS workflow so retries finish within Express's 5-minute limit.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly handlerTimeout?: Duration;
+
+  /**
+   * Retention of the function's and the state machine's logs.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * EXPRESS (default) runs each image for a fraction of a cent less than STANDARD, which bills every
+   * state transition; Express delivers at least once and its executions are inspected through the
+   * state machine's log group. STANDARD gives exactly-once execution, full execution history in the
+   * console and no 5-minute limit.
+   *
+   * @default sfn.StateMachineType.EXPRESS
+   */
+  readonly workflowType?: sfn.StateMachineType;
+}
+
+/**
+ * Classifies every image uploaded to a bucket with a SageMaker endpoint, inside a Step Functions
+ * workflow, and alerts on flagged, low-confidence and failed images.
+ *
+ * S3 "Object Created" (EventBridge) → state machine: Classify (one Lambda invocation: read the
+ * object, sniff its format, invoke the endpoint) → Decide (Choice states) → alert (SNS service
+ * integration) → succeed, or fail with a named error.
+ */
+export class ImageClassificationPipeline extends Construct {
+  /** The bucket whose uploads are classified. */
+  public readonly bucket: s3.IBucket;
+  /** The per-image state machine. Start it with `{ "bucket": "...", "key": "..." }` to classify one image by hand. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The function that reads an image and invokes the endpoint. */
+  public readonly classifyFunction: lambda.Function;
+  /** The topics that receive alerts (the created one, or those given). */
+  public readonly alertTopics: sns.ITopic[];
+  /** The EventBridge rule that starts an execution per upload. */
+  public readonly rule: events.Rule;
+  /** Receives upload events EventBridge could not deliver to the state machine after retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The state machine's execution log group (Express executions are inspected here). */
+  public readonly stateMachineLogGroup: logs.LogGroup;
+  /** The classify function's log group. */
+  public readonly functionLogGroup: logs.LogGroup;
+  /** The confidence threshold in force. */
+  public readonly confidenceThreshold: number;
+
+  constructor(scope: Construct, id: string, props: ImageClassificationPipelineProps) {
+    super(scope, id);
+
+    const flaggedLabels = props.flaggedLabels ?? [];
+    const inputSuffixes = props.inputSuffixes ?? DEFAULT_INPUT_SUFFIXES;
+    const workflowType = props.workflowType ?? sfn.StateMachineType.EXPRESS;
+    const handlerTimeout = props.handlerTimeout ?? Duration.seconds(30);
+    const handlerMemorySize = props.handlerMemorySize ?? 512;
+    const maxImageSize = props.maxImageSize ?? Size.mebibytes(6);
+    const topK = props.topK ?? 5;
+    this.confidenceThreshold = props.confidenceThreshold ?? 0.8;
+
+    const binding = props.classifier.bind(this);
+    const problems = [
+      ...binding.problems,
+      ...validatePipelineProps({
+        classLabels: props.classLabels,
+        flaggedLabels,
+        confidenceThreshold: this.confidenceThreshold,
+        inputPrefix: props.inputPrefix,
+        inputSuffixes,
+        handlerMemorySize,
+        handlerTimeout,
+        maxImageSize,
+        topK,
+        workflowType,
+      }),
+    ];
+    if (problems.length > 0) {
+      throw new Error(
+        `Invalid ImageClassificationPipeline props at ${this.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
+    }
+    const endpoint = binding.config;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+
+    this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      eventBridgeEnabled: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    if (props.bucket && props.enableEventBridgeNotification !== false) {
+      props.bucket.enableEventBridgeNotification();
+    }
+
+    this.alertTopics = props.alertTopics ?? [
+      new sns.Topic(this, 'AlertTopic', {
+        displayName: 'Image classification alerts',
+        masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+        enforceSSL: true,
+      }),
+    ];
+
+    this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', {
+      retention: logRetention,
+    });
+    this.classifyFunction = new ClassifyFunction(this, 'ClassifyFunction', {
+      description: `Classifies one image with SageMaker endpoint ${endpoint.endpointName} (cdk-image-classification-pipeline)`,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: handlerMemorySize,
+      timeout: handlerTimeout,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.functionLogGroup,
+      environment: {
+        [ClassifyEnv.ENDPOINT_NAME]: endpoint.endpointName,
+        ...(endpoint.endpointRegion ? { [ClassifyEnv.ENDPOINT_REGION]: endpoint.endpointRegion } : {}),
+        ...(endpoint.variantName ? { [ClassifyEnv.TARGET_VARIANT]: endpoint.variantName } : {}),
+        ...(endpoint.contentType ? { [ClassifyEnv.CONTENT_TYPE]: endpoint.contentType } : {}),
+        [ClassifyEnv.RESPONSE_FORMAT]: endpoint.responseFormat,
+        [ClassifyEnv.CLASS_LABELS]: JSON.stringify(props.classLabels),
+        [ClassifyEnv.CONFIDENCE_THRESHOLD]: String(this.confidenceThreshold),
+        [ClassifyEnv.MAX_IMAGE_BYTES]: String(maxImageSize.toBytes()),
+        [ClassifyEnv.TOP_K]: String(topK),
+      },
+    });
+    this.bucket.grantRead(this.classifyFunction, `${props.inputPrefix ?? ''}*`);
+    props.classifier.grantInvoke(this, this.classifyFunction);
+
+    const workflow = new PerImageWorkflow(this, 'Workflow', {
+      classifyFunction: this.classifyFunction,
+      classLabels: props.classLabels,
+      flaggedLabels,
+      confidenceThreshold: this.confidenceThreshold,
+      failOnLowConfidence: props.failOnLowConfidence ?? true,
+      alertTopics: this.alertTopics,
+      modelEndpoint: endpoint.endpointName,
+    });
+
+    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: logRetention,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(workflow.startState),
+      stateMachineType: workflowType,
+      // Express stops at 5 minutes; a Standard execution that is still running after an hour is stuck.
+      timeout: workflowType === sfn.StateMachineType.EXPRESS ? Duration.minutes(5) : Duration.hours(1),
+      tracingEnabled: true,
+      logs: {
+        destination: this.stateMachineLogGroup,
+        level: sfn.LogLevel.ALL,
+        // Inputs and results carry keys, labels and scores, never image bytes or secrets.
+        includeExecutionData: true,
+      },
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const keyFilter = keyFilterPattern(props.inputPrefix, inputSuffixes);
+    this.rule = new events.Rule(this, 'UploadRule', {
+      description: 'Starts an image classification for each image uploaded to the bucket',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [this.bucket.bucketName] },
+          ...(keyFilter ? { object: { key: keyFilter } } : {}),
+        },
+      },
+    });
+    this.rule.addTarget(new targets.SfnStateMachine(this.stateMachine, {
+      input: events.RuleTargetInput.fromObject({
+        bucket: events.EventField.fromPath('$.detail.bucket.name'),
+        key: events.EventField.fromPath('$.detail.object.key'),
+        object: events.EventField.fromPath('$.detail.object'),
+      }),
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    }));
+  }
+
+  /**
+   * Grants permission to start a classification by hand (`StartExecution` with
+   * `{ "bucket": "...", "key": "..." }`).
+   */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+}
