@@ -39,6 +39,12 @@ export function cocoVehiclesModel(options: CocoVehiclesOptions = {}): ModelBacke
   };
 }
 
+/** The raw COCO detections for one JPEG/PNG (for reports and debugging; the backend adds the label mapping). */
+export async function detectCocoObjects(bytes: Buffer): Promise<CocoDetection[]> {
+  const image = decodeImage(bytes);
+  return detect(image.width, image.height, image.data);
+}
+
 let detector: Promise<Human> | undefined;
 
 /** Loads Human with only the object detector enabled, once per process (the model is ~4 MB, ~8 MB in wasm). */

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { BANK_SECURITY_LABELS } from '../../../src/local/models/coco-mapping';
+import { cocoVehiclesModel } from '../../../src/local/models/coco-vehicles';
+import { startSageMakerRuntime } from '../../../src/local/peers/sagemaker-runtime';
+
+const image = (name: string) => readFileSync(path.join(__dirname, '..', '..', '..', 'demo', 'images', name));
+const model = cocoVehiclesModel();
+const predict = async (name: string) =>
+  (JSON.parse((await model.invoke(image(name), 'image/jpeg')).body.toString()) as { prediction: number[] }).prediction;
+
+beforeAll(() => model.ready!(), 60_000);
+
+test('the motorcycle photo scores motorcycle highest', async () => {
+  const prediction = await predict('motorcycle.jpg');
+  expect(prediction).toHaveLength(BANK_SECURITY_LABELS.length);
+  expect(BANK_SECURITY_LABELS[prediction.indexOf(Math.max(...prediction))]).toBe('motorcycle');
+  expect(prediction.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+});
+
+test.each(['chelsea.jpg', 'coffee.jpg', 'horse.png'])('%s (no vehicle) is uniform', async (name) => {
+  const prediction = await predict(name);
+  for (const p of prediction) expect(p).toBeCloseTo(1 / 6, 6);
+});
+
+test('each call is a fresh detection, not a cached frame', async () => {
+  expect(Math.max(...(await predict('motorcycle.jpg')))).toBeGreaterThan(0.5);
+  expect(Math.max(...(await predict('chelsea.jpg')))).toBeCloseTo(1 / 6, 6);
+  expect(Math.max(...(await predict('motorcycle.jpg')))).toBeGreaterThan(0.5);
+});
+
+test('behind the runtime peer: a truncated JPEG is a 424 ModelError, a photo is a prediction', async () => {
+  const peer = await startSageMakerRuntime({ models: { vehicles: model } });
+  const client = new SageMakerRuntimeClient({ endpoint: peer.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+  try {
+    const err = await client.send(new InvokeEndpointCommand({ EndpointName: 'vehicles', Body: image('truncated.jpg'), ContentType: 'image/jpeg' })).catch((e) => e);
+    expect(err.name).toBe('ModelError');
+    expect(err.OriginalStatusCode).toBe(500);
+    const ok = await client.send(new InvokeEndpointCommand({ EndpointName: 'vehicles', Body: image('rocket.jpg'), ContentType: 'image/jpeg' }));
+    expect(JSON.parse(Buffer.from(ok.Body!).toString()).prediction).toHaveLength(6);
+  } finally {
+    client.destroy();
+    await peer.close();
+  }
+});
