@@ -29,7 +29,7 @@ export function proxyModel(options: ProxyModelOptions): ModelBackend {
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         throw new ModelInvocationError(`model container at ${target} unreachable (${cause})`, 503);
       }
       const out = Buffer.from(await res.arrayBuffer());
