@@ -54,6 +54,7 @@ function loadDetector(): Promise<Human> {
       installFileFetch();
       // The package's "exports" only expose the tfjs-node build (a native download); load the wasm build by path.
       const dist = path.dirname(require.resolve('@vladmandic/human'));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const humanModule = require(path.join(dist, 'human.node-wasm.js')) as typeof import('@vladmandic/human');
       const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
       const human = new humanModule.Human({

@@ -1,4 +1,5 @@
 // The module object itself (not an ES namespace copy), so the patch is what s3rver's `require('crypto')` sees.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import crypto = require('node:crypto');
 
 let installed = false;

@@ -1,3 +1,5 @@
+// src/local is dev-only tooling (the local runner): its packages are devDependencies on purpose (see .projenrc.ts).
+/* eslint-disable import/no-extraneous-dependencies */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';

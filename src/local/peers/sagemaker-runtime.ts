@@ -1,6 +1,6 @@
 import type * as http from 'node:http';
-import { ModelBackend, ModelInvocationError } from '../models/model-backend';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { ModelBackend, ModelInvocationError } from '../models/model-backend';
 
 /** The account id the peer pretends to be, as it appears in SageMaker's error messages and ARNs. */
 export const LOCAL_ACCOUNT_ID = '123456789012';

@@ -89,7 +89,10 @@ export async function startSnsSink(options: SnsSinkOptions = {}): Promise<SnsSin
       return sendJsonError(res, snsError(400, 'InvalidAction', `Unknown operation ${target}`));
     }
     const input = JSON.parse(body || '{}') as {
-      TopicArn?: string; TargetArn?: string; Subject?: string; Message?: string;
+      TopicArn?: string;
+      TargetArn?: string;
+      Subject?: string;
+      Message?: string;
       MessageAttributes?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>;
     };
     const result = publish({

@@ -38,7 +38,8 @@ test('object tagging round-trips; the PutObject Tagging header is ignored', asyn
   await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'tagged.jpg', Body: 'x', Tagging: 'a=1' }));
   expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'uploads', Key: 'tagged.jpg' }))).TagSet).toEqual([]);
   await s3.send(new PutObjectTaggingCommand({
-    Bucket: 'uploads', Key: 'tagged.jpg',
+    Bucket: 'uploads',
+    Key: 'tagged.jpg',
     Tagging: { TagSet: [{ Key: 'ics:outcome', Value: 'FLAGGED' }, { Key: 'ics:label', Value: 'motorcycle' }] },
   }));
   const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: 'uploads', Key: 'tagged.jpg' }));
