@@ -77,6 +77,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',
+    '@smithy/util-stream',
+    'aws-local-stepfunctions@^3.0.0',
     'asl-validator',
     ...localRunnerDevDeps,
   ],

@@ -50,8 +50,8 @@ export interface ResultError {
  * The classification result (schema version 1.0): the state machine's output, the body of every
  * alert, and (with the outcome-actions feature) the audit record and result event.
  *
- * Fields that do not apply are `null` (e.g. `label` of an `ERROR`, `versionId` in an unversioned
- * bucket), so every record has the same keys.
+ * Fields that do not apply are omitted (e.g. `label` of an `ERROR`, `versionId` in an unversioned
+ * bucket); Athena and other schema-on-read tools see them as null.
  */
 export interface ClassificationResult {
   /** Schema version of this record, currently `1.0`. */
@@ -62,25 +62,25 @@ export interface ClassificationResult {
   readonly bucket: string;
   /** Key of the image (as found in S3, i.e. decoded). */
   readonly key: string;
-  /** Object version classified, or null in an unversioned bucket. */
+  /** Object version classified, absent in an unversioned bucket. */
   readonly versionId?: string;
-  /** Size of the image in bytes (null for some errors). */
+  /** Size of the image in bytes (absent for some errors). */
   readonly sizeBytes?: number;
-  /** Format sniffed from the bytes, e.g. `jpeg` (null for some errors). */
+  /** Format sniffed from the bytes, e.g. `jpeg` (absent for some errors). */
   readonly format?: string;
-  /** Top label (null for `ERROR`). */
+  /** Top label (absent for `ERROR`). */
   readonly label?: string;
-  /** Score of the top label (null for `ERROR`). */
+  /** Score of the top label (absent for `ERROR`). */
   readonly confidence?: number;
   /** The confidence threshold in force. */
   readonly threshold: number;
-  /** Score per class label (null for `ERROR`). */
+  /** Score per class label (absent for `ERROR`). */
   readonly scores?: Record<string, number>;
-  /** The highest-scoring labels, best first (null for `ERROR`). */
+  /** The highest-scoring labels, best first (absent for `ERROR`). */
   readonly topK?: LabelScore[];
   /** Name of the endpoint that classified the image. */
   readonly modelEndpoint: string;
-  /** Endpoint call latency in milliseconds (null for `ERROR`). */
+  /** Endpoint call latency in milliseconds (absent for `ERROR`). */
   readonly modelLatencyMs?: number;
   /** ARN of the Step Functions execution. */
   readonly executionArn: string;

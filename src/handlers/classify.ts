@@ -24,7 +24,7 @@ export interface Classification {
   readonly schemaVersion: string;
   readonly bucket: string;
   readonly key: string;
-  readonly versionId: string | null;
+  readonly versionId?: string;
   readonly sizeBytes: number;
   readonly format: string;
   readonly label: string;
@@ -34,7 +34,7 @@ export interface Classification {
   readonly topK: Array<{ label: string; score: number }>;
   readonly modelEndpoint: string;
   readonly modelLatencyMs: number;
-  readonly executionArn: string | null;
+  readonly executionArn?: string;
   readonly classifiedAt: string;
 }
 
@@ -155,7 +155,7 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
     schemaVersion: RESULT_SCHEMA_VERSION,
     bucket: ref.bucket,
     key: image.key,
-    versionId: image.versionId ?? null,
+    ...(image.versionId ? { versionId: image.versionId } : {}),
     sizeBytes: image.bytes.length,
     format: sniffed.format,
     label: ranked.label,
@@ -165,7 +165,7 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
     topK: ranked.topK,
     modelEndpoint: config.endpointName,
     modelLatencyMs,
-    executionArn: request.executionArn ?? null,
+    ...(request.executionArn ? { executionArn: request.executionArn } : {}),
     classifiedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
 }

@@ -72,16 +72,8 @@ export class PerImageWorkflow extends Construct {
     const errorResult = (extra: Record<string, unknown>) => ({
       schemaVersion: RESULT_SCHEMA_VERSION,
       outcome: Outcome.ERROR,
-      versionId: null,
-      sizeBytes: null,
-      format: null,
-      label: null,
-      confidence: null,
       threshold: props.confidenceThreshold,
-      scores: null,
-      topK: null,
       modelEndpoint: props.modelEndpoint,
-      modelLatencyMs: null,
       executionArn: sfn.JsonPath.executionId,
       classifiedAt: sfn.JsonPath.stateEnteredTime,
       ...extra,
@@ -90,8 +82,6 @@ export class PerImageWorkflow extends Construct {
     const invalidInput = new sfn.Pass(this, StateName.INVALID_INPUT, {
       comment: 'The execution input has no string bucket and key: record it as an ERROR result.',
       parameters: errorResult({
-        bucket: null,
-        key: null,
         input: sfn.JsonPath.entirePayload,
         error: { name: ErrorName.InvalidInput, cause: 'The execution input must have a string "bucket" and "key".' },
       }),
@@ -117,7 +107,14 @@ export class PerImageWorkflow extends Construct {
       }),
       payloadResponseOnly: true,
       resultPath: '$.result',
-      retryOnServiceExceptions: true,
+      // CDK's default service retry allows 6 attempts; two keep the worst case inside Express's 5 minutes.
+      retryOnServiceExceptions: false,
+    });
+    classify.addRetry({
+      errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 2,
     });
     classify.addRetry({
       errors: [...TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException'],

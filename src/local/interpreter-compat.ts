@@ -1,0 +1,46 @@
+/**
+ * aws-local-stepfunctions 3.0 strips every backslash from an intrinsic function's string result, which
+ * corrupts `States.JsonToString` output whenever a value contains a quote, backslash or newline (an
+ * error cause does). AWS's `States.JsonToString(path)` is exactly `JSON.stringify` of the value at the
+ * path, so the runner rewrites such parameters to pass the value and stringifies it in the task
+ * handler instead. Nothing else in the definition changes.
+ */
+const JSON_TO_STRING = /^States\.JsonToString\((\$[^,()]*)\)$/;
+
+export interface CompatDefinition {
+  /** The definition to interpret. */
+  readonly definition: any;
+  /** Per Task state name, the parameter keys whose values must be JSON-stringified before use. */
+  readonly stringify: Record<string, string[]>;
+}
+
+export function compatDefinition(definition: any): CompatDefinition {
+  const copy = JSON.parse(JSON.stringify(definition));
+  const stringify: Record<string, string[]> = {};
+  const visit = (states: Record<string, any>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task' && state.Parameters) {
+        for (const [key, value] of Object.entries<any>(state.Parameters)) {
+          const m = typeof value === 'string' && key.endsWith('.$') ? JSON_TO_STRING.exec(value) : null;
+          if (m) {
+            state.Parameters[key] = m[1];
+            (stringify[name] ??= []).push(key.slice(0, -2));
+          }
+        }
+      }
+      const nested = state.ItemProcessor ?? state.Iterator;
+      if (nested) visit(nested.States);
+      for (const branch of state.Branches ?? []) visit(branch.States);
+    }
+  };
+  visit(copy.States);
+  return { definition: copy, stringify };
+}
+
+/** Applies the stringification a compat definition deferred to the task handler. */
+export function stringifyDeferred(params: any, keys: readonly string[] | undefined): any {
+  if (!keys || typeof params !== 'object' || params === null) return params;
+  const out = { ...params };
+  for (const k of keys) out[k] = JSON.stringify(out[k]);
+  return out;
+}
