@@ -252,11 +252,16 @@ describe('prop branches', () => {
 
   test('function sizing, retention, image cap and topK', () => {
     const { template } = pipelineStack({
-      handlerMemorySize: 1024, handlerTimeout: Duration.seconds(20), logRetention: logs.RetentionDays.ONE_MONTH,
-      maxImageSize: Size.mebibytes(4), topK: 2, confidenceThreshold: 0.5,
+      handlerMemorySize: 1024,
+      handlerTimeout: Duration.seconds(20),
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      maxImageSize: Size.mebibytes(4),
+      topK: 2,
+      confidenceThreshold: 0.5,
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      MemorySize: 1024, Timeout: 20,
+      MemorySize: 1024,
+      Timeout: 20,
       Environment: { Variables: Match.objectLike({ ICS_MAX_IMAGE_BYTES: String(4 * 1024 * 1024), ICS_TOP_K: '2', ICS_CONFIDENCE_THRESHOLD: '0.5' }) },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });

@@ -14,14 +14,21 @@ export const icsProps = (): ImageClassificationPipelineProps => ({
 });
 
 /** A stack with one pipeline, in a fixed environment so templates are comparable. */
-export function pipelineStack(props: Partial<ImageClassificationPipelineProps> = {}, configure?: (stack: Stack) => Partial<ImageClassificationPipelineProps>) {
+export function pipelineStack(
+  props: Partial<ImageClassificationPipelineProps> = {},
+  configure?: (stack: Stack) => Partial<ImageClassificationPipelineProps>,
+) {
   const app = new App();
   const stack = new Stack(app, 'TestStack', { env: { account: '111111111111', region: 'eu-west-1' } });
   const pipeline = new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), ...props, ...configure?.(stack) });
   const template = Template.fromStack(stack);
   const json = template.toJSON() as CfnTemplate;
   return {
-    app, stack, pipeline, template, json,
+    app,
+    stack,
+    pipeline,
+    template,
+    json,
     /** The state machine definition with intrinsics resolved locally. */
     get definition(): any {
       return stateMachineDefinition(json, findResource(json, 'AWS::StepFunctions::StateMachine'));

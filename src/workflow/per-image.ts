@@ -126,8 +126,8 @@ export class PerImageWorkflow extends Construct {
     });
     classify.addCatch(classificationFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
-    const setOutcome = (id: string, outcome: Outcome) =>
-      new sfn.Pass(this, id, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' });
+    const setOutcome = (stateName: string, outcome: Outcome) =>
+      new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' });
 
     const decide = new sfn.Choice(this, StateName.DECIDE, {
       comment: `Confidence threshold ${props.confidenceThreshold}; flagged labels: ${props.flaggedLabels.join(', ') || 'none'}.`,

@@ -224,7 +224,7 @@ describe('handler entry point', () => {
       }));
     try {
       // Loaded here, after the environment is set: the module reads its configuration at load time.
-      const handler: (req: unknown) => Promise<any> = require('../../src/handlers/classify.lambda').handler;
+      const { handler } = await import('../../src/handlers/classify.lambda');
       s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
       smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
       const ok = await handler({ input: { bucket: 'b', key: 'k.jpg' }, executionArn: 'arn:exec' });

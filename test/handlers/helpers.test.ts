@@ -40,9 +40,16 @@ describe('readClassifyConfig', () => {
       ICS_ENDPOINT_REGION: 'eu-west-1',
     });
     expect(config).toMatchObject({
-      endpointName: 'vehicles', classLabels: ['a', 'b'], threshold: 0.94, maxImageBytes: 1000, topK: 1,
-      responseFormat: ResponseFormat.PROBABILITY_ARRAY, contentType: 'application/x-image', targetVariant: 'blue',
-      endpointRegion: 'eu-west-1', s3ForcePathStyle: false,
+      endpointName: 'vehicles',
+      classLabels: ['a', 'b'],
+      threshold: 0.94,
+      maxImageBytes: 1000,
+      topK: 1,
+      responseFormat: ResponseFormat.PROBABILITY_ARRAY,
+      contentType: 'application/x-image',
+      targetVariant: 'blue',
+      endpointRegion: 'eu-west-1',
+      s3ForcePathStyle: false,
     });
   });
 

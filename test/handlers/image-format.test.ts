@@ -1,6 +1,6 @@
+import { images } from './fixtures';
 import { ErrorName } from '../../src/handlers/errors';
 import { inspectImage, isComplete, sniffImageFormat } from '../../src/handlers/image-format';
-import { images } from './fixtures';
 
 describe('sniffImageFormat', () => {
   test.each([

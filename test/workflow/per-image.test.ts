@@ -1,8 +1,8 @@
 import '../../src/local/polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { pipelineStack } from '../stacks';
 import { compatDefinition, stringifyDeferred } from '../../src/local/interpreter-compat';
 import { decideOutcome, Outcome } from '../../src/outcomes';
+import { pipelineStack } from '../stacks';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
 
@@ -32,9 +32,20 @@ async function execute(original: any, input: unknown, classify: (payload: any) =
 }
 
 const classification = (label: string, confidence: number) => ({
-  schemaVersion: '1.0', bucket: 'b', key: 'k.jpg', sizeBytes: 10, format: 'jpeg',
-  label, confidence, threshold: 0.94, scores: { [label]: confidence }, topK: [{ label, score: confidence }],
-  modelEndpoint: 'vehicles', modelLatencyMs: 5, executionArn: 'arn', classifiedAt: '2026-11-22T10:00:00.000Z',
+  schemaVersion: '1.0',
+  bucket: 'b',
+  key: 'k.jpg',
+  sizeBytes: 10,
+  format: 'jpeg',
+  label,
+  confidence,
+  threshold: 0.94,
+  scores: { [label]: confidence },
+  topK: [{ label, score: confidence }],
+  modelEndpoint: 'vehicles',
+  modelLatencyMs: 5,
+  executionArn: 'arn',
+  classifiedAt: '2026-11-22T10:00:00.000Z',
 });
 const lambdaError = (name: string, message: string) => Object.assign(new Error(JSON.stringify({ errorType: name, errorMessage: message })), { name });
 
@@ -107,7 +118,12 @@ describe('errors end as ERROR with a named error and an alert', () => {
     expect(run.published).toHaveLength(1);
     const body = JSON.parse(run.published[0].Message);
     expect(body).toMatchObject({
-      schemaVersion: '1.0', outcome: 'ERROR', bucket: 'b', key: 'notes.jpg', threshold: 0.94, modelEndpoint: 'vehicles',
+      schemaVersion: '1.0',
+      outcome: 'ERROR',
+      bucket: 'b',
+      key: 'notes.jpg',
+      threshold: 0.94,
+      modelEndpoint: 'vehicles',
       executionArn: 'arn:aws:states:us-east-1:123456789012:express:sm:exec-1',
       error: { name: 'UnsupportedImageFormat' },
     });

@@ -1,0 +1,313 @@
+// src/local is dev-only tooling: its packages are devDependencies on purpose (see .projenrc.ts).
+/* eslint-disable import/no-extraneous-dependencies */
+import './polyfills';
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
+import { compatDefinition, stringifyDeferred } from './interpreter-compat';
+import { ModelBackend } from './models/model-backend';
+import { S3Peer, startS3 } from './peers/s3';
+import { SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
+import { SnsPublished, SnsSink, startSnsSink } from './peers/sns';
+import { CfnTemplate, LOCAL_ACCOUNT, physicalName, resolveIntrinsics } from './template-resolver';
+
+/** Where the build puts the bundled classify handler (the same code the template deploys). */
+export const CLASSIFY_HANDLER_DIR = path.join(__dirname, '..', '..', 'assets', 'handlers', 'classify.lambda');
+
+export interface LocalPipelineOptions {
+  /** The synthesized template of the stack that holds the pipeline. */
+  readonly template: CfnTemplate;
+  /**
+   * Logical ID prefix of the pipeline's resources (its construct path without separators, e.g. `Ics`),
+   * needed only when the stack holds more than one pipeline.
+   * @default - the only state machine with a classify function
+   */
+  readonly pipelineId?: string;
+  /** Model behind each endpoint name the pipeline invokes. */
+  readonly models: Record<string, ModelBackend>;
+  /**
+   * Wait before each retry, in ms, instead of the definition's backoff (which is seconds, with jitter).
+   * @default 0
+   */
+  readonly retryDelayMs?: number;
+  /** Directory of the bundled classify handler. @default CLASSIFY_HANDLER_DIR */
+  readonly handlerDir?: string;
+}
+
+/** One execution of the pipeline's state machine. */
+export interface LocalExecution {
+  readonly executionArn: string;
+  /** SUCCEEDED or FAILED, as Step Functions reports; NOT_TRIGGERED when the upload rule did not match. */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'NOT_TRIGGERED';
+  /** The state machine's input. */
+  readonly input?: unknown;
+  /** The output of a SUCCEEDED execution (the classification result). */
+  readonly output?: any;
+  /** Error and cause of a FAILED execution (e.g. `UnsupportedImageFormat`, `LowConfidence`). */
+  readonly error?: string;
+  readonly cause?: string;
+  /** The classification result: the output, or the ERROR/LOW_CONFIDENCE result the execution alerted before failing. */
+  readonly result?: any;
+  /** Alerts published during the execution. */
+  readonly alerts: SnsPublished[];
+  /** Names of the states entered, in order. */
+  readonly states: string[];
+  /** Invocations of the classify function (retries included). */
+  readonly lambdaInvocations: number;
+}
+
+interface FunctionInfo {
+  readonly logicalId: string;
+  readonly env: Record<string, string>;
+  readonly timeoutMs: number;
+}
+
+type TaskHandler = (input: any) => Promise<any>;
+
+const SUPPORTED_INTEGRATIONS = ['arn:aws:states:::sns:publish', 'arn:aws:states:::lambda:invoke'];
+
+/**
+ * Runs a synthesized pipeline on this machine: its real state machine definition in
+ * aws-local-stepfunctions, its real bundled handler in-process, and S3, SageMaker Runtime and SNS peers
+ * on loopback. Nothing is mocked above the protocol level.
+ */
+export class LocalPipeline {
+  /** Starts the peers and loads the handler. */
+  public static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    const local = new LocalPipeline(options);
+    await local.init();
+    return local;
+  }
+
+  public s3!: S3Peer;
+  public sagemaker!: SageMakerRuntimePeer;
+  public sns!: SnsSink;
+  /** Name of the bucket uploads go to. */
+  public readonly bucketName: string;
+  /** The definition being executed (intrinsics resolved). */
+  public readonly definition: any;
+
+  private readonly template: CfnTemplate;
+  private readonly stateMachineId: string;
+  private readonly functions = new Map<string, FunctionInfo>();
+  private readonly rules: Array<{ pattern: any; transformer?: any }> = [];
+  private readonly handlers = new Map<string, (event: unknown) => Promise<unknown>>();
+  private savedEnv?: NodeJS.ProcessEnv;
+  private invocations = 0;
+
+  private constructor(private readonly options: LocalPipelineOptions) {
+    this.template = options.template;
+    this.stateMachineId = this.findStateMachine();
+    this.definition = resolveIntrinsics(
+      JSON.parse(resolveIntrinsics(this.template.Resources[this.stateMachineId].Properties.DefinitionString, this.template)),
+      this.template,
+    );
+    this.refuseUnfaithful(this.definition);
+    for (const [id, r] of Object.entries(this.template.Resources)) {
+      if (r.Type === 'AWS::Events::Rule') {
+        const target = (r.Properties.Targets ?? []).find((t: any) => t.Arn?.Ref === this.stateMachineId);
+        if (target) this.rules.push({ pattern: resolveIntrinsics(r.Properties.EventPattern, this.template), transformer: target.InputTransformer });
+      }
+      if (r.Type === 'AWS::Lambda::Function') {
+        this.functions.set(id, {
+          logicalId: id,
+          env: resolveIntrinsics(r.Properties.Environment?.Variables ?? {}, this.template),
+          timeoutMs: (r.Properties.Timeout ?? 3) * 1000,
+        });
+      }
+    }
+    const bucketNames = this.rules.flatMap((rule) => rule.pattern?.detail?.bucket?.name ?? []);
+    if (bucketNames.length === 0) throw new Error('The pipeline has no upload rule naming a bucket');
+    this.bucketName = bucketNames[0];
+  }
+
+  /** Uploads an object to the pipeline's bucket and, if the upload rule matches, runs the execution it starts. */
+  public async upload(key: string, body: Uint8Array | string): Promise<LocalExecution> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const put = await this.s3.client().send(new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: bytes }));
+    const event = objectCreatedEvent(this.bucketName, key, bytes.length, (put.ETag ?? '').replace(/"/g, ''), { versionId: put.VersionId });
+    return this.putEvent(event);
+  }
+
+  /** Delivers an event as EventBridge would: to the state machine when a rule matches. */
+  public async putEvent(event: Record<string, unknown>): Promise<LocalExecution> {
+    const rule = this.rules.find((r) => matchesEventPattern(r.pattern, event));
+    if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], states: [], lambdaInvocations: 0 };
+    const input = rule.transformer ? applyInputTransformer(rule.transformer, event) : event;
+    return this.startExecution(input);
+  }
+
+  /** Starts an execution with the given input, as StartExecution would. */
+  public async startExecution(input: unknown): Promise<LocalExecution> {
+    const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(this.stateMachineId, '')}:${randomUUID()}`;
+    const { definition, stringify } = compatDefinition(this.definition);
+    const alertsBefore = this.sns.messages.length;
+    const invocationsBefore = this.invocations;
+    const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
+    for (const [name, state] of allStates(definition)) {
+      if (state.Type === 'Task') {
+        const handler = this.taskHandler(state);
+        taskResourceLocalHandlers[name] = (params: any) => handler(stringifyDeferred(params, stringify[name]));
+      }
+    }
+    const retryIntervalOverrides = Object.fromEntries(
+      allStates(definition).filter(([, s]) => s.Retry).map(([name]) => [name, this.options.retryDelayMs ?? 0]),
+    );
+    const machine = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
+    const run = machine.run(input as any, {
+      overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+      context: {
+        Execution: { Id: executionArn, Name: executionArn.split(':').pop() },
+        // The interpreter does not fill $$.State; the execution start stands in for the entered time.
+        State: { EnteredTime: new Date().toISOString() },
+      },
+    });
+    const states: string[] = [];
+    const collect = (async () => {
+      for await (const e of run.eventLogs) if (e.type === 'StateEntered') states.push((e as any).state.name);
+    })();
+    let outcome: Pick<LocalExecution, 'status' | 'output' | 'error' | 'cause'>;
+    try {
+      outcome = { status: 'SUCCEEDED', output: await run.result };
+    } catch (e: any) {
+      outcome = { status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+    }
+    await collect;
+    const alerts = this.sns.messages.slice(alertsBefore);
+    const alerted = alerts.map((a) => safeJson(a.message)).find((m) => m?.executionArn === executionArn);
+    return {
+      executionArn,
+      input,
+      ...outcome,
+      result: outcome.output ?? alerted,
+      alerts,
+      states,
+      lambdaInvocations: this.invocations - invocationsBefore,
+    };
+  }
+
+  /** Stops the peers and restores the environment. */
+  public async close(): Promise<void> {
+    await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close()]);
+    if (this.savedEnv) process.env = this.savedEnv;
+  }
+
+  private async init() {
+    this.s3 = await startS3({ buckets: [this.bucketName] });
+    this.sagemaker = await startSageMakerRuntime({ models: this.options.models });
+    this.sns = await startSnsSink();
+    this.savedEnv = { ...process.env };
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_ACCOUNT.region,
+      // s3rver checks signatures against its fixed credentials; the other peers accept any.
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL_S3: this.s3.url,
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: this.sagemaker.url,
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      ICS_S3_FORCE_PATH_STYLE: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    });
+  }
+
+  private taskHandler(state: any): TaskHandler {
+    const resource: string = state.Resource;
+    if (resource.startsWith('arn:aws:lambda:') || resource === 'arn:aws:states:::lambda:invoke') {
+      const fnArn = resource === 'arn:aws:states:::lambda:invoke' ? state.Parameters?.FunctionName : resource;
+      const fn = this.functions.get(fnArn.split(':').pop());
+      if (!fn) throw new Error(`Task ${resource} invokes a function that is not in the template`);
+      return (payload) => this.invoke(fn, payload);
+    }
+    if (resource === 'arn:aws:states:::sns:publish') {
+      const client = new SNSClient({ endpoint: this.sns.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' } });
+      return async (params) => {
+        try {
+          return await client.send(new PublishCommand(params));
+        } catch (e: any) {
+          // Step Functions names service-integration errors `<Service>.<Exception>`.
+          throw Object.assign(new Error(e.message), { name: `SNS.${e.name}` });
+        }
+      };
+    }
+    throw new Error(`unreachable: ${resource}`);
+  }
+
+  /** Invokes the bundled handler in-process as Lambda would, errors shaped as Step Functions reports them. */
+  private async invoke(fn: FunctionInfo, payload: unknown): Promise<unknown> {
+    this.invocations++;
+    const handler = this.loadHandler(fn);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((_r, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`Task timed out after ${fn.timeoutMs / 1000} seconds`), { name: 'Sandbox.Timedout' })), fn.timeoutMs);
+    });
+    try {
+      return await Promise.race([handler(JSON.parse(JSON.stringify(payload))), timeout]);
+    } catch (e: any) {
+      const errorType = e?.name ?? 'Error';
+      throw Object.assign(new Error(JSON.stringify({ errorType, errorMessage: e?.message ?? String(e), trace: [] })), { name: errorType });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Loads the bundle once per function with that function's environment, as a fresh execution environment would. */
+  private loadHandler(fn: FunctionInfo): (event: unknown) => Promise<unknown> {
+    let handler = this.handlers.get(fn.logicalId);
+    if (!handler) {
+      const entry = require.resolve(path.join(this.options.handlerDir ?? CLASSIFY_HANDLER_DIR, 'index.js'));
+      delete require.cache[entry];
+      Object.assign(process.env, fn.env);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      handler = require(entry).handler as (event: unknown) => Promise<unknown>;
+      delete require.cache[entry];
+      this.handlers.set(fn.logicalId, handler);
+    }
+    return handler;
+  }
+
+  private findStateMachine(): string {
+    const ids = Object.entries(this.template.Resources)
+      .filter(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(this.options.pipelineId ?? ''))
+      .map(([id]) => id);
+    if (ids.length !== 1) {
+      throw new Error(`Expected one pipeline state machine${this.options.pipelineId ? ` under ${this.options.pipelineId}` : ''}, found ${ids.length}: pass pipelineId`);
+    }
+    return ids[0];
+  }
+
+  /** Definitions the interpreter would run differently from AWS are refused, not approximated. */
+  private refuseUnfaithful(definition: any) {
+    const problems: string[] = [];
+    if (definition.QueryLanguage === 'JSONata') problems.push('the state machine uses JSONata, which aws-local-stepfunctions ignores');
+    for (const [name, state] of allStates(definition)) {
+      if (state.QueryLanguage === 'JSONata') problems.push(`state ${name} uses JSONata, which aws-local-stepfunctions ignores`);
+      if (state.Type === 'Task' && !(state.Resource.startsWith('arn:aws:lambda:') || SUPPORTED_INTEGRATIONS.includes(state.Resource))) {
+        problems.push(`state ${name} calls ${state.Resource}, which the local runner does not implement`);
+      }
+      if (state.Type === 'Map' && (state.ItemReader || state.ResultWriter)) {
+        problems.push(`state ${name} is a Distributed Map with ItemReader/ResultWriter, which aws-local-stepfunctions ignores`);
+      }
+    }
+    if (problems.length > 0) throw new Error(`The local runner cannot execute this definition faithfully:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+function allStates(definition: any): Array<[string, any]> {
+  return Object.entries<any>(definition.States).flatMap(([name, state]) => [
+    [name, state] as [string, any],
+    ...(state.ItemProcessor ?? state.Iterator ? allStates(state.ItemProcessor ?? state.Iterator) : []),
+    ...(state.Branches ?? []).flatMap((b: any) => allStates(b)),
+  ]);
+}
+
+function safeJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
