@@ -224,7 +224,8 @@ describe('handler entry point', () => {
       }));
     try {
       // Loaded here, after the environment is set: the module reads its configuration at load time.
-      const { handler } = await import('../../src/handlers/classify.lambda');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require('../../src/handlers/classify.lambda') as typeof import('../../src/handlers/classify.lambda');
       s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
       smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
       const ok = await handler({ input: { bucket: 'b', key: 'k.jpg' }, executionArn: 'arn:exec' });
