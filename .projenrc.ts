@@ -122,7 +122,16 @@ if (bundle) {
   project.testTask.prependSpawn(bundle);
 }
 
-// The README's "main job" until the local runner lands: synthesize the example app and print what it built.
+// The README's main job: run the bank-security pipeline on this machine with the embedded model.
+const demo = project.addTask('demo', {
+  description: 'Run the pipeline locally on demo/images with the embedded COCO model and write .ics-local/report.html',
+});
+demo.spawn(project.tasks.tryFind('bundle')!);
+demo.exec('ts-node --project test/tsconfig.json src/local/cli.ts demo');
+project.package.setScript('demo', 'npx projen demo');
+project.addBins({ 'ics-local': 'lib/local/cli.js' });
+
+// Synthesize the bring-your-own-endpoint example and print what the pipeline built.
 project.addTask('example', {
   description: 'Synthesize examples/ and print the resources the pipeline created',
   exec: 'ts-node --project test/tsconfig.json examples/print-example.ts',

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { ModelBackend } from './models/model-backend';
@@ -13,6 +12,18 @@ import { S3Peer, startS3 } from './peers/s3';
 import { SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
 import { SnsPublished, SnsSink, startSnsSink } from './peers/sns';
 import { CfnTemplate, LOCAL_ACCOUNT, physicalName, resolveIntrinsics } from './template-resolver';
+
+/**
+ * aws-local-stepfunctions ships ESM type declarations under `"type": "module"`, which a CommonJS (jsii) module
+ * cannot import; its CommonJS build is loaded with require and typed here by what the runner uses.
+ */
+interface LocalStateMachine {
+  run(input: unknown, options: unknown): { result: Promise<unknown>; eventLogs: AsyncIterable<{ type: string; state?: { name: string } }> };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { StateMachine } = require('aws-local-stepfunctions') as {
+  StateMachine: new (definition: unknown, options: unknown) => LocalStateMachine;
+};
 
 /** Where the build puts the bundled classify handler (the same code the template deploys). */
 export const CLASSIFY_HANDLER_DIR = path.join(__dirname, '..', '..', 'assets', 'handlers', 'classify.lambda');
@@ -167,7 +178,7 @@ export class LocalPipeline {
     });
     const states: string[] = [];
     const collect = (async () => {
-      for await (const e of run.eventLogs) if (e.type === 'StateEntered') states.push((e as any).state.name);
+      for await (const e of run.eventLogs) if (e.type === 'StateEntered' && e.state) states.push(e.state.name);
     })();
     let outcome: Pick<LocalExecution, 'status' | 'output' | 'error' | 'cause'>;
     try {
