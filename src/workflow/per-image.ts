@@ -66,8 +66,14 @@ export class PerImageWorkflow extends Construct {
       outcome: sfn.JsonPath.stringAt('$.result.outcome'),
       label: sfn.JsonPath.stringAt('$.result.label'),
     });
-    const afterErrorAlert = errorAlerts ? (errorAlerts.last.next(finish), errorAlerts.first) : finish;
-    const afterOutcomeAlert = outcomeAlerts ? (outcomeAlerts.last.next(finish), outcomeAlerts.first) : finish;
+    // Where an outcome goes to alert: the first publish state (the chain then finishes), or straight to finish.
+    const alertThenFinish = (chain: { first: sfn.TaskStateBase; last: sfn.TaskStateBase } | undefined): sfn.State => {
+      if (!chain) return finish;
+      chain.last.next(finish);
+      return chain.first;
+    };
+    const afterErrorAlert = alertThenFinish(errorAlerts);
+    const afterOutcomeAlert = alertThenFinish(outcomeAlerts);
 
     const errorResult = (extra: Record<string, unknown>) => ({
       schemaVersion: RESULT_SCHEMA_VERSION,
