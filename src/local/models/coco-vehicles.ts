@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Human } from '@vladmandic/human';
 import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, CocoDetection, CocoLabelMapping, CocoScoringOptions, cocoProbabilities } from './coco-mapping';
-import { installFileFetch } from './file-fetch';
 import { decodeImage } from './image-decode';
 import { ModelBackend, ModelOutput, predictionOutput } from './model-backend';
+import { humanWasmBuild } from './tfjs-runtime';
 
 export interface CocoVehiclesOptions extends CocoScoringOptions {
   /** Pipeline labels, in the order of the output vector. @default BANK_SECURITY_LABELS */
@@ -51,17 +51,12 @@ let detector: Promise<Human> | undefined;
 function loadDetector(): Promise<Human> {
   if (!detector) {
     detector = (async () => {
-      installFileFetch();
-      // The package's "exports" only expose the tfjs-node build (a native download); load the wasm build by path.
-      const dist = path.dirname(require.resolve('@vladmandic/human'));
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const humanModule = require(path.join(dist, 'human.node-wasm.js')) as typeof import('@vladmandic/human');
-      const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      const { humanModule, dist, wasmPath } = humanWasmBuild();
       const human = new humanModule.Human({
         backend: 'wasm',
         debug: false,
         modelBasePath: pathToFileURL(path.join(dist, '..', 'models')).href + '/',
-        wasmPath: pathToFileURL(wasmDir).href + '/',
+        wasmPath,
         cacheSensitivity: 0, // every call is a new photo, not a video frame: never reuse the previous result
         filter: { enabled: false },
         face: { enabled: false },
