@@ -11,7 +11,7 @@ import { ModelBackend } from './models/model-backend';
 import { S3Peer, startS3 } from './peers/s3';
 import { SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
 import { SnsPublished, SnsSink, startSnsSink } from './peers/sns';
-import { CfnTemplate, LOCAL_ACCOUNT, physicalName, resolveIntrinsics } from './template-resolver';
+import { CfnTemplate, LOCAL_ACCOUNT, physicalName, resolveIntrinsics, stateMachineDefinition } from './template-resolver';
 
 /**
  * aws-local-stepfunctions ships ESM type declarations under `"type": "module"`, which a CommonJS (jsii) module
@@ -112,10 +112,7 @@ export class LocalPipeline {
   private constructor(private readonly options: LocalPipelineOptions) {
     this.template = options.template;
     this.stateMachineId = this.findStateMachine();
-    this.definition = resolveIntrinsics(
-      JSON.parse(resolveIntrinsics(this.template.Resources[this.stateMachineId].Properties.DefinitionString, this.template)),
-      this.template,
-    );
+    this.definition = stateMachineDefinition(this.template, this.stateMachineId);
     this.refuseUnfaithful(this.definition);
     for (const [id, r] of Object.entries(this.template.Resources)) {
       if (r.Type === 'AWS::Events::Rule') {
