@@ -83,6 +83,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     ...localRunnerDevDeps,
   ],
 
+  // End-to-end suites start loopback peers and load wasm models; on 2 busy cores that can exceed jest's 5 s.
+  jestOptions: { jestConfig: { testTimeout: 60_000 } },
+
   tsconfigDev: {
     include: ['../examples/**/*.ts'],
   },

@@ -38,7 +38,7 @@ describe('the synthesized pipeline, run locally end to end', () => {
       models: { vehicles: functionModel((bytes) => (answers.get(sha(bytes)) ?? SCORES.acceptedBus) as any) },
     });
   });
-  afterAll(() => local.close());
+  afterAll(() => local?.close());
 
   test('FLAGGED: alert with attributes, execution succeeds with the result', async () => {
     const run = await local.upload('cams/gate-1.jpg', imageFor(1));
