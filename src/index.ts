@@ -1,3 +1,4 @@
+export * from './actions';
 export * from './classifier';
 export * from './outcomes';
 export * from './pipeline';

@@ -44,6 +44,16 @@ export interface ResultError {
   readonly name: string;
   /** Human-readable cause as Step Functions recorded it (may be a JSON string from Lambda). */
   readonly cause: string;
+  /** For `ActionFailed`: the action that failed after retries (`TagObject`, `Quarantine`). */
+  readonly action?: string;
+}
+
+/** Where a quarantined image was moved. */
+export interface QuarantineLocation {
+  /** Quarantine bucket. */
+  readonly bucket: string;
+  /** Key in the quarantine bucket. */
+  readonly key: string;
 }
 
 /**
@@ -88,4 +98,8 @@ export interface ClassificationResult {
   readonly classifiedAt: string;
   /** Set only for `ERROR`. */
   readonly error?: ResultError;
+  /** `SKIPPED_TAG_LIMIT` when tagging is on but the object already had too many tags of its own. */
+  readonly tagging?: string;
+  /** Set when the image was quarantined. */
+  readonly quarantine?: QuarantineLocation;
 }

@@ -1,5 +1,6 @@
 import { Duration, Size, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Outcome } from './outcomes';
 
 /** The props the validator checks, resolved to plain values (tokens pass through unchecked). */
 export interface ValidatedProps {
@@ -13,6 +14,12 @@ export interface ValidatedProps {
   readonly maxImageSize: Size;
   readonly topK: number;
   readonly workflowType: sfn.StateMachineType;
+  /** Outcomes of each `alerts` route. */
+  readonly alertRouteOutcomes: Outcome[][];
+  /** `alertEmails` given together with topics the user brings. */
+  readonly alertEmailsWithOwnTopics: boolean;
+  readonly quarantine?: { readonly outcomes: Outcome[]; readonly prefix: string; readonly sameBucket: boolean };
+  readonly auditPrefix: string;
 }
 
 /** SageMaker real-time InvokeEndpoint payload limit. */
@@ -75,6 +82,36 @@ export function validatePipelineProps(p: ValidatedProps): string[] {
   }
   if (resolved(p.topK) && !(Number.isInteger(p.topK) && p.topK >= 1)) {
     problems.push(`topK must be a positive integer, got ${p.topK}`);
+  }
+
+  p.alertRouteOutcomes.forEach((outcomes, i) => {
+    if (outcomes.length === 0) problems.push(`alerts[${i}].outcomes must name at least one outcome`);
+  });
+  if (p.alertEmailsWithOwnTopics) {
+    problems.push('alertEmails subscribes the topic the pipeline creates; with alertTopics or alerts, subscribe your own topics');
+  }
+
+  const q = p.quarantine;
+  if (q) {
+    if (q.outcomes.length === 0) problems.push('quarantine.outcomes must name at least one outcome');
+    if (q.outcomes.includes(Outcome.ERROR)) {
+      problems.push('quarantine.outcomes cannot include ERROR (the object may be missing or unreadable); alert on ERROR instead');
+    }
+    if (resolved(q.prefix)) {
+      if (q.prefix === '' || q.prefix.startsWith('/')) problems.push(`quarantine.prefix must be non-empty and not start with "/", got "${q.prefix}"`);
+      if (q.sameBucket && resolved(p.inputPrefix ?? '')) {
+        const input = p.inputPrefix ?? '';
+        if (input === '') {
+          problems.push('quarantine into the pipeline\'s own bucket needs inputPrefix, so quarantined images are not classified again');
+        } else if (q.prefix.startsWith(input) || input.startsWith(q.prefix)) {
+          problems.push(`quarantine.prefix "${q.prefix}" must not overlap inputPrefix "${input}", or quarantined images would be classified again`);
+        }
+      }
+    }
+  }
+  // The prefix is a literal inside a States.Format template, where quotes, braces and backslashes are syntax.
+  if (resolved(p.auditPrefix) && (p.auditPrefix.startsWith('/') || /['{}\\]/.test(p.auditPrefix))) {
+    problems.push(`auditTrail.prefix must not start with "/" or contain ' { } \\, got "${p.auditPrefix}"`);
   }
   return problems;
 }

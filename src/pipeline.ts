@@ -7,9 +7,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { AlertRoute, AuditTrailOptions, DEFAULT_ALERT_OUTCOMES, QuarantineOptions, ResultEventOptions } from './actions';
 import { Classifier } from './classifier';
 import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
@@ -50,11 +52,58 @@ export interface ImageClassificationPipelineProps {
   readonly flaggedLabels?: string[];
 
   /**
-   * Topics that receive FLAGGED, LOW_CONFIDENCE and ERROR alerts. Pass an empty list for no alerts.
+   * Topics that receive FLAGGED, LOW_CONFIDENCE and ERROR alerts. Pass an empty list (and no `alerts`)
+   * for no alerts. Use `alerts` to choose the outcomes per topic.
    *
-   * @default - one topic is created, encrypted with the AWS managed SNS key and TLS-only
+   * @default - without `alerts` either, one topic is created, encrypted with the AWS managed SNS key and TLS-only
    */
   readonly alertTopics?: sns.ITopic[];
+
+  /**
+   * Topics with the outcomes each is alerted about, e.g. security gets FLAGGED only, operations ERROR only.
+   * Adds to `alertTopics`.
+   *
+   * @default - no routes beyond `alertTopics`
+   */
+  readonly alerts?: AlertRoute[];
+
+  /**
+   * Email addresses subscribed to the alert topic the pipeline creates (not to topics you bring).
+   *
+   * @default - no subscriptions
+   */
+  readonly alertEmails?: string[];
+
+  /**
+   * Tag each classified object with `ics:label`, `ics:confidence` and `ics:outcome`, keeping its own
+   * tags. An object that already has more than 7 tags of its own is left untagged and its result says
+   * `tagging: SKIPPED_TAG_LIMIT` (S3 allows 10).
+   *
+   * @default true
+   */
+  readonly tagObjects?: boolean;
+
+  /**
+   * Move images with the given outcomes to a quarantine location (copy the classified version, then
+   * delete the original), e.g. to take flagged uploads out of view.
+   *
+   * @default - no quarantine
+   */
+  readonly quarantine?: QuarantineOptions;
+
+  /**
+   * One JSON result record per classification in S3, for compliance and Athena.
+   *
+   * @default - on, in a created bucket under `results/`
+   */
+  readonly auditTrail?: AuditTrailOptions;
+
+  /**
+   * `ImageClassified` events on EventBridge for every result.
+   *
+   * @default - on, to the default event bus
+   */
+  readonly resultEvents?: ResultEventOptions;
 
   /**
    * The bucket images are uploaded to.
@@ -165,8 +214,10 @@ export class ImageClassificationPipeline extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The function that reads an image and invokes the endpoint. */
   public readonly classifyFunction: lambda.Function;
-  /** The topics that receive alerts (the created one, or those given). */
+  /** The topics that receive alerts (the created one, or those given in `alertTopics` and `alerts`). */
   public readonly alertTopics: sns.ITopic[];
+  /** The bucket audit records are written to; undefined when the audit trail is off. */
+  public readonly auditBucket?: s3.IBucket;
   /** The EventBridge rule that starts an execution per upload. */
   public readonly rule: events.Rule;
   /** Receives upload events EventBridge could not deliver to the state machine after retries. */
@@ -190,6 +241,10 @@ export class ImageClassificationPipeline extends Construct {
     const topK = props.topK ?? 5;
     this.confidenceThreshold = props.confidenceThreshold ?? 0.8;
 
+    const bringsTopics = props.alertTopics !== undefined || props.alerts !== undefined;
+    const auditEnabled = props.auditTrail?.enabled ?? true;
+    const auditPrefix = props.auditTrail?.prefix ?? 'results/';
+
     const binding = props.classifier.bind(this);
     const problems = [
       ...binding.problems,
@@ -204,6 +259,14 @@ export class ImageClassificationPipeline extends Construct {
         maxImageSize,
         topK,
         workflowType,
+        alertRouteOutcomes: (props.alerts ?? []).map((r) => r.outcomes ?? DEFAULT_ALERT_OUTCOMES),
+        alertEmailsWithOwnTopics: (props.alertEmails?.length ?? 0) > 0 && bringsTopics,
+        quarantine: props.quarantine && {
+          outcomes: props.quarantine.outcomes,
+          prefix: props.quarantine.prefix,
+          sameBucket: props.quarantine.bucket === undefined || props.quarantine.bucket === props.bucket,
+        },
+        auditPrefix,
       }),
     ];
     if (problems.length > 0) {
@@ -228,13 +291,33 @@ export class ImageClassificationPipeline extends Construct {
       props.bucket.enableEventBridgeNotification();
     }
 
-    this.alertTopics = props.alertTopics ?? [
-      new sns.Topic(this, 'AlertTopic', {
+    const alertRoutes = [
+      ...(props.alertTopics ?? []).map((topic) => ({ topic, outcomes: DEFAULT_ALERT_OUTCOMES })),
+      ...(props.alerts ?? []).map((r) => ({ topic: r.topic, outcomes: r.outcomes ?? DEFAULT_ALERT_OUTCOMES })),
+    ];
+    if (!bringsTopics) {
+      const topic = new sns.Topic(this, 'AlertTopic', {
         displayName: 'Image classification alerts',
         masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
         enforceSSL: true,
-      }),
-    ];
+      });
+      for (const email of props.alertEmails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
+      alertRoutes.push({ topic, outcomes: DEFAULT_ALERT_OUTCOMES });
+    }
+    this.alertTopics = [...new Set(alertRoutes.map((r) => r.topic))];
+
+    if (auditEnabled) {
+      this.auditBucket = props.auditTrail?.bucket ?? new s3.Bucket(this, 'AuditBucket', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned: true,
+        lifecycleRules: props.auditTrail?.retention ? [{ expiration: props.auditTrail.retention }] : undefined,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+    const tagObjects = props.tagObjects ?? true;
 
     this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', {
       retention: logRetention,
@@ -256,6 +339,9 @@ export class ImageClassificationPipeline extends Construct {
         [ClassifyEnv.CONFIDENCE_THRESHOLD]: String(this.confidenceThreshold),
         [ClassifyEnv.MAX_IMAGE_BYTES]: String(maxImageSize.toBytes()),
         [ClassifyEnv.TOP_K]: String(topK),
+        [ClassifyEnv.FLAGGED_LABELS]: JSON.stringify(flaggedLabels),
+        [ClassifyEnv.TAG_OBJECTS]: String(tagObjects),
+        ...(props.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: props.quarantine.prefix } : {}),
       },
     });
     this.bucket.grantRead(this.classifyFunction, `${props.inputPrefix ?? ''}*`);
@@ -263,12 +349,21 @@ export class ImageClassificationPipeline extends Construct {
 
     const workflow = new PerImageWorkflow(this, 'Workflow', {
       classifyFunction: this.classifyFunction,
-      classLabels: props.classLabels,
       flaggedLabels,
       confidenceThreshold: this.confidenceThreshold,
       failOnLowConfidence: props.failOnLowConfidence ?? true,
-      alertTopics: this.alertTopics,
       modelEndpoint: endpoint.endpointName,
+      alertRoutes,
+      bucket: this.bucket,
+      inputPrefix: props.inputPrefix ?? '',
+      tagObjects,
+      quarantine: props.quarantine && {
+        outcomes: props.quarantine.outcomes,
+        bucket: props.quarantine.bucket ?? this.bucket,
+        prefix: props.quarantine.prefix,
+      },
+      audit: this.auditBucket && { bucket: this.auditBucket, prefix: auditPrefix },
+      resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
     });
 
     this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {

@@ -134,7 +134,7 @@ describe('defaults', () => {
   });
 
   test('alerts carry outcome and label attributes, the result as JSON and a readable subject', () => {
-    expect(definition.States.PublishOutcomeAlert1.Parameters).toEqual({
+    expect(definition.States.AlertFlagged1.Parameters).toEqual({
       'TopicArn': expect.stringContaining(':sns:'),
       'Message.$': 'States.JsonToString($.result)',
       'Subject.$': "States.Format('Image classification: {}', $.result.outcome)",
@@ -143,7 +143,7 @@ describe('defaults', () => {
         label: { 'DataType': 'String', 'StringValue.$': '$.result.label' },
       },
     });
-    expect(definition.States.PublishErrorAlert1.Parameters.MessageAttributes).toEqual({
+    expect(definition.States.AlertError1.Parameters.MessageAttributes).toEqual({
       outcome: { 'DataType': 'String', 'StringValue.$': '$.result.outcome' },
       error: { 'DataType': 'String', 'StringValue.$': '$.result.error.name' },
     });
@@ -170,7 +170,7 @@ describe('defaults', () => {
 
 describe('prop branches', () => {
   test('bring your own bucket: no bucket created, EventBridge turned on, reads scoped to the prefix', () => {
-    const { template, json } = pipelineStack({ inputPrefix: 'uploads/' }, (stack) => ({
+    const { template, json } = pipelineStack({ inputPrefix: 'uploads/', auditTrail: { enabled: false } }, (stack) => ({
       bucket: s3.Bucket.fromBucketName(stack, 'Existing', 'existing-images'),
     }));
     template.resourceCountIs('AWS::S3::Bucket', 0);
@@ -212,23 +212,22 @@ describe('prop branches', () => {
     }));
     template.resourceCountIs('AWS::SNS::Topic', 1); // only the test's own
     expect(pipeline.alertTopics).toHaveLength(2);
-    expect(definition.States.PublishOutcomeAlert1.Next).toBe('PublishOutcomeAlert2');
-    expect(definition.States.PublishOutcomeAlert2.Parameters.TopicArn).toBe('arn:aws:sns:eu-west-1:111111111111:ops');
-    expect(definition.States.PublishErrorAlert2.Next).toBe('Finish');
+    expect(definition.States.AlertFlagged1.Next).toBe('AlertFlagged2');
+    expect(definition.States.AlertFlagged2.Parameters.TopicArn).toBe('arn:aws:sns:eu-west-1:111111111111:ops');
+    expect(definition.States.AlertError2.Next).toBe('WriteAuditRecord');
   });
 
   test('no alert topics: no publish states, outcomes go straight to Finish', () => {
     const { template, definition } = pipelineStack({ alertTopics: [] });
     template.resourceCountIs('AWS::SNS::Topic', 0);
-    expect(Object.keys(definition.States).filter((s) => s.startsWith('Publish'))).toEqual([]);
-    expect(definition.States.Flagged.Next).toBe('Finish');
-    expect(definition.States.ClassificationFailed.Next).toBe('Finish');
+    expect(Object.keys(definition.States).filter((s) => s.startsWith('Alert'))).toEqual([]);
+    expect(definition.States.ClassificationFailed.Next).toBe('WriteAuditRecord');
   });
 
   test('failOnLowConfidence false: LOW_CONFIDENCE succeeds', () => {
     const { definition } = pipelineStack({ failOnLowConfidence: false });
     expect(definition.States.LowConfidenceFailed).toBeUndefined();
-    expect(definition.States.Finish.Choices).toHaveLength(1);
+    expect(definition.States.Finish.Choices).toHaveLength(2); // alert failed, ERROR
   });
 
   test('no flagged labels: Decide has only the threshold rule', () => {

@@ -17,7 +17,8 @@ export async function handler(request: ClassifyRequest) {
   const input = (request?.input ?? {}) as Record<string, unknown>;
   logger.appendKeys({ executionArn: request?.executionArn, bucket: input.bucket, key: input.key });
   try {
-    const result = await classify(request, { s3, sagemaker, config });
+    const output = await classify(request, { s3, sagemaker, config });
+    const { result } = output;
     logger.info('Image classified', {
       label: result.label,
       confidence: result.confidence,
@@ -25,7 +26,7 @@ export async function handler(request: ClassifyRequest) {
       sizeBytes: result.sizeBytes,
       modelLatencyMs: result.modelLatencyMs,
     });
-    return result;
+    return output;
   } catch (err) {
     logger.warn('Image not classified', { errorName: (err as Error).name, errorMessage: (err as Error).message });
     throw err;

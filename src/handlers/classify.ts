@@ -1,11 +1,12 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ClassifyConfig } from './config';
 import { ClassificationError, ErrorName } from './errors';
 import { inspectImage } from './image-format';
 import { parseModelScores } from './model-response';
+import { copySource, mergeTags, Tag } from './object-actions';
 import { candidateKeys } from './object-key';
-import { RESULT_SCHEMA_VERSION } from '../outcomes';
+import { decideOutcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 import { rankScores } from './scores';
 
 /** What the state machine passes to the classify function. */
@@ -36,6 +37,24 @@ export interface Classification {
   readonly modelLatencyMs: number;
   readonly executionArn?: string;
   readonly classifiedAt: string;
+  /** `SKIPPED_TAG_LIMIT` when tagging is on but the object already has too many tags of its own. */
+  readonly tagging?: string;
+}
+
+/**
+ * What the function returns to the workflow: the object, the result (minus `outcome`), and what the
+ * action states need that JSONPath cannot compute (merged tags, a URL-encoded copy source).
+ */
+export interface ClassifyOutput {
+  readonly bucket: string;
+  readonly key: string;
+  readonly result: Classification;
+  readonly actions: {
+    /** The object's full tag set to write, when tagging is on and it fits S3's 10-tag limit. */
+    readonly tagSet?: Tag[];
+    /** Where quarantine copies the object, when quarantine is configured. */
+    readonly quarantine?: { readonly key: string; readonly copySource: string };
+  };
 }
 
 export interface ClassifyDependencies {
@@ -95,6 +114,16 @@ function sagemakerError(err: any, endpointName: string): Error {
   }
 }
 
+/** The object's current tags (of the classified version). */
+async function readTags(s3: S3Client, ref: ObjectRef): Promise<Tag[]> {
+  try {
+    const res = await s3.send(new GetObjectTaggingCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+    return (res.TagSet ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
+  } catch (err) {
+    throw s3Error(err, ref);
+  }
+}
+
 /** Reads the object under the first candidate key that exists, enforcing the size cap before buffering. */
 async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<{ key: string; bytes: Uint8Array; versionId?: string }> {
   const keys = candidateKeys(ref.key);
@@ -126,7 +155,7 @@ async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promis
  * Classifies one image: GetObject → sniff format → InvokeEndpoint → scores by label. Throws a
  * {@link ClassificationError} with a stable name on any failure; never returns image bytes.
  */
-export async function classify(request: ClassifyRequest, deps: ClassifyDependencies): Promise<Classification> {
+export async function classify(request: ClassifyRequest, deps: ClassifyDependencies): Promise<ClassifyOutput> {
   const { config } = deps;
   const ref = parseObjectRef(request.input);
   const image = await readImage(deps.s3, ref, config.maxImageBytes);
@@ -151,7 +180,14 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
   const scores = parseModelScores(responseText, config.responseFormat, config.classLabels);
   const ranked = rankScores(scores, config.classLabels, config.topK);
 
-  return {
+  let tagSet: Tag[] | undefined;
+  if (config.tagObjects) {
+    const existing = await readTags(deps.s3, { bucket: ref.bucket, key: image.key, versionId: image.versionId });
+    const outcome = decideOutcome(ranked.label, ranked.confidence, config.threshold, config.flaggedLabels);
+    tagSet = mergeTags(existing, ranked.label, ranked.confidence, outcome);
+  }
+
+  const result: Classification = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     bucket: ref.bucket,
     key: image.key,
@@ -167,5 +203,17 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
     modelLatencyMs,
     ...(request.executionArn ? { executionArn: request.executionArn } : {}),
     classifiedAt: (deps.now?.() ?? new Date()).toISOString(),
+    ...(config.tagObjects && !tagSet ? { tagging: 'SKIPPED_TAG_LIMIT' } : {}),
+  };
+  return {
+    bucket: ref.bucket,
+    key: image.key,
+    result,
+    actions: {
+      ...(tagSet ? { tagSet } : {}),
+      ...(config.quarantinePrefix !== undefined
+        ? { quarantine: { key: `${config.quarantinePrefix}${image.key}`, copySource: copySource(ref.bucket, image.key, image.versionId) } }
+        : {}),
+    },
   };
 }

@@ -17,6 +17,12 @@ export const ClassifyEnv = {
   CONFIDENCE_THRESHOLD: 'ICS_CONFIDENCE_THRESHOLD',
   MAX_IMAGE_BYTES: 'ICS_MAX_IMAGE_BYTES',
   TOP_K: 'ICS_TOP_K',
+  /** JSON array of flagged labels, for the outcome tag. */
+  FLAGGED_LABELS: 'ICS_FLAGGED_LABELS',
+  /** `true` when the workflow tags objects: the handler then reads the existing tags to merge with. */
+  TAG_OBJECTS: 'ICS_TAG_OBJECTS',
+  /** Key prefix of the quarantine location, when quarantine is configured. */
+  QUARANTINE_PREFIX: 'ICS_QUARANTINE_PREFIX',
   /** `true` to address S3 path-style (S3-compatible stores, the local runner). */
   S3_FORCE_PATH_STYLE: 'ICS_S3_FORCE_PATH_STYLE',
 } as const;
@@ -32,6 +38,9 @@ export interface ClassifyConfig {
   readonly threshold: number;
   readonly maxImageBytes: number;
   readonly topK: number;
+  readonly flaggedLabels: readonly string[];
+  readonly tagObjects: boolean;
+  readonly quarantinePrefix?: string;
   readonly s3ForcePathStyle: boolean;
 }
 
@@ -52,14 +61,19 @@ export function readClassifyConfig(env: Record<string, string | undefined>): Cla
   const endpointName = get(ClassifyEnv.ENDPOINT_NAME) ?? '';
   if (!endpointName) problems.push(`${ClassifyEnv.ENDPOINT_NAME} is required`);
 
-  let classLabels: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(get(ClassifyEnv.CLASS_LABELS) ?? '[]');
-    if (Array.isArray(parsed) && parsed.every((l) => typeof l === 'string')) classLabels = parsed;
-  } catch {
-    // reported below
-  }
+  const stringArray = (name: string): string[] | undefined => {
+    try {
+      const parsed: unknown = JSON.parse(get(name) ?? '[]');
+      if (Array.isArray(parsed) && parsed.every((l) => typeof l === 'string')) return parsed;
+    } catch {
+      // reported by the caller
+    }
+    return undefined;
+  };
+  const classLabels = stringArray(ClassifyEnv.CLASS_LABELS) ?? [];
   if (classLabels.length === 0) problems.push(`${ClassifyEnv.CLASS_LABELS} must be a non-empty JSON array of strings`);
+  const flaggedLabels = stringArray(ClassifyEnv.FLAGGED_LABELS);
+  if (!flaggedLabels) problems.push(`${ClassifyEnv.FLAGGED_LABELS} must be a JSON array of strings`);
 
   const responseFormat = (get(ClassifyEnv.RESPONSE_FORMAT) ?? ResponseFormat.AUTO) as ResponseFormat;
   if (!Object.values(ResponseFormat).includes(responseFormat)) {
@@ -76,6 +90,9 @@ export function readClassifyConfig(env: Record<string, string | undefined>): Cla
     threshold: num(ClassifyEnv.CONFIDENCE_THRESHOLD, 0.8),
     maxImageBytes: num(ClassifyEnv.MAX_IMAGE_BYTES, 6 * 1024 * 1024),
     topK: num(ClassifyEnv.TOP_K, 5),
+    flaggedLabels: flaggedLabels ?? [],
+    tagObjects: get(ClassifyEnv.TAG_OBJECTS) === 'true',
+    quarantinePrefix: get(ClassifyEnv.QUARANTINE_PREFIX),
     s3ForcePathStyle: get(ClassifyEnv.S3_FORCE_PATH_STYLE) === 'true',
   };
   if (problems.length > 0) {

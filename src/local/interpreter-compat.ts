@@ -1,9 +1,14 @@
 /**
- * aws-local-stepfunctions 3.0 strips every backslash from an intrinsic function's string result, which
- * corrupts `States.JsonToString` output whenever a value contains a quote, backslash or newline (an
- * error cause does). AWS's `States.JsonToString(path)` is exactly `JSON.stringify` of the value at the
- * path, so the runner rewrites such parameters to pass the value and stringifies it in the task
- * handler instead. Nothing else in the definition changes.
+ * Rewrites for two aws-local-stepfunctions 3.0 defects, each to the AWS-equivalent form:
+ *
+ * - `ResultPath: "$"` stores the result under a key named `$` instead of replacing the input; an absent
+ *   ResultPath means the same on AWS (the result replaces the input), so it is removed.
+ * - It strips every backslash from an intrinsic function's string result, which corrupts
+ *   `States.JsonToString` output whenever a value contains a quote, backslash or newline (an error cause
+ *   does). AWS's `States.JsonToString(path)` is exactly `JSON.stringify` of the value at the path, so such
+ *   parameters pass the value and the task handler stringifies it.
+ *
+ * Nothing else in the definition changes.
  */
 const JSON_TO_STRING = /^States\.JsonToString\((\$[^,()]*)\)$/;
 
@@ -19,6 +24,7 @@ export function compatDefinition(definition: any): CompatDefinition {
   const stringify: Record<string, string[]> = {};
   const visit = (states: Record<string, any>) => {
     for (const [name, state] of Object.entries(states)) {
+      if (state.ResultPath === '$') delete state.ResultPath;
       if (state.Type === 'Task' && state.Parameters) {
         for (const [key, value] of Object.entries<any>(state.Parameters)) {
           const m = typeof value === 'string' && key.endsWith('.$') ? JSON_TO_STRING.exec(value) : null;

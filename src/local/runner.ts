@@ -3,7 +3,7 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
@@ -46,6 +46,8 @@ export interface LocalPipelineOptions {
   readonly retryDelayMs?: number;
   /** Directory of the bundled classify handler. @default CLASSIFY_HANDLER_DIR */
   readonly handlerDir?: string;
+  /** Further buckets to create in the S3 peer (e.g. an imported quarantine or audit bucket). */
+  readonly extraBuckets?: string[];
 }
 
 /** One execution of the pipeline's state machine. */
@@ -64,6 +66,12 @@ export interface LocalExecution {
   readonly result?: any;
   /** Alerts published during the execution. */
   readonly alerts: SnsPublished[];
+  /** Result events put on EventBridge during the execution. */
+  readonly events: LocalEvent[];
+  /** Objects written by s3:putObject during the execution (the audit record), bodies parsed as JSON. */
+  readonly auditRecords: Array<{ bucket: string; key: string; record: any }>;
+  /** The uploaded object's tags after the execution, when it still exists where it was uploaded. */
+  readonly tags?: Record<string, string>;
   /** Names of the states entered, in order. */
   readonly states: string[];
   /** Invocations of the classify function (retries included). */
@@ -78,7 +86,31 @@ interface FunctionInfo {
 
 type TaskHandler = (input: any) => Promise<any>;
 
-const SUPPORTED_INTEGRATIONS = ['arn:aws:states:::sns:publish', 'arn:aws:states:::lambda:invoke'];
+/** Service integrations the runner executes, against the peers or in-process. */
+const SUPPORTED_INTEGRATIONS = [
+  'arn:aws:states:::sns:publish',
+  'arn:aws:states:::lambda:invoke',
+  'arn:aws:states:::events:putEvents',
+  'arn:aws:states:::aws-sdk:s3:putObjectTagging',
+  'arn:aws:states:::aws-sdk:s3:copyObject',
+  'arn:aws:states:::aws-sdk:s3:deleteObject',
+  'arn:aws:states:::aws-sdk:s3:putObject',
+];
+
+/** An event the state machine put on EventBridge. */
+export interface LocalEvent {
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: any;
+  readonly eventBusName?: string;
+}
+
+/** An object the state machine wrote with s3:putObject (audit records). */
+export interface LocalObjectWrite {
+  readonly bucket: string;
+  readonly key: string;
+  readonly body: string;
+}
 
 /**
  * Runs a synthesized pipeline on this machine: its real state machine definition in
@@ -96,6 +128,10 @@ export class LocalPipeline {
   public s3!: S3Peer;
   public sagemaker!: SageMakerRuntimePeer;
   public sns!: SnsSink;
+  /** Every event put on EventBridge, in order. */
+  public readonly events: LocalEvent[] = [];
+  /** Every object written through s3:putObject, in order. */
+  public readonly objectWrites: LocalObjectWrite[] = [];
   /** Name of the bucket uploads go to. */
   public readonly bucketName: string;
   /** The definition being executed (intrinsics resolved). */
@@ -135,7 +171,7 @@ export class LocalPipeline {
   /** Uploads an object to the pipeline's bucket and, if the upload rule matches, runs the execution it starts. */
   public async upload(key: string, body: Uint8Array | string): Promise<LocalExecution> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const put = await this.s3.client().send(new PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: bytes }));
+    const put = await this.s3.client().send(new S3.PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: bytes }));
     const event = objectCreatedEvent(this.bucketName, key, bytes.length, (put.ETag ?? '').replace(/"/g, ''), { versionId: put.VersionId });
     return this.putEvent(event);
   }
@@ -143,7 +179,7 @@ export class LocalPipeline {
   /** Delivers an event as EventBridge would: to the state machine when a rule matches. */
   public async putEvent(event: Record<string, unknown>): Promise<LocalExecution> {
     const rule = this.rules.find((r) => matchesEventPattern(r.pattern, event));
-    if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], states: [], lambdaInvocations: 0 };
+    if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], events: [], auditRecords: [], states: [], lambdaInvocations: 0 };
     const input = rule.transformer ? applyInputTransformer(rule.transformer, event) : event;
     return this.startExecution(input);
   }
@@ -153,6 +189,8 @@ export class LocalPipeline {
     const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(this.stateMachineId, '')}:${randomUUID()}`;
     const { definition, stringify } = compatDefinition(this.definition);
     const alertsBefore = this.sns.messages.length;
+    const eventsBefore = this.events.length;
+    const writesBefore = this.objectWrites.length;
     const invocationsBefore = this.invocations;
     const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
     for (const [name, state] of allStates(definition)) {
@@ -186,15 +224,32 @@ export class LocalPipeline {
     await collect;
     const alerts = this.sns.messages.slice(alertsBefore);
     const alerted = alerts.map((a) => safeJson(a.message)).find((m) => m?.executionArn === executionArn);
+    const events = this.events.slice(eventsBefore);
+    const auditRecords = this.objectWrites.slice(writesBefore).map((w) => ({ bucket: w.bucket, key: w.key, record: safeJson(w.body) }));
+    const result = outcome.output ?? auditRecords[0]?.record ?? events[0]?.detail ?? alerted;
     return {
       executionArn,
       input,
       ...outcome,
-      result: outcome.output ?? alerted,
+      result,
       alerts,
+      events,
+      auditRecords,
+      tags: await this.currentTags(input),
       states,
       lambdaInvocations: this.invocations - invocationsBefore,
     };
+  }
+
+  /** Tags of the execution's input object, if it still exists (it does not after quarantine). */
+  private async currentTags(input: any): Promise<Record<string, string> | undefined> {
+    if (typeof input?.bucket !== 'string' || typeof input?.key !== 'string') return undefined;
+    try {
+      const res = await this.s3.client().send(new S3.GetObjectTaggingCommand({ Bucket: input.bucket, Key: input.key }));
+      return Object.fromEntries((res.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops the peers and restores the environment. */
@@ -204,7 +259,9 @@ export class LocalPipeline {
   }
 
   private async init() {
-    this.s3 = await startS3({ buckets: [this.bucketName] });
+    // The upload bucket (maybe imported) and every bucket the template creates (audit, quarantine).
+    const created = Object.entries(this.template.Resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket').map(([id]) => physicalName(id, 'AWS::S3::Bucket'));
+    this.s3 = await startS3({ buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])] });
     this.sagemaker = await startSageMakerRuntime({ models: this.options.models });
     this.sns = await startSnsSink();
     this.savedEnv = { ...process.env };
@@ -238,6 +295,31 @@ export class LocalPipeline {
         } catch (e: any) {
           // Step Functions names service-integration errors `<Service>.<Exception>`.
           throw Object.assign(new Error(e.message), { name: `SNS.${e.name}` });
+        }
+      };
+    }
+    if (resource === 'arn:aws:states:::events:putEvents') {
+      return async (params) => {
+        const entries = (params.Entries ?? []) as any[];
+        for (const e of entries) {
+          this.events.push({ source: e.Source, detailType: e.DetailType, detail: e.Detail, eventBusName: e.EventBusName });
+        }
+        return { Entries: entries.map(() => ({ EventId: randomUUID() })), FailedEntryCount: 0 };
+      };
+    }
+    const sdk = /^arn:aws:states:::aws-sdk:s3:(\w+)$/.exec(resource);
+    if (sdk) {
+      // The AWS SDK integration: the action's input in the SDK's own shape, errors named `S3.<Code>`.
+      const command = (S3 as any)[`${sdk[1][0].toUpperCase()}${sdk[1].slice(1)}Command`];
+      const client = this.s3.client();
+      return async (params) => {
+        try {
+          const out: any = await client.send(new command(params));
+          delete out.$metadata;
+          if (sdk[1] === 'putObject') this.objectWrites.push({ bucket: params.Bucket, key: params.Key, body: String(params.Body) });
+          return out;
+        } catch (e: any) {
+          throw Object.assign(new Error(e.message), { name: `S3.${e.name}` });
         }
       };
     }

@@ -1,22 +1,34 @@
 import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 
-/** Options for {@link PerImageWorkflow}. */
+/** Options for {@link PerImageWorkflow}, resolved from the pipeline's props. */
 export interface PerImageWorkflowProps {
   readonly classifyFunction: lambda.IFunction;
-  readonly classLabels: string[];
   readonly flaggedLabels: string[];
   readonly confidenceThreshold: number;
   readonly failOnLowConfidence: boolean;
-  readonly alertTopics: sns.ITopic[];
   /** Endpoint name recorded in ERROR results (the handler records it in the others). */
   readonly modelEndpoint: string;
+  /** Topics and the outcomes each is alerted about. */
+  readonly alertRoutes: Array<{ readonly topic: sns.ITopic; readonly outcomes: Outcome[] }>;
+  /** The bucket images are read from (tagging and quarantine act on it). */
+  readonly bucket: s3.IBucket;
+  /** Object prefix the workflow may act on. */
+  readonly inputPrefix: string;
+  readonly tagObjects: boolean;
+  readonly quarantine?: { readonly outcomes: Outcome[]; readonly bucket: s3.IBucket; readonly prefix: string };
+  readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string };
+  readonly resultEvents?: { readonly eventBus?: events.IEventBus };
 }
 
 /**
@@ -32,48 +44,70 @@ export const StateName = {
   FLAGGED: 'Flagged',
   ACCEPTED: 'Accepted',
   LOW_CONFIDENCE: 'LowConfidence',
+  SHOULD_TAG: 'ShouldTag',
+  TAG_OBJECT: 'TagObject',
+  SHOULD_QUARANTINE: 'ShouldQuarantine',
+  COPY_TO_QUARANTINE: 'CopyToQuarantine',
+  DELETE_ORIGINAL: 'DeleteOriginal',
+  RECORD_QUARANTINE: 'RecordQuarantine',
+  MARK_ACTION_ERROR: 'MarkActionError',
+  ROUTE_ALERTS: 'RouteAlerts',
+  ALERT_FAILED: 'AlertFailed',
+  WRITE_AUDIT_RECORD: 'WriteAuditRecord',
+  PUBLISH_RESULT_EVENT: 'PublishResultEvent',
   FINISH: 'Finish',
   DONE: 'Done',
   FAILED: 'Failed',
   LOW_CONFIDENCE_FAILED: 'LowConfidenceFailed',
-  ALERT_FAILED: 'AlertFailed',
+  ALERT_PUBLISH_FAILED: 'AlertPublishFailed',
+  AUDIT_FAILED: 'AuditWriteFailed',
+  RESULT_EVENT_FAILED: 'ResultEventFailed',
 } as const;
 
-/** Names of the SNS publish states, one per topic, for ERROR and for the other alerting outcomes. */
-export const alertStateName = (kind: 'Error' | 'Outcome', index: number) => `Publish${kind}Alert${index + 1}`;
+const OUTCOME_STATE_SUFFIX: Record<Outcome, string> = {
+  [Outcome.FLAGGED]: 'Flagged',
+  [Outcome.ACCEPTED]: 'Accepted',
+  [Outcome.LOW_CONFIDENCE]: 'LowConfidence',
+  [Outcome.ERROR]: 'Error',
+};
+
+/** Name of the publish state alerting the `index`-th topic routed for `outcome`, e.g. `AlertFlagged1`. */
+export const alertStateName = (outcome: Outcome, index: number) => `Alert${OUTCOME_STATE_SUFFIX[outcome]}${index + 1}`;
+
+/** Retry for action states: transient S3/SNS/EventBridge failures, and permanent ones a few times before giving up. */
+const ACTION_RETRY: sfn.RetryProps = {
+  errors: [sfn.Errors.TASKS_FAILED],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 2,
+  jitterStrategy: sfn.JitterType.FULL,
+};
 
 /**
- * The per-image workflow: validate → classify → decide → alert → finish. Deciding and alerting are
- * states rather than code, so they show in the console graph and cost no Lambda time.
+ * The per-image workflow: validate → classify → decide → act (tag, quarantine) → alert → audit →
+ * result event → finish. Deciding and acting are states rather than code, so they show in the
+ * console graph and cost no Lambda time.
  *
- * State data carries the object reference in and the compact result (`$.result`) out; image bytes
- * never enter state (the 256 KiB payload limit is terminal).
+ * State data carries the object reference in, the compact result (`$.result`) and the inputs the
+ * actions need (`$.actions`) out; image bytes never enter state (the 256 KiB payload limit is terminal).
  */
 export class PerImageWorkflow extends Construct {
   /** The first state. */
   public readonly startState: sfn.State;
 
-  constructor(scope: Construct, id: string, props: PerImageWorkflowProps) {
+  constructor(scope: Construct, id: string, private readonly props: PerImageWorkflowProps) {
     super(scope, id);
 
-    const finish = this.finishStates(props);
-
-    const errorAlerts = this.publishChain(props.alertTopics, 'Error', {
-      outcome: sfn.JsonPath.stringAt('$.result.outcome'),
-      error: sfn.JsonPath.stringAt('$.result.error.name'),
+    const finish = this.finishStates();
+    const afterAlerts = this.auditAndEventStates(finish);
+    const routeAlerts = this.alertStates(afterAlerts);
+    const markActionError = new sfn.Pass(this, StateName.MARK_ACTION_ERROR, {
+      comment: 'An action failed after retries: the image ends as ERROR (ActionFailed), alerted and audited.',
+      result: sfn.Result.fromString(Outcome.ERROR),
+      resultPath: '$.result.outcome',
     });
-    const outcomeAlerts = this.publishChain(props.alertTopics, 'Outcome', {
-      outcome: sfn.JsonPath.stringAt('$.result.outcome'),
-      label: sfn.JsonPath.stringAt('$.result.label'),
-    });
-    // Where an outcome goes to alert: the first publish state (the chain then finishes), or straight to finish.
-    const alertThenFinish = (chain: { first: sfn.TaskStateBase; last: sfn.TaskStateBase } | undefined): sfn.State => {
-      if (!chain) return finish;
-      chain.last.next(finish);
-      return chain.first;
-    };
-    const afterErrorAlert = alertThenFinish(errorAlerts);
-    const afterOutcomeAlert = alertThenFinish(outcomeAlerts);
+    markActionError.next(routeAlerts);
+    const afterActions = this.actionStates(routeAlerts, markActionError);
 
     const errorResult = (extra: Record<string, unknown>) => ({
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -92,7 +126,7 @@ export class PerImageWorkflow extends Construct {
         error: { name: ErrorName.InvalidInput, cause: 'The execution input must have a string "bucket" and "key".' },
       }),
       resultPath: '$.result',
-    }).next(afterErrorAlert);
+    }).next(routeAlerts);
 
     const classificationFailed = new sfn.Pass(this, StateName.CLASSIFICATION_FAILED, {
       comment: 'Classify failed after retries: record the named error as an ERROR result.',
@@ -102,7 +136,7 @@ export class PerImageWorkflow extends Construct {
         error: { name: sfn.JsonPath.stringAt('$.error.Error'), cause: sfn.JsonPath.stringAt('$.error.Cause') },
       }),
       resultPath: '$.result',
-    }).next(afterErrorAlert);
+    }).next(routeAlerts);
 
     const classify = new tasks.LambdaInvoke(this, StateName.CLASSIFY, {
       comment: 'GetObject, sniff the format, InvokeEndpoint, score by label (one invocation per image).',
@@ -112,7 +146,8 @@ export class PerImageWorkflow extends Construct {
         executionArn: sfn.JsonPath.executionId,
       }),
       payloadResponseOnly: true,
-      resultPath: '$.result',
+      // The function returns { bucket, key, result, actions }: the whole state from here on.
+      resultPath: '$',
       // CDK's default service retry allows 6 attempts; two keep the worst case inside Express's 5 minutes.
       retryOnServiceExceptions: false,
     });
@@ -133,23 +168,19 @@ export class PerImageWorkflow extends Construct {
     classify.addCatch(classificationFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
     const setOutcome = (stateName: string, outcome: Outcome) =>
-      new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' });
+      new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' }).next(afterActions);
 
     const decide = new sfn.Choice(this, StateName.DECIDE, {
       comment: `Confidence threshold ${props.confidenceThreshold}; flagged labels: ${props.flaggedLabels.join(', ') || 'none'}.`,
-    })
-      .when(
-        sfn.Condition.numberLessThan('$.result.confidence', props.confidenceThreshold),
-        setOutcome(StateName.LOW_CONFIDENCE, Outcome.LOW_CONFIDENCE).next(afterOutcomeAlert),
-      );
+    }).when(
+      sfn.Condition.numberLessThan('$.result.confidence', props.confidenceThreshold),
+      setOutcome(StateName.LOW_CONFIDENCE, Outcome.LOW_CONFIDENCE),
+    );
     if (props.flaggedLabels.length > 0) {
       const isFlagged = props.flaggedLabels.map((l) => sfn.Condition.stringEquals('$.result.label', l));
-      decide.when(
-        isFlagged.length === 1 ? isFlagged[0] : sfn.Condition.or(...isFlagged),
-        setOutcome(StateName.FLAGGED, Outcome.FLAGGED).next(afterOutcomeAlert),
-      );
+      decide.when(isFlagged.length === 1 ? isFlagged[0] : sfn.Condition.or(...isFlagged), setOutcome(StateName.FLAGGED, Outcome.FLAGGED));
     }
-    decide.otherwise(setOutcome(StateName.ACCEPTED, Outcome.ACCEPTED).next(finish));
+    decide.otherwise(setOutcome(StateName.ACCEPTED, Outcome.ACCEPTED));
 
     classify.next(decide);
 
@@ -166,63 +197,220 @@ export class PerImageWorkflow extends Construct {
       .otherwise(invalidInput);
   }
 
-  /** Succeed with the result, or fail with a named error for ERROR and (when configured) LOW_CONFIDENCE. */
-  private finishStates(props: PerImageWorkflowProps): sfn.State {
-    const done = new sfn.Succeed(this, StateName.DONE, { outputPath: '$.result' });
-    const choice = new sfn.Choice(this, StateName.FINISH).when(
-      sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR),
-      new sfn.Fail(this, StateName.FAILED, {
-        comment: 'Fails with the classification error name, e.g. UnsupportedImageFormat.',
-        errorPath: '$.result.error.name',
-        causePath: '$.result.error.cause',
-      }),
-    );
-    if (props.failOnLowConfidence) {
+  /**
+   * Tag and quarantine (classified outcomes only). Returns the first state; failures after retries go to
+   * `onFailure` with `$.result.error` naming the action.
+   */
+  private actionStates(next: sfn.State, onFailure: sfn.IChainable): sfn.State {
+    const { props } = this;
+    // One failure state per action, shared by that action's task states.
+    const actionFailed = (action: string) => (this.node.tryFindChild(`${action}Failed`) as sfn.Pass | undefined) ??
+      new sfn.Pass(this, `${action}Failed`, {
+        parameters: {
+          name: 'ActionFailed',
+          action,
+          cause: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.actionError.Error'), sfn.JsonPath.stringAt('$.actionError.Cause')),
+        },
+        resultPath: '$.result.error',
+      }).next(onFailure);
+    const guard = (task: sfn.TaskStateBase, action: string) => {
+      task.addRetry(ACTION_RETRY);
+      task.addCatch(actionFailed(action), { errors: [sfn.Errors.ALL], resultPath: '$.actionError' });
+      return task;
+    };
+    const objectArns = (bucket: s3.IBucket, prefix: string) => [bucket.arnForObjects(`${prefix}*`)];
+
+    let first: sfn.State = next;
+    if (props.quarantine) {
+      const q = props.quarantine;
+      const copy = guard(new tasks.CallAwsService(this, StateName.COPY_TO_QUARANTINE, {
+        comment: 'Copy exactly the classified version (tags included) under the quarantine prefix.',
+        service: 's3',
+        action: 'copyObject',
+        parameters: {
+          Bucket: q.bucket.bucketName,
+          Key: sfn.JsonPath.stringAt('$.actions.quarantine.key'),
+          CopySource: sfn.JsonPath.stringAt('$.actions.quarantine.copySource'),
+        },
+        iamResources: objectArns(q.bucket, q.prefix),
+        iamAction: 's3:PutObject',
+        additionalIamStatements: [
+          // CopyObject reads the source version and its tags, and writes the tags to the copy.
+          new iam.PolicyStatement({
+            actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'],
+            resources: objectArns(props.bucket, props.inputPrefix),
+          }),
+          new iam.PolicyStatement({ actions: ['s3:PutObjectTagging'], resources: objectArns(q.bucket, q.prefix) }),
+        ],
+        resultPath: sfn.JsonPath.DISCARD,
+      }), 'Quarantine');
+      const del = guard(new tasks.CallAwsService(this, StateName.DELETE_ORIGINAL, {
+        comment: 'Only after a successful copy. In a versioned bucket this adds a delete marker; the version stays recoverable.',
+        service: 's3',
+        action: 'deleteObject',
+        parameters: { Bucket: sfn.JsonPath.stringAt('$.bucket'), Key: sfn.JsonPath.stringAt('$.key') },
+        iamResources: objectArns(props.bucket, props.inputPrefix),
+        iamAction: 's3:DeleteObject',
+        resultPath: sfn.JsonPath.DISCARD,
+      }), 'Quarantine');
+      const record = new sfn.Pass(this, StateName.RECORD_QUARANTINE, {
+        parameters: { bucket: q.bucket.bucketName, key: sfn.JsonPath.stringAt('$.actions.quarantine.key') },
+        resultPath: '$.result.quarantine',
+      });
+      copy.next(del);
+      del.next(record);
+      record.next(next);
+      const inScope = q.outcomes.map((o) => sfn.Condition.stringEquals('$.result.outcome', o));
+      first = new sfn.Choice(this, StateName.SHOULD_QUARANTINE)
+        .when(inScope.length === 1 ? inScope[0] : sfn.Condition.or(...inScope), copy)
+        .otherwise(next);
+    }
+    if (props.tagObjects) {
+      const tag = guard(new tasks.CallAwsService(this, StateName.TAG_OBJECT, {
+        comment: "Write the object's own tags plus ics:label, ics:confidence and ics:outcome (PutObjectTagging replaces the set).",
+        service: 's3',
+        action: 'putObjectTagging',
+        parameters: {
+          Bucket: sfn.JsonPath.stringAt('$.bucket'),
+          Key: sfn.JsonPath.stringAt('$.key'),
+          Tagging: { TagSet: sfn.JsonPath.listAt('$.actions.tagSet') },
+        },
+        iamResources: objectArns(props.bucket, props.inputPrefix),
+        iamAction: 's3:PutObjectTagging',
+        resultPath: sfn.JsonPath.DISCARD,
+      }), 'TagObject');
+      tag.next(first);
+      first = new sfn.Choice(this, StateName.SHOULD_TAG, { comment: 'No tag set when the object already has too many tags of its own.' })
+        .when(sfn.Condition.isPresent('$.actions.tagSet'), tag)
+        .otherwise(first);
+    }
+    return first;
+  }
+
+  /** One chain of SNS publish states per outcome that has routes; returns the routing Choice. */
+  private alertStates(next: sfn.State): sfn.State {
+    const routed = [Outcome.FLAGGED, Outcome.LOW_CONFIDENCE, Outcome.ERROR, Outcome.ACCEPTED]
+      .map((outcome) => ({ outcome, topics: this.props.alertRoutes.filter((r) => r.outcomes.includes(outcome)).map((r) => r.topic) }))
+      .filter((r) => r.topics.length > 0);
+    if (routed.length === 0) return next;
+
+    const alertFailed = new sfn.Pass(this, StateName.ALERT_FAILED, {
+      comment: 'An alert could not be published after retries: record it, still audit, then fail.',
+      parameters: { error: sfn.JsonPath.stringAt('$.alertError.Error'), cause: sfn.JsonPath.stringAt('$.alertError.Cause') },
+      resultPath: '$.result.alertError',
+    }).next(next);
+
+    const route = new sfn.Choice(this, StateName.ROUTE_ALERTS);
+    for (const { outcome, topics } of routed) {
+      const attributes: Record<string, string> = outcome === Outcome.ERROR
+        ? { outcome: sfn.JsonPath.stringAt('$.result.outcome'), error: sfn.JsonPath.stringAt('$.result.error.name') }
+        : { outcome: sfn.JsonPath.stringAt('$.result.outcome'), label: sfn.JsonPath.stringAt('$.result.label') };
+      const states = topics.map((topic, i) => {
+        const publish = new tasks.SnsPublish(this, alertStateName(outcome, i), {
+          topic,
+          subject: sfn.JsonPath.format('Image classification: {}', sfn.JsonPath.stringAt('$.result.outcome')),
+          message: sfn.TaskInput.fromText(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result'))),
+          messageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([name, value]) => [name, { value, dataType: tasks.MessageAttributeDataType.STRING }]),
+          ),
+          resultPath: sfn.JsonPath.DISCARD,
+        });
+        publish.addRetry({
+          errors: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'SNS.KMSThrottlingException', 'SNS.SdkClientException'],
+          interval: Duration.seconds(1),
+          backoffRate: 2,
+          maxAttempts: 3,
+          jitterStrategy: sfn.JitterType.FULL,
+        });
+        publish.addRetry(ACTION_RETRY);
+        publish.addCatch(alertFailed, { errors: [sfn.Errors.ALL], resultPath: '$.alertError' });
+        return publish;
+      });
+      states.forEach((s, i) => s.next(states[i + 1] ?? next));
+      route.when(sfn.Condition.stringEquals('$.result.outcome', outcome), states[0]);
+    }
+    return route.otherwise(next);
+  }
+
+  /** Audit record and result event, whatever the outcome; returns the first state. */
+  private auditAndEventStates(finish: sfn.State): sfn.State {
+    const { props } = this;
+    let first = finish;
+    if (props.resultEvents) {
+      const publish = new tasks.EventBridgePutEvents(this, StateName.PUBLISH_RESULT_EVENT, {
+        entries: [{
+          detail: sfn.TaskInput.fromJsonPathAt('$.result'),
+          detailType: RESULT_EVENT_DETAIL_TYPE,
+          source: RESULT_EVENT_SOURCE,
+          eventBus: props.resultEvents.eventBus,
+        }],
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      publish.addRetry(ACTION_RETRY);
+      publish.addCatch(new sfn.Fail(this, StateName.RESULT_EVENT_FAILED, {
+        comment: 'The result event could not be published after retries (the audit record is written).',
+        error: 'ResultEventFailed',
+        causePath: '$.eventError.Cause',
+      }), { errors: [sfn.Errors.ALL], resultPath: '$.eventError' });
+      publish.next(first);
+      first = publish;
+    }
+    if (props.audit) {
+      const { bucket, prefix } = props.audit;
+      // results/yyyy/mm/dd/<execution name>.json from the execution's start time, for Athena partitions.
+      const date = sfn.JsonPath.stringSplit(sfn.JsonPath.arrayGetItem(sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$$.Execution.StartTime'), 'T'), 0), '-');
+      const write = new tasks.CallAwsService(this, StateName.WRITE_AUDIT_RECORD, {
+        comment: 'One JSON result record per classification, whatever its outcome.',
+        service: 's3',
+        action: 'putObject',
+        parameters: {
+          Bucket: bucket.bucketName,
+          Key: sfn.JsonPath.format(`${prefix}{}/{}/{}/{}.json`,
+            sfn.JsonPath.arrayGetItem(date, 0), sfn.JsonPath.arrayGetItem(date, 1), sfn.JsonPath.arrayGetItem(date, 2),
+            sfn.JsonPath.stringAt('$$.Execution.Name')),
+          Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')),
+          ContentType: 'application/json',
+        },
+        iamResources: [bucket.arnForObjects(`${prefix}*`)],
+        iamAction: 's3:PutObject',
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      write.addRetry(ACTION_RETRY);
+      write.addCatch(new sfn.Fail(this, StateName.AUDIT_FAILED, {
+        comment: 'The audit record could not be written after retries.',
+        error: 'AuditWriteFailed',
+        causePath: '$.auditError.Cause',
+      }), { errors: [sfn.Errors.ALL], resultPath: '$.auditError' });
+      write.next(first);
+      first = write;
+    }
+    return first;
+  }
+
+  /** Succeed with the result, or fail with a named error for ERROR, a failed alert and (when configured) LOW_CONFIDENCE. */
+  private finishStates(): sfn.State {
+    const choice = new sfn.Choice(this, StateName.FINISH);
+    if (this.props.alertRoutes.length > 0) {
+      choice.when(sfn.Condition.isPresent('$.result.alertError'), new sfn.Fail(this, StateName.ALERT_PUBLISH_FAILED, {
+        comment: 'An alert could not be published; the result was audited.',
+        error: 'AlertPublishFailed',
+        causePath: '$.result.alertError.cause',
+      }));
+    }
+    choice.when(sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR), new sfn.Fail(this, StateName.FAILED, {
+      comment: 'Fails with the classification error name, e.g. UnsupportedImageFormat, or ActionFailed.',
+      errorPath: '$.result.error.name',
+      causePath: '$.result.error.cause',
+    }));
+    if (this.props.failOnLowConfidence) {
       choice.when(
         sfn.Condition.stringEquals('$.result.outcome', Outcome.LOW_CONFIDENCE),
         new sfn.Fail(this, StateName.LOW_CONFIDENCE_FAILED, {
           error: 'LowConfidence',
-          cause: `The top label's confidence is below the threshold ${props.confidenceThreshold}; the image needs review.`,
+          cause: `The top label's confidence is below the threshold ${this.props.confidenceThreshold}; the image needs review.`,
         }),
       );
     }
-    return choice.otherwise(done);
-  }
-
-  /** One SNS publish state per topic, chained; undefined without topics. */
-  private publishChain(
-    topics: sns.ITopic[],
-    kind: 'Error' | 'Outcome',
-    attributes: Record<string, string>,
-  ): { first: sfn.TaskStateBase; last: sfn.TaskStateBase } | undefined {
-    if (topics.length === 0) return undefined;
-    const alertFailed = this.node.tryFindChild(StateName.ALERT_FAILED) as sfn.Fail | undefined
-      ?? new sfn.Fail(this, StateName.ALERT_FAILED, {
-        comment: 'An alert could not be published after retries.',
-        error: 'AlertPublishFailed',
-        causePath: '$.alertError.Cause',
-      });
-    const states = topics.map((topic, i) => {
-      const publish = new tasks.SnsPublish(this, alertStateName(kind, i), {
-        topic,
-        subject: sfn.JsonPath.format('Image classification: {}', sfn.JsonPath.stringAt('$.result.outcome')),
-        message: sfn.TaskInput.fromText(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result'))),
-        messageAttributes: Object.fromEntries(
-          Object.entries(attributes).map(([name, value]) => [name, { value, dataType: tasks.MessageAttributeDataType.STRING }]),
-        ),
-        resultPath: sfn.JsonPath.DISCARD,
-      });
-      publish.addRetry({
-        errors: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'SNS.KMSThrottlingException', 'SNS.SdkClientException'],
-        interval: Duration.seconds(1),
-        backoffRate: 2,
-        maxAttempts: 3,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      publish.addCatch(alertFailed, { errors: [sfn.Errors.ALL], resultPath: '$.alertError' });
-      return publish;
-    });
-    states.slice(1).forEach((s, i) => states[i].next(s));
-    return { first: states[0], last: states[states.length - 1] };
+    return choice.otherwise(new sfn.Succeed(this, StateName.DONE, { outputPath: '$.result' }));
   }
 }

@@ -1,5 +1,5 @@
 import { Readable } from 'stream';
-import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, NoSuchKey, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import {
   InternalFailure,
   InvokeEndpointCommand,
@@ -27,6 +27,8 @@ const config: ClassifyConfig = {
   threshold: 0.94,
   maxImageBytes: 6 * 1024 * 1024,
   topK: 3,
+  flaggedLabels: ['motorcycle', 'pickup_truck', 'tank'],
+  tagObjects: false,
   s3ForcePathStyle: false,
 };
 const deps = () => ({
@@ -62,9 +64,10 @@ describe('classify', () => {
     s3Mock.on(GetObjectCommand).resolves(objectBody(images[format]));
     smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
 
-    const result = await classify({ input: { bucket: 'b', key: `cams/1.${format}` }, executionArn: 'arn:exec' }, deps());
+    const output = await classify({ input: { bucket: 'b', key: `cams/1.${format}` }, executionArn: 'arn:exec' }, deps());
 
-    expect(result).toEqual({
+    expect(output).toEqual({ bucket: 'b', key: `cams/1.${format}`, result: expect.any(Object), actions: {} });
+    expect(output.result).toEqual({
       schemaVersion: '1.0',
       bucket: 'b',
       key: `cams/1.${format}`,
@@ -90,7 +93,7 @@ describe('classify', () => {
   test('reads the version named in the EventBridge object and reports it', async () => {
     s3Mock.on(GetObjectCommand).resolves({ ...objectBody(images.jpeg), VersionId: 'v1' });
     smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
-    const result = await classify({ input: { bucket: 'b', key: 'k.jpg', object: { 'size': 1, 'version-id': 'v1' } } }, deps());
+    const { result } = await classify({ input: { bucket: 'b', key: 'k.jpg', object: { 'size': 1, 'version-id': 'v1' } } }, deps());
     expect(s3Mock.commandCalls(GetObjectCommand)[0].args[0].input).toEqual({ Bucket: 'b', Key: 'k.jpg', VersionId: 'v1' });
     expect(result.versionId).toBe('v1');
   });
@@ -108,22 +111,55 @@ describe('classify', () => {
     s3Mock.on(GetObjectCommand, { Key: 'my+photo%2B1.jpg' }).rejects(new NoSuchKey({ message: 'no', $metadata: { httpStatusCode: 404 } }));
     s3Mock.on(GetObjectCommand, { Key: 'my photo+1.jpg' }).resolves(objectBody(images.jpeg));
     smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
-    const result = await classify({ input: { bucket: 'b', key: 'my+photo%2B1.jpg' } }, deps());
-    expect(result.key).toBe('my photo+1.jpg');
+    const output = await classify({ input: { bucket: 'b', key: 'my+photo%2B1.jpg' } }, deps());
+    expect(output.key).toBe('my photo+1.jpg');
+    expect(output.result.key).toBe('my photo+1.jpg');
     expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(2);
   });
 
   test('a literal + key that exists is read once, as given', async () => {
     s3Mock.on(GetObjectCommand, { Key: 'a+b.jpg' }).resolves(objectBody(images.jpeg));
     smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
-    expect((await classify({ input: { bucket: 'b', key: 'a+b.jpg' } }, deps())).key).toBe('a+b.jpg');
+    expect((await classify({ input: { bucket: 'b', key: 'a+b.jpg' } }, deps())).result.key).toBe('a+b.jpg');
     expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(1);
   });
 
   test('unicode keys pass through unchanged', async () => {
     s3Mock.on(GetObjectCommand, { Key: 'kamera/görüntü 1.jpg' }).resolves(objectBody(images.jpeg));
     smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
-    expect((await classify({ input: { bucket: 'b', key: 'kamera/görüntü 1.jpg' } }, deps())).key).toBe('kamera/görüntü 1.jpg');
+    expect((await classify({ input: { bucket: 'b', key: 'kamera/görüntü 1.jpg' } }, deps())).result.key).toBe('kamera/görüntü 1.jpg');
+  });
+});
+
+describe('action inputs', () => {
+  const withTags = (existing: Array<{ Key: string; Value: string }>) => {
+    s3Mock.on(GetObjectCommand).resolves({ ...objectBody(images.jpeg), VersionId: 'v7' });
+    s3Mock.on(GetObjectTaggingCommand).resolves({ TagSet: existing });
+    smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
+    return classify({ input: { bucket: 'b', key: 'cams/a b+c.jpg' } }, { ...deps(), config: { ...config, tagObjects: true, quarantinePrefix: 'quarantine/' } });
+  };
+
+  test('tag set: the object\'s own tags kept, ours replaced, outcome decided as the workflow does', async () => {
+    const output = await withTags([{ Key: 'owner', Value: 'gate-3' }, { Key: 'ics:outcome', Value: 'ACCEPTED' }]);
+    expect(output.actions.tagSet).toEqual([
+      { Key: 'owner', Value: 'gate-3' },
+      { Key: 'ics:label', Value: 'motorcycle' },
+      { Key: 'ics:confidence', Value: '0.9600' },
+      { Key: 'ics:outcome', Value: 'FLAGGED' },
+    ]);
+    expect(s3Mock.commandCalls(GetObjectTaggingCommand)[0].args[0].input).toEqual({ Bucket: 'b', Key: 'cams/a b+c.jpg', VersionId: 'v7' });
+    expect(output.result.tagging).toBeUndefined();
+  });
+
+  test('an object with 8 tags of its own is left untagged, and the result says so', async () => {
+    const output = await withTags(Array.from({ length: 8 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })));
+    expect(output.actions.tagSet).toBeUndefined();
+    expect(output.result.tagging).toBe('SKIPPED_TAG_LIMIT');
+  });
+
+  test('quarantine: same key under the prefix, URL-encoded version-aware copy source', async () => {
+    const output = await withTags([]);
+    expect(output.actions.quarantine).toEqual({ key: 'quarantine/cams/a b+c.jpg', copySource: 'b/cams/a%20b%2Bc.jpg?versionId=v7' });
   });
 });
 
@@ -229,7 +265,7 @@ describe('handler entry point', () => {
       s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
       smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
       const ok = await handler({ input: { bucket: 'b', key: 'k.jpg' }, executionArn: 'arn:exec' });
-      expect(ok.label).toBe('motorcycle');
+      expect(ok.result.label).toBe('motorcycle');
 
       s3Mock.on(GetObjectCommand).resolves(objectBody(Buffer.from('not an image')));
       await expect(handler({ input: { bucket: 'b', key: 'bad.jpg' } })).rejects.toMatchObject({ name: 'UnsupportedImageFormat' });

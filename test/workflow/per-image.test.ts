@@ -1,4 +1,5 @@
 import '../../src/local/polyfills';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { compatDefinition, stringifyDeferred } from '../../src/local/interpreter-compat';
 import { decideOutcome, Outcome } from '../../src/outcomes';
@@ -13,39 +14,50 @@ const aslValidator = require('asl-validator');
  */
 async function execute(original: any, input: unknown, classify: (payload: any) => unknown) {
   const { definition, stringify } = compatDefinition(original);
-  const published: any[] = [];
-  const publishHandlers = Object.fromEntries(Object.keys(definition.States)
-    .filter((s) => s.startsWith('Publish'))
-    .map((s) => [s, async (params: any) => { published.push({ state: s, ...stringifyDeferred(params, stringify[s]) }); return { MessageId: 'm' }; }]));
+  const calls: Array<{ state: string; params: any }> = [];
+  // Every task but Classify records its parameters (as the service would receive them) and succeeds.
+  const recorders = Object.fromEntries(Object.entries<any>(definition.States)
+    .filter(([name, state]) => state.Type === 'Task' && name !== 'Classify')
+    .map(([name]) => [name, async (params: any) => { calls.push({ state: name, params: stringifyDeferred(params, stringify[name]) }); return {}; }]));
   const retryIntervalOverrides = Object.fromEntries(Object.keys(definition.States).map((s) => [s, 0]));
   const sm = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
   const execution = sm.run(input as any, {
-    overrides: { taskResourceLocalHandlers: { Classify: async (p: any) => classify(p) as any, ...publishHandlers }, retryIntervalOverrides },
+    overrides: { taskResourceLocalHandlers: { Classify: async (p: any) => classify(p) as any, ...recorders }, retryIntervalOverrides },
     // The interpreter fills $$.Execution but not $$.State; a fixed entered time stands in.
-    context: { Execution: { Id: 'arn:aws:states:us-east-1:123456789012:express:sm:exec-1' }, State: { EnteredTime: '2026-11-22T10:00:00.000Z' } },
+    context: {
+      Execution: { Id: 'arn:aws:states:us-east-1:123456789012:express:sm:exec-1', Name: 'exec-1' },
+      State: { EnteredTime: '2026-11-22T10:00:00.000Z' },
+    },
   });
+  const published = () => calls.filter((c) => c.state.startsWith('Alert')).map((c) => ({ state: c.state, ...c.params }));
   try {
-    return { status: 'SUCCEEDED', output: await execution.result as any, published };
+    return { status: 'SUCCEEDED', output: await execution.result as any, published: published(), calls };
   } catch (e: any) {
-    return { status: 'FAILED', error: e.cause?.name, cause: e.cause?.message, published };
+    return { status: 'FAILED', error: e.cause?.name, cause: e.cause?.message, published: published(), calls };
   }
 }
 
+/** What the classify function returns: the object, the result, and the action inputs. */
 const classification = (label: string, confidence: number) => ({
-  schemaVersion: '1.0',
   bucket: 'b',
   key: 'k.jpg',
-  sizeBytes: 10,
-  format: 'jpeg',
-  label,
-  confidence,
-  threshold: 0.94,
-  scores: { [label]: confidence },
-  topK: [{ label, score: confidence }],
-  modelEndpoint: 'vehicles',
-  modelLatencyMs: 5,
-  executionArn: 'arn',
-  classifiedAt: '2026-11-22T10:00:00.000Z',
+  result: {
+    schemaVersion: '1.0',
+    bucket: 'b',
+    key: 'k.jpg',
+    sizeBytes: 10,
+    format: 'jpeg',
+    label,
+    confidence,
+    threshold: 0.94,
+    scores: { [label]: confidence },
+    topK: [{ label, score: confidence }],
+    modelEndpoint: 'vehicles',
+    modelLatencyMs: 5,
+    executionArn: 'arn',
+    classifiedAt: '2026-11-22T10:00:00.000Z',
+  },
+  actions: { tagSet: [{ Key: 'ics:label', Value: label }] },
 });
 const lambdaError = (name: string, message: string) => Object.assign(new Error(JSON.stringify({ errorType: name, errorMessage: message })), { name });
 
@@ -153,12 +165,119 @@ describe('errors end as ERROR with a named error and an alert', () => {
     });
     expect(calls).toBe(5); // first attempt + MaxAttempts (4) retries
     expect(run).toMatchObject({ status: 'FAILED', error: 'ModelNotReady' });
-    expect(run.published.map((p) => p.state)).toEqual(['PublishErrorAlert1']);
+    expect(run.published.map((p) => p.state)).toEqual(['AlertError1']);
   });
 
   test('input without bucket and key: InvalidInput, alerted with the raw input', async () => {
     const run = await execute(definition, { Records: [] }, () => { throw new Error('not called'); });
     expect(run).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
     expect(JSON.parse(run.published[0].Message)).toMatchObject({ outcome: 'ERROR', input: { Records: [] }, error: { name: 'InvalidInput' } });
+  });
+});
+
+describe('outcome actions', () => {
+  const today = () => new Date().toISOString().slice(0, 10).split('-');
+
+  test('FLAGGED: tags, alerts, writes the audit record and the result event, in that order', async () => {
+    const run = await execute(pipelineStack().definition, { bucket: 'b', key: 'k.jpg' }, () => classification('tank', 0.99));
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.map((c) => c.state)).toEqual(['TagObject', 'AlertFlagged1', 'WriteAuditRecord', 'PublishResultEvent']);
+    expect(run.calls[0].params).toEqual({ Bucket: 'b', Key: 'k.jpg', Tagging: { TagSet: [{ Key: 'ics:label', Value: 'tank' }] } });
+    const [yyyy, mm, dd] = today();
+    const audit = run.calls[2].params;
+    expect(audit).toMatchObject({ Bucket: expect.stringMatching(/^icsauditbucket/), Key: `results/${yyyy}/${mm}/${dd}/exec-1.json`, ContentType: 'application/json' });
+    expect(JSON.parse(audit.Body)).toEqual(run.output);
+    expect(run.calls[3].params).toEqual({
+      Entries: [{ Source: 'cdk-image-classification-pipeline', DetailType: 'ImageClassified', Detail: run.output }],
+    });
+  });
+
+  test('ERROR: no tagging, but alert, audit record and event', async () => {
+    const run = await execute(pipelineStack().definition, { bucket: 'b', key: 'k.jpg' }, () => { throw lambdaError('EmptyObject', 'empty'); });
+    expect(run.calls.map((c) => c.state)).toEqual(['AlertError1', 'WriteAuditRecord', 'PublishResultEvent']);
+    expect(JSON.parse(run.calls[1].params.Body)).toMatchObject({ outcome: 'ERROR', error: { name: 'EmptyObject' } });
+  });
+
+  test('an object with too many tags skips TagObject and still succeeds', async () => {
+    const run = await execute(pipelineStack().definition, { bucket: 'b', key: 'k.jpg' }, () => ({ ...classification('bus', 0.99), actions: {} }));
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.map((c) => c.state)).toEqual(['WriteAuditRecord', 'PublishResultEvent']);
+  });
+
+  test('quarantine copies the classified version, then deletes the original, and records where it went', async () => {
+    const { definition } = pipelineStack({ inputPrefix: 'in/', quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'quarantine/' } });
+    const classified = { ...classification('tank', 0.99), actions: { quarantine: { key: 'quarantine/in/k.jpg', copySource: 'b/in/k.jpg?versionId=v1' } } };
+    const run = await execute(definition, { bucket: 'b', key: 'in/k.jpg' }, () => classified);
+    expect(run.calls.map((c) => c.state)).toEqual(['CopyToQuarantine', 'DeleteOriginal', 'AlertFlagged1', 'WriteAuditRecord', 'PublishResultEvent']);
+    expect(run.calls[0].params).toEqual({ Bucket: expect.stringMatching(/^icsbucket/), Key: 'quarantine/in/k.jpg', CopySource: 'b/in/k.jpg?versionId=v1' });
+    expect(run.calls[1].params).toEqual({ Bucket: 'b', Key: 'k.jpg' });
+    expect(run.output.quarantine).toEqual({ bucket: expect.stringMatching(/^icsbucket/), key: 'quarantine/in/k.jpg' });
+
+    const accepted = await execute(definition, { bucket: 'b', key: 'in/k.jpg' }, () => ({ ...classified, ...{ result: classification('bus', 0.99).result } }));
+    expect(accepted.calls.map((c) => c.state)).toEqual(['WriteAuditRecord', 'PublishResultEvent']);
+  });
+
+  test('alerts follow their routes', async () => {
+    const { definition } = pipelineStack({}, (stack) => ({
+      alerts: [
+        { topic: new sns.Topic(stack, 'Security'), outcomes: [Outcome.FLAGGED] },
+        { topic: new sns.Topic(stack, 'Ops'), outcomes: [Outcome.ERROR] },
+      ],
+    }));
+    const flagged = await execute(definition, { bucket: 'b', key: 'k.jpg' }, () => classification('tank', 0.99));
+    const topicOf = (p: any) => [p.state, p.TopicArn.split(':').pop().replace(/[0-9A-F]{8}$/, '')];
+    expect(flagged.published.map(topicOf)).toEqual([['AlertFlagged1', 'Security']]);
+    const low = await execute(definition, { bucket: 'b', key: 'k.jpg' }, () => classification('tank', 0.5));
+    expect(low.published).toEqual([]);
+    const error = await execute(definition, { bucket: 'b', key: 'k.jpg' }, () => { throw lambdaError('ModelError', 'x'); });
+    expect(error.published.map(topicOf)).toEqual([['AlertError1', 'Ops']]);
+  });
+});
+
+describe('failed actions are retried, then alerted and audited as ERROR', () => {
+  /** Runs with one task state failing every time. */
+  async function withFailing(definition: any, failing: string, classified: unknown) {
+    const { definition: compat, stringify } = compatDefinition(definition);
+    const attempts: string[] = [];
+    const calls: Array<{ state: string; params: any }> = [];
+    const handlers = Object.fromEntries(Object.entries<any>(compat.States).filter(([, s]) => s.Type === 'Task').map(([name]) => [name, async (p: any) => {
+      if (name === 'Classify') return classified;
+      if (name === failing) {
+        attempts.push(name);
+        throw Object.assign(new Error('Access Denied'), { name: 'S3.AccessDeniedException' });
+      }
+      calls.push({ state: name, params: stringifyDeferred(p, stringify[name]) });
+      return {};
+    }]));
+    const sm = new StateMachine(compat, { validationOptions: { checkArn: false, checkPaths: false } });
+    const run = sm.run({ bucket: 'b', key: 'in/k.jpg' }, {
+      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(Object.keys(compat.States).map((s) => [s, 0])) },
+      context: { Execution: { Id: 'arn:exec', Name: 'exec-1' }, State: { EnteredTime: '2026-11-22T10:00:00.000Z' } },
+    });
+    const error = await run.result.then(() => undefined, (e: any) => e.cause?.name);
+    return { attempts, calls, error };
+  }
+
+  test.each([
+    ['TagObject', 'TagObject'],
+    ['CopyToQuarantine', 'Quarantine'],
+    ['DeleteOriginal', 'Quarantine'],
+  ])('%s', async (failing, action) => {
+    const { definition } = pipelineStack({ inputPrefix: 'in/', quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'quarantine/' } });
+    const classified = { ...classification('tank', 0.99), actions: { tagSet: [], quarantine: { key: 'quarantine/in/k.jpg', copySource: 'b/in/k.jpg' } } };
+    const run = await withFailing(definition, failing, classified);
+    expect(run.attempts).toHaveLength(3); // first try + 2 retries
+    expect(run.error).toBe('ActionFailed');
+    expect(run.calls.map((c) => c.state)).toEqual(expect.arrayContaining(['AlertError1', 'WriteAuditRecord']));
+    const record = JSON.parse(run.calls.find((c) => c.state === 'WriteAuditRecord')!.params.Body);
+    expect(record).toMatchObject({ outcome: 'ERROR', label: 'tank', error: { name: 'ActionFailed', action } });
+    expect(record.error.cause).toContain('S3.AccessDeniedException');
+  });
+
+  test('an alert that cannot be published: audit still written, execution fails AlertPublishFailed', async () => {
+    const run = await withFailing(pipelineStack().definition, 'AlertFlagged1', classification('tank', 0.99));
+    expect(run.error).toBe('AlertPublishFailed');
+    expect(run.calls.map((c) => c.state)).toEqual(['TagObject', 'WriteAuditRecord', 'PublishResultEvent']);
+    expect(JSON.parse(run.calls[1].params.Body).alertError).toMatchObject({ error: 'S3.AccessDeniedException' });
   });
 });
