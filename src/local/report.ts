@@ -10,15 +10,17 @@ export interface ReportRow {
 
 const pct = (n: unknown) => (typeof n === 'number' ? `${(n * 100).toFixed(1)}%` : '-');
 
-/** The plain-text results table: image, label, confidence, outcome, alert sent, execution status. */
+/** The plain-text results table: image, label, confidence, outcome, alert sent, tags, audit record, execution status. */
 export function formatTable(rows: readonly ReportRow[]): string {
-  const header = ['image', 'label', 'confidence', 'outcome', 'alert', 'execution'];
+  const header = ['image', 'label', 'confidence', 'outcome', 'alert', 'tags', 'audit', 'execution'];
   const lines = rows.map(({ file, execution: e }) => [
     file,
     e.result?.label ?? '-',
     pct(e.result?.confidence),
     e.result?.outcome ?? e.status,
     e.alerts.length > 0 ? `yes (${e.alerts.length})` : 'no',
+    Object.keys(e.tags ?? {}).filter((k) => k.startsWith('ics:')).length > 0 ? 'ics:label,confidence,outcome' : '-',
+    e.auditRecords.length > 0 ? 'written' : '-',
     e.status === 'FAILED' ? `FAILED ${e.error}` : e.status,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -45,6 +47,7 @@ export function renderHtmlReport(rows: readonly ReportRow[], title: string): str
   <p class="outcome">${escapeHtml(outcome)}${r.label ? ` · ${escapeHtml(r.label)} ${pct(r.confidence)}` : ''}${r.error ? ` · ${escapeHtml(r.error.name)}` : ''}</p>
   ${bars}
   <ul class="alerts">${alerts || '<li>no alert</li>'}</ul>
+  <p class="tags">${Object.entries(e.tags ?? {}).map(([k, v]) => `<code>${escapeHtml(k)}=${escapeHtml(v)}</code>`).join(' ') || 'no tags'}</p>
 </article>`;
   }).join('\n');
   return `<!doctype html>

@@ -2,7 +2,10 @@
 /* eslint-disable import/no-extraneous-dependencies */
 import './polyfills';
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
@@ -142,7 +145,8 @@ export class LocalPipeline {
   private readonly functions = new Map<string, FunctionInfo>();
   private readonly rules: Array<{ pattern: any; transformer?: any }> = [];
   private readonly handlers = new Map<string, (event: unknown) => Promise<unknown>>();
-  private savedEnv?: NodeJS.ProcessEnv;
+  /** Environment every function gets on top of its own: the peers' endpoints and credentials. */
+  private peerEnv: Record<string, string> = {};
   private invocations = 0;
 
   private constructor(private readonly options: LocalPipelineOptions) {
@@ -252,10 +256,9 @@ export class LocalPipeline {
     }
   }
 
-  /** Stops the peers and restores the environment. */
+  /** Stops the peers. */
   public async close(): Promise<void> {
     await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close()]);
-    if (this.savedEnv) process.env = this.savedEnv;
   }
 
   private async init() {
@@ -264,8 +267,7 @@ export class LocalPipeline {
     this.s3 = await startS3({ buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])] });
     this.sagemaker = await startSageMakerRuntime({ models: this.options.models });
     this.sns = await startSnsSink();
-    this.savedEnv = { ...process.env };
-    Object.assign(process.env, {
+    this.peerEnv = {
       AWS_REGION: LOCAL_ACCOUNT.region,
       // s3rver checks signatures against its fixed credentials; the other peers accept any.
       AWS_ACCESS_KEY_ID: 'S3RVER',
@@ -276,7 +278,7 @@ export class LocalPipeline {
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       ICS_S3_FORCE_PATH_STYLE: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
-    });
+    };
   }
 
   private taskHandler(state: any): TaskHandler {
@@ -348,12 +350,25 @@ export class LocalPipeline {
   private loadHandler(fn: FunctionInfo): (event: unknown) => Promise<unknown> {
     let handler = this.handlers.get(fn.logicalId);
     if (!handler) {
-      const entry = require.resolve(path.join(this.options.handlerDir ?? CLASSIFY_HANDLER_DIR, 'index.js'));
-      delete require.cache[entry];
-      Object.assign(process.env, fn.env);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      handler = require(entry).handler as (event: unknown) => Promise<unknown>;
-      delete require.cache[entry];
+      const entry = path.join(this.options.handlerDir ?? CLASSIFY_HANDLER_DIR, 'index.js');
+      // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
+      // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
+      // its own peers, as a new execution environment would, and the host process's environment is untouched.
+      const env = { ...process.env, ...this.peerEnv, ...fn.env };
+      const sandboxedProcess = new Proxy(process, {
+        get: (target, prop) => {
+          if (prop === 'env') return env;
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const wrapper = vm.runInThisContext(
+        `(function (exports, require, module, __filename, __dirname, process) {${fs.readFileSync(entry, 'utf8')}\n})`,
+        { filename: entry },
+      );
+      const mod = { exports: {} as any };
+      wrapper(mod.exports, createRequire(entry), mod, entry, path.dirname(entry), sandboxedProcess);
+      handler = mod.exports.handler as (event: unknown) => Promise<unknown>;
       this.handlers.set(fn.logicalId, handler);
     }
     return handler;

@@ -45,11 +45,11 @@ describe('the HTML report of a local run, rendered in headless Chromium', () => 
 
   test('the table lists each image with label, confidence, outcome and alert', () => {
     expect(formatTable(rows).split('\n')).toEqual([
-      expect.stringMatching(/^image\s+label\s+confidence\s+outcome\s+alert\s+execution$/),
+      expect.stringMatching(/^image\s+label\s+confidence\s+outcome\s+alert\s+tags\s+audit\s+execution$/),
       expect.stringMatching(/^-+/),
-      expect.stringMatching(/^gate\.png\s+motorcycle\s+97\.0%\s+FLAGGED\s+yes \(1\)\s+SUCCEEDED$/),
-      expect.stringMatching(/^yard\.jpg\s+tractor\s+50\.0%\s+LOW_CONFIDENCE\s+yes \(1\)\s+FAILED LowConfidence$/),
-      expect.stringMatching(/^notes\.jpg\s+-\s+-\s+ERROR\s+yes \(1\)\s+FAILED UnsupportedImageFormat$/),
+      expect.stringMatching(/^gate\.png\s+motorcycle\s+97\.0%\s+FLAGGED\s+yes \(1\)\s+ics:label,confidence,outcome\s+written\s+SUCCEEDED$/),
+      expect.stringMatching(/^yard\.jpg\s+tractor\s+50\.0%\s+LOW_CONFIDENCE\s+yes \(1\)\s+ics:label,confidence,outcome\s+written\s+FAILED LowConfidence$/),
+      expect.stringMatching(/^notes\.jpg\s+-\s+-\s+ERROR\s+yes \(1\)\s+-\s+written\s+FAILED UnsupportedImageFormat$/),
     ]);
   });
 
@@ -63,6 +63,7 @@ describe('the HTML report of a local run, rendered in headless Chromium', () => 
     expect(dom).toContain('width:97.0%');
     expect(dom).toContain('UnsupportedImageFormat');
     expect(dom.match(/Image classification: (FLAGGED|LOW_CONFIDENCE|ERROR)/g)).toHaveLength(3);
+    expect(dom).toContain('<code>ics:outcome=FLAGGED</code>');
   });
 
   test('Chromium takes a screenshot of it', () => {

@@ -1,7 +1,10 @@
 import { createHash } from 'crypto';
+import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ImageClassificationPipeline, ImageClassificationPipelineProps } from '../../src';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ImageClassificationPipeline, ImageClassificationPipelineProps, Outcome } from '../../src';
+import { objectCreatedEvent } from '../../src/local/event-pattern';
 import { functionModel } from '../../src/local/models/function-model';
 import { LocalPipeline } from '../../src/local/runner';
 import { CfnTemplate } from '../../src/local/template-resolver';
@@ -18,9 +21,12 @@ const SCORES = {
 /** A real image per scenario: same picture, distinct bytes (the model keys its answer on the bytes). */
 const imageFor = (n: number) => Buffer.concat([images.jpeg, Buffer.alloc(n, 0)]);
 
-function synth(props: Partial<ImageClassificationPipelineProps> = {}): CfnTemplate {
+function synth(
+  props: Partial<ImageClassificationPipelineProps> = {},
+  configure?: (stack: Stack) => Partial<ImageClassificationPipelineProps>,
+): CfnTemplate {
   const stack = new Stack(new App(), 'Local');
-  new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), ...props });
+  new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), ...props, ...configure?.(stack) });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
@@ -52,6 +58,30 @@ describe('the synthesized pipeline, run locally end to end', () => {
     expect(JSON.parse(run.alerts[0].message)).toEqual(run.output);
     // The real endpoint protocol was used: the peer saw the image bytes with the sniffed type.
     expect(local.sagemaker.invocations.at(-1)).toMatchObject({ endpointName: 'vehicles', contentType: 'image/jpeg', status: 200 });
+  });
+
+  test('actions on the real object: tags merged with its own, audit record in the audit bucket, result event', async () => {
+    const client = local.s3.client();
+    await client.send(new PutObjectCommand({ Bucket: local.bucketName, Key: 'cams/tagged.jpg', Body: imageFor(1) }));
+    await client.send(new PutObjectTaggingCommand({ Bucket: local.bucketName, Key: 'cams/tagged.jpg', Tagging: { TagSet: [{ Key: 'camera', Value: 'gate-1' }] } }));
+    const run = await local.putEvent(objectCreatedEvent(local.bucketName, 'cams/tagged.jpg', imageFor(1).length, 'etag'));
+
+    expect(run.status).toBe('SUCCEEDED');
+    // s3rver parses tag XML with fast-xml-parser, which turns "0.9700" into 0.97; S3 keeps the string.
+    expect(run.tags).toEqual({ 'camera': 'gate-1', 'ics:label': 'motorcycle', 'ics:confidence': expect.stringMatching(/^0\.97(00)?$/), 'ics:outcome': 'FLAGGED' });
+    expect(run.auditRecords).toHaveLength(1);
+    const { bucket, key, record } = run.auditRecords[0];
+    expect(record).toEqual(run.output);
+    expect(key).toMatch(new RegExp(`^results/\\d{4}/\\d{2}/\\d{2}/${run.executionArn.split(':').pop()}\\.json$`));
+    const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(JSON.parse(await stored.Body!.transformToString())).toEqual(run.output);
+    expect(run.events).toEqual([{ source: 'cdk-image-classification-pipeline', detailType: 'ImageClassified', detail: run.output }]);
+  });
+
+  test('ERROR images are audited and evented too', async () => {
+    const run = await local.upload('cams/blank.jpg', Buffer.alloc(0));
+    expect(run.auditRecords.map((a) => a.record.error.name)).toEqual(['EmptyObject']);
+    expect(run.events.map((e) => e.detail.outcome)).toEqual(['ERROR']);
   });
 
   test('ACCEPTED: no alert', async () => {
@@ -116,6 +146,55 @@ describe('the synthesized pipeline, run locally end to end', () => {
     const run = await local.startExecution({ Records: [] });
     expect(run).toMatchObject({ status: 'FAILED', error: 'InvalidInput', lambdaInvocations: 0 });
     expect(run.alerts).toHaveLength(1);
+  });
+});
+
+describe('quarantine, run locally', () => {
+  let local: LocalPipeline;
+  beforeAll(async () => {
+    local = await LocalPipeline.start({
+      template: synth({ inputPrefix: 'uploads/', quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'quarantine/' } }),
+      models: { vehicles: functionModel((bytes) => (sha(bytes) === sha(imageFor(1)) ? SCORES.flaggedMotorcycle : SCORES.acceptedBus)) },
+    });
+  });
+  afterAll(() => local?.close());
+
+  test('a FLAGGED image is moved: copied under quarantine/, then the original deleted', async () => {
+    const run = await local.upload('uploads/gate 1+a.jpg', imageFor(1));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'FLAGGED', quarantine: { bucket: local.bucketName, key: 'quarantine/uploads/gate 1+a.jpg' } } });
+    const client = local.s3.client();
+    await expect(client.send(new GetObjectCommand({ Bucket: local.bucketName, Key: 'uploads/gate 1+a.jpg' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+    const moved = await client.send(new GetObjectCommand({ Bucket: local.bucketName, Key: 'quarantine/uploads/gate 1+a.jpg' }));
+    expect(Buffer.from(await moved.Body!.transformToByteArray()).equals(imageFor(1))).toBe(true);
+    // The quarantine copy is outside the input prefix, so it starts no execution of its own.
+    expect((await local.putEvent(objectCreatedEvent(local.bucketName, 'quarantine/uploads/gate 1+a.jpg', 1, 'e'))).status).toBe('NOT_TRIGGERED');
+  });
+
+  test('an ACCEPTED image stays where it is', async () => {
+    const run = await local.upload('uploads/bus.jpg', imageFor(2));
+    expect(run.output.quarantine).toBeUndefined();
+    expect(run.tags?.['ics:outcome']).toBe('ACCEPTED');
+  });
+});
+
+describe('a failing action, run locally', () => {
+  test('quarantine into a bucket that does not exist: retried, then ERROR ActionFailed, alerted and audited', async () => {
+    const local = await LocalPipeline.start({
+      template: synth({}, (stack) => ({ quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'q/', bucket: s3.Bucket.fromBucketName(stack, 'Gone', 'deleted-bucket') } })),
+      models: { vehicles: functionModel(() => SCORES.flaggedMotorcycle) },
+    });
+    try {
+      const run = await local.upload('cams/x.jpg', imageFor(1));
+      expect(run).toMatchObject({ status: 'FAILED', error: 'ActionFailed' });
+      expect(run.states.filter((s) => s === 'CopyToQuarantine')).toHaveLength(1);
+      expect(run.alerts.map((a) => a.messageAttributes.error?.stringValue)).toEqual(['ActionFailed']);
+      expect(run.auditRecords[0].record).toMatchObject({ outcome: 'ERROR', label: 'motorcycle', error: { name: 'ActionFailed', action: 'Quarantine' } });
+      expect(run.auditRecords[0].record.error.cause).toMatch(/NoSuchBucket/);
+      // Nothing lost: the original is still there.
+      await expect(local.s3.client().send(new GetObjectCommand({ Bucket: local.bucketName, Key: 'cams/x.jpg' }))).resolves.toBeDefined();
+    } finally {
+      await local.close();
+    }
   });
 });
 
