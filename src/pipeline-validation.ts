@@ -20,6 +20,7 @@ export interface ValidatedProps {
   readonly alertEmailsWithOwnTopics: boolean;
   readonly quarantine?: { readonly outcomes: Outcome[]; readonly prefix: string; readonly sameBucket: boolean };
   readonly auditPrefix: string;
+  readonly bulkMaxConcurrency?: number;
 }
 
 /** SageMaker real-time InvokeEndpoint payload limit. */
@@ -109,6 +110,11 @@ export function validatePipelineProps(p: ValidatedProps): string[] {
       }
     }
   }
+  const c = p.bulkMaxConcurrency;
+  if (c !== undefined && resolved(c) && !(Number.isInteger(c) && c >= 1 && c <= 40)) {
+    problems.push(`bulkMode maxConcurrency must be an integer from 1 to 40 (Step Functions' inline Map limit), got ${c}`);
+  }
+
   // The prefix is a literal inside a States.Format template, where quotes, braces and backslashes are syntax.
   if (resolved(p.auditPrefix) && (p.auditPrefix.startsWith('/') || /['{}\\]/.test(p.auditPrefix))) {
     problems.push(`auditTrail.prefix must not start with "/" or contain ' { } \\, got "${p.auditPrefix}"`);

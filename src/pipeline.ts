@@ -12,12 +12,15 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AlertRoute, AuditTrailOptions, DEFAULT_ALERT_OUTCOMES, QuarantineOptions, ResultEventOptions } from './actions';
+import { BulkMode, BulkModeType } from './bulk-mode';
 import { Classifier } from './classifier';
 import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
+import { SummarizeFunction } from './handlers/summarize-function';
 import { validatePipelineProps } from './pipeline-validation';
+import { InlineBulkWorkflow } from './workflow/bulk';
 import { DEFAULT_INPUT_SUFFIXES, keyFilterPattern } from './workflow/key-filter';
-import { PerImageWorkflow } from './workflow/per-image';
+import { PerImageWorkflow, PerImageWorkflowProps } from './workflow/per-image';
 
 /**
  * Properties for an {@link ImageClassificationPipeline}.
@@ -189,6 +192,14 @@ export interface ImageClassificationPipelineProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
+   * Classify many images in one execution with a second, bulk state machine (`bulkStateMachine`) that
+   * runs the same per-image workflow on each and summarizes the batch.
+   *
+   * @default BulkMode.none()
+   */
+  readonly bulkMode?: BulkMode;
+
+  /**
    * EXPRESS (default) runs each image for a fraction of a cent less than STANDARD, which bills every
    * state transition; Express delivers at least once and its executions are inspected through the
    * state machine's log group. STANDARD gives exactly-once execution, full execution history in the
@@ -216,6 +227,10 @@ export class ImageClassificationPipeline extends Construct {
   public readonly classifyFunction: lambda.Function;
   /** The topics that receive alerts (the created one, or those given in `alertTopics` and `alerts`). */
   public readonly alertTopics: sns.ITopic[];
+  /** The bulk state machine; undefined without `bulkMode`. Start it with `{ "images": [{ "key": "..." }] }`. */
+  public readonly bulkStateMachine?: sfn.StateMachine;
+  /** Summarizes bulk batches; undefined without `bulkMode`. */
+  public readonly summarizeFunction?: lambda.Function;
   /** The bucket audit records are written to; undefined when the audit trail is off. */
   public readonly auditBucket?: s3.IBucket;
   /** The EventBridge rule that starts an execution per upload. */
@@ -239,6 +254,7 @@ export class ImageClassificationPipeline extends Construct {
     const handlerMemorySize = props.handlerMemorySize ?? 512;
     const maxImageSize = props.maxImageSize ?? Size.mebibytes(6);
     const topK = props.topK ?? 5;
+    const bulkMode = props.bulkMode ?? BulkMode.none();
     this.confidenceThreshold = props.confidenceThreshold ?? 0.8;
 
     const bringsTopics = props.alertTopics !== undefined || props.alerts !== undefined;
@@ -267,6 +283,7 @@ export class ImageClassificationPipeline extends Construct {
           sameBucket: props.quarantine.bucket === undefined || props.quarantine.bucket === props.bucket,
         },
         auditPrefix,
+        bulkMaxConcurrency: bulkMode.options.maxConcurrency,
       }),
     ];
     if (problems.length > 0) {
@@ -347,7 +364,7 @@ export class ImageClassificationPipeline extends Construct {
     this.bucket.grantRead(this.classifyFunction, `${props.inputPrefix ?? ''}*`);
     props.classifier.grantInvoke(this, this.classifyFunction);
 
-    const workflow = new PerImageWorkflow(this, 'Workflow', {
+    const perImage: PerImageWorkflowProps = {
       classifyFunction: this.classifyFunction,
       flaggedLabels,
       confidenceThreshold: this.confidenceThreshold,
@@ -364,7 +381,8 @@ export class ImageClassificationPipeline extends Construct {
       },
       audit: this.auditBucket && { bucket: this.auditBucket, prefix: auditPrefix },
       resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
-    });
+    };
+    const workflow = new PerImageWorkflow(this, 'Workflow', perImage);
 
     this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: logRetention,
@@ -382,6 +400,38 @@ export class ImageClassificationPipeline extends Construct {
         includeExecutionData: true,
       },
     });
+
+    if (bulkMode.type === BulkModeType.INLINE) {
+      this.summarizeFunction = new SummarizeFunction(this, 'SummarizeFunction', {
+        description: 'Summarizes a bulk image classification batch (cdk-image-classification-pipeline)',
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup: new logs.LogGroup(this, 'SummarizeFunctionLogs', { retention: logRetention }),
+      });
+      const bulk = new InlineBulkWorkflow(this, 'Bulk', {
+        perImage,
+        defaultBucket: this.bucket.bucketName,
+        maxConcurrency: bulkMode.options.maxConcurrency ?? 40,
+        alertPerItem: bulkMode.options.alertPerItem ?? false,
+        summarizeFunction: this.summarizeFunction,
+        digestTopics: this.alertTopics,
+        resultsLocation: this.auditBucket ? `s3://${this.auditBucket.bucketName}/${auditPrefix}` : undefined,
+      });
+      this.bulkStateMachine = new sfn.StateMachine(this, 'BulkStateMachine', {
+        definitionBody: sfn.DefinitionBody.fromChainable(bulk.startState),
+        // Batches outlast Express's 5 minutes; Standard also keeps each batch's full history.
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        timeout: Duration.hours(24),
+        tracingEnabled: true,
+        logs: {
+          destination: new logs.LogGroup(this, 'BulkStateMachineLogs', { retention: logRetention }),
+          level: sfn.LogLevel.ALL,
+          includeExecutionData: true,
+        },
+      });
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -29,7 +29,7 @@ const { StateMachine } = require('aws-local-stepfunctions') as {
 };
 
 /** Where the build puts the bundled classify handler (the same code the template deploys). */
-export const CLASSIFY_HANDLER_DIR = path.join(__dirname, '..', '..', 'assets', 'handlers', 'classify.lambda');
+export const HANDLERS_DIR = path.join(__dirname, '..', '..', 'assets', 'handlers');
 
 export interface LocalPipelineOptions {
   /** The synthesized template of the stack that holds the pipeline. */
@@ -47,8 +47,8 @@ export interface LocalPipelineOptions {
    * @default 0
    */
   readonly retryDelayMs?: number;
-  /** Directory of the bundled classify handler. @default CLASSIFY_HANDLER_DIR */
-  readonly handlerDir?: string;
+  /** Directory of the bundled handlers (`<name>.lambda/index.js`). @default HANDLERS_DIR */
+  readonly handlersDir?: string;
   /** Further buckets to create in the S3 peer (e.g. an imported quarantine or audit bucket). */
   readonly extraBuckets?: string[];
 }
@@ -137,11 +137,14 @@ export class LocalPipeline {
   public readonly objectWrites: LocalObjectWrite[] = [];
   /** Name of the bucket uploads go to. */
   public readonly bucketName: string;
-  /** The definition being executed (intrinsics resolved). */
+  /** The per-image definition (intrinsics resolved). */
   public readonly definition: any;
+  /** The bulk definition, when the pipeline has a bulk mode. */
+  public readonly bulkDefinition?: any;
 
   private readonly template: CfnTemplate;
   private readonly stateMachineId: string;
+  private readonly bulkStateMachineId?: string;
   private readonly functions = new Map<string, FunctionInfo>();
   private readonly rules: Array<{ pattern: any; transformer?: any }> = [];
   private readonly handlers = new Map<string, (event: unknown) => Promise<unknown>>();
@@ -151,9 +154,14 @@ export class LocalPipeline {
 
   private constructor(private readonly options: LocalPipelineOptions) {
     this.template = options.template;
-    this.stateMachineId = this.findStateMachine();
+    this.stateMachineId = this.findStateMachine('StateMachine')!;
     this.definition = stateMachineDefinition(this.template, this.stateMachineId);
     this.refuseUnfaithful(this.definition);
+    this.bulkStateMachineId = this.findStateMachine('BulkStateMachine', true);
+    if (this.bulkStateMachineId) {
+      this.bulkDefinition = stateMachineDefinition(this.template, this.bulkStateMachineId);
+      this.refuseUnfaithful(this.bulkDefinition);
+    }
     for (const [id, r] of Object.entries(this.template.Resources)) {
       if (r.Type === 'AWS::Events::Rule') {
         const target = (r.Properties.Targets ?? []).find((t: any) => t.Arn?.Ref === this.stateMachineId);
@@ -188,10 +196,20 @@ export class LocalPipeline {
     return this.startExecution(input);
   }
 
-  /** Starts an execution with the given input, as StartExecution would. */
+  /** Starts a per-image execution with the given input, as StartExecution would. */
   public async startExecution(input: unknown): Promise<LocalExecution> {
-    const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(this.stateMachineId, '')}:${randomUUID()}`;
-    const { definition, stringify } = compatDefinition(this.definition);
+    return this.execute(this.stateMachineId, this.definition, input);
+  }
+
+  /** Starts a bulk execution (`{ "images": [...] }`); the pipeline must have a bulk mode. */
+  public async startBulkExecution(input: unknown): Promise<LocalExecution> {
+    if (!this.bulkStateMachineId) throw new Error('The pipeline has no bulk state machine: set bulkMode');
+    return this.execute(this.bulkStateMachineId, this.bulkDefinition, input);
+  }
+
+  private async execute(stateMachineId: string, original: any, input: unknown): Promise<LocalExecution> {
+    const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
+    const { definition, stringify } = compatDefinition(original);
     const alertsBefore = this.sns.messages.length;
     const eventsBefore = this.events.length;
     const writesBefore = this.objectWrites.length;
@@ -350,7 +368,10 @@ export class LocalPipeline {
   private loadHandler(fn: FunctionInfo): (event: unknown) => Promise<unknown> {
     let handler = this.handlers.get(fn.logicalId);
     if (!handler) {
-      const entry = path.join(this.options.handlerDir ?? CLASSIFY_HANDLER_DIR, 'index.js');
+      // Bundles are named after their function class: ClassifyFunction → classify.lambda.
+      const name = /(Classify|Summarize)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
+      if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
+      const entry = path.join(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
       // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
       // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
       // its own peers, as a new execution environment would, and the host process's environment is untouched.
@@ -374,12 +395,15 @@ export class LocalPipeline {
     return handler;
   }
 
-  private findStateMachine(): string {
+  /** The pipeline's state machine whose logical ID ends in `<kind><hash>` (e.g. IcsStateMachine1A2B3C4D). */
+  private findStateMachine(kind: string, optional = false): string | undefined {
+    const pattern = new RegExp(`^${this.options.pipelineId ?? '.*?'}${kind}[0-9A-F]{8}$`);
     const ids = Object.entries(this.template.Resources)
-      .filter(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(this.options.pipelineId ?? ''))
+      .filter(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && pattern.test(id) && !(kind === 'StateMachine' && id.includes('Bulk')))
       .map(([id]) => id);
+    if (ids.length === 0 && optional) return undefined;
     if (ids.length !== 1) {
-      throw new Error(`Expected one pipeline state machine${this.options.pipelineId ? ` under ${this.options.pipelineId}` : ''}, found ${ids.length}: pass pipelineId`);
+      throw new Error(`Expected one pipeline ${kind}${this.options.pipelineId ? ` under ${this.options.pipelineId}` : ''}, found ${ids.length}: pass pipelineId`);
     }
     return ids[0];
   }

@@ -29,6 +29,11 @@ export interface PerImageWorkflowProps {
   readonly quarantine?: { readonly outcomes: Outcome[]; readonly bucket: s3.IBucket; readonly prefix: string };
   readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly resultEvents?: { readonly eventBus?: events.IEventBus };
+  /**
+   * Run as a bulk item: an input without `bucket` uses this one, and instead of failing, every outcome ends
+   * with a compact item output (`bucket`, `key`, `outcome`, `label`/`error`) for the batch summary.
+   */
+  readonly bulkItem?: { readonly defaultBucket: string };
 }
 
 /**
@@ -62,6 +67,10 @@ export const StateName = {
   ALERT_PUBLISH_FAILED: 'AlertPublishFailed',
   AUDIT_FAILED: 'AuditWriteFailed',
   RESULT_EVENT_FAILED: 'ResultEventFailed',
+  USE_PIPELINE_BUCKET: 'UsePipelineBucket',
+  ITEM_CLASSIFIED: 'ItemClassified',
+  ITEM_ERROR: 'ItemError',
+  ITEM_INVALID: 'ItemInvalid',
 } as const;
 
 const OUTCOME_STATE_SUFFIX: Record<Outcome, string> = {
@@ -184,17 +193,19 @@ export class PerImageWorkflow extends Construct {
 
     classify.next(decide);
 
-    this.startState = new sfn.Choice(this, StateName.VALIDATE_INPUT)
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.bucket'),
-          sfn.Condition.isString('$.bucket'),
-          sfn.Condition.isPresent('$.key'),
-          sfn.Condition.isString('$.key'),
-        ),
-        classify,
-      )
-      .otherwise(invalidInput);
+    const hasKey = [sfn.Condition.isPresent('$.key'), sfn.Condition.isString('$.key')];
+    const validate = new sfn.Choice(this, StateName.VALIDATE_INPUT)
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), ...hasKey), classify);
+    if (props.bulkItem) {
+      validate.when(
+        sfn.Condition.and(sfn.Condition.not(sfn.Condition.isPresent('$.bucket')), ...hasKey),
+        new sfn.Pass(this, StateName.USE_PIPELINE_BUCKET, {
+          result: sfn.Result.fromString(props.bulkItem.defaultBucket),
+          resultPath: '$.bucket',
+        }).next(classify),
+      );
+    }
+    this.startState = validate.otherwise(invalidInput);
   }
 
   /**
@@ -389,6 +400,7 @@ export class PerImageWorkflow extends Construct {
 
   /** Succeed with the result, or fail with a named error for ERROR, a failed alert and (when configured) LOW_CONFIDENCE. */
   private finishStates(): sfn.State {
+    if (this.props.bulkItem) return this.itemFinishStates();
     const choice = new sfn.Choice(this, StateName.FINISH);
     if (this.props.alertRoutes.length > 0) {
       choice.when(sfn.Condition.isPresent('$.result.alertError'), new sfn.Fail(this, StateName.ALERT_PUBLISH_FAILED, {
@@ -412,5 +424,35 @@ export class PerImageWorkflow extends Construct {
       );
     }
     return choice.otherwise(new sfn.Succeed(this, StateName.DONE, { outputPath: '$.result' }));
+  }
+
+  /** A bulk item never fails its batch: every outcome ends in a compact item output. */
+  private itemFinishStates(): sfn.State {
+    const outcome = sfn.JsonPath.stringAt('$.result.outcome');
+    return new sfn.Choice(this, StateName.FINISH)
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR), sfn.Condition.isPresent('$.result.key')),
+        new sfn.Pass(this, StateName.ITEM_ERROR, {
+          parameters: {
+            bucket: sfn.JsonPath.stringAt('$.result.bucket'),
+            key: sfn.JsonPath.stringAt('$.result.key'),
+            outcome,
+            error: sfn.JsonPath.stringAt('$.result.error.name'),
+          },
+        }),
+      )
+      .when(
+        sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR),
+        new sfn.Pass(this, StateName.ITEM_INVALID, { parameters: { outcome, error: sfn.JsonPath.stringAt('$.result.error.name') } }),
+      )
+      .otherwise(new sfn.Pass(this, StateName.ITEM_CLASSIFIED, {
+        parameters: {
+          bucket: sfn.JsonPath.stringAt('$.result.bucket'),
+          key: sfn.JsonPath.stringAt('$.result.key'),
+          outcome,
+          label: sfn.JsonPath.stringAt('$.result.label'),
+          confidence: sfn.JsonPath.numberAt('$.result.confidence'),
+        },
+      }));
   }
 }
