@@ -66,6 +66,13 @@ describe('synthesized definitions are valid ASL', () => {
     ['defaults', {}],
     ['no topics', { alertTopics: [] }],
     ['no flagged labels, low confidence succeeds', { flaggedLabels: [], failOnLowConfidence: false }],
+    ['every action: quarantine, no tagging, no audit, no events', {
+      inputPrefix: 'in/',
+      quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'q/' },
+      tagObjects: false,
+      auditTrail: { enabled: false },
+      resultEvents: { enabled: false },
+    }],
   ])('%s', (_name, props) => {
     const result = aslValidator(pipelineStack(props as any).definition);
     expect(result.errorsText()).toBe('');
