@@ -1,9 +1,13 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
 /** How a pipeline classifies many images in one execution. */
 export enum BulkModeType {
   /** No bulk state machine. */
   NONE = 'NONE',
   /** An inline Map over an image list in the execution input. */
   INLINE = 'INLINE',
+  /** A Distributed Map over an S3 listing or a manifest, one child workflow per image. */
+  DISTRIBUTED = 'DISTRIBUTED',
 }
 
 /**
@@ -20,6 +24,39 @@ export interface InlineBulkOptions {
   /**
    * Also alert per image, as single-image executions do. The batch always sends one digest alert when any
    * image is FLAGGED, LOW_CONFIDENCE or ERROR.
+   *
+   * @default false
+   */
+  readonly alertPerItem?: boolean;
+}
+
+/**
+ * Options for {@link BulkMode.distributed}.
+ */
+export interface DistributedBulkOptions {
+  /**
+   * Child workflows running at the same time (1 to 10,000).
+   *
+   * @default 1000
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Percentage of images that may end as ERROR before the batch fails (0 to 100).
+   *
+   * @default 10
+   */
+  readonly toleratedFailurePercentage?: number;
+
+  /**
+   * Child workflow type: EXPRESS is cheaper per image; STANDARD keeps a full history per image.
+   *
+   * @default sfn.StateMachineType.EXPRESS
+   */
+  readonly childWorkflowType?: sfn.StateMachineType;
+
+  /**
+   * Also alert per image, besides the batch digest.
    *
    * @default false
    */
@@ -44,14 +81,39 @@ export abstract class BulkMode {
     return new ConfiguredBulkMode(BulkModeType.INLINE, options);
   }
 
+  /**
+   * A Distributed Map for thousands to millions of images: input `{ "bucket"?, "prefix" }` (every object under
+   * the prefix, via an S3 listing) or `{ "manifest": { "bucket", "key", "format": "CSV" | "JSON" | "JSONL" } }`
+   * (rows or objects with `key` and optional `bucket`). Each image runs in its own child workflow; results
+   * are written next to the audit records by the Map's result writer.
+   */
+  public static distributed(options: DistributedBulkOptions = {}): BulkMode {
+    return new ConfiguredBulkMode(BulkModeType.DISTRIBUTED, options);
+  }
+
   /** Which kind of bulk mode this is. */
   public abstract readonly type: BulkModeType;
-  /** The options it was created with. */
-  public abstract readonly options: InlineBulkOptions;
+  /** Images classified at the same time. */
+  public abstract readonly maxConcurrency?: number;
+  /** Whether images also alert one by one. */
+  public abstract readonly alertPerItem?: boolean;
+  /** Distributed only: ERROR percentage the batch tolerates. */
+  public abstract readonly toleratedFailurePercentage?: number;
+  /** Distributed only: the child workflow type. */
+  public abstract readonly childWorkflowType?: sfn.StateMachineType;
 }
 
 class ConfiguredBulkMode extends BulkMode {
-  constructor(public readonly type: BulkModeType, public readonly options: InlineBulkOptions) {
+  public readonly maxConcurrency?: number;
+  public readonly alertPerItem?: boolean;
+  public readonly toleratedFailurePercentage?: number;
+  public readonly childWorkflowType?: sfn.StateMachineType;
+
+  constructor(public readonly type: BulkModeType, options: DistributedBulkOptions) {
     super();
+    this.maxConcurrency = options.maxConcurrency;
+    this.alertPerItem = options.alertPerItem;
+    this.toleratedFailurePercentage = options.toleratedFailurePercentage;
+    this.childWorkflowType = options.childWorkflowType;
   }
 }

@@ -1,5 +1,6 @@
 import { Duration, Size, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { BulkMode, BulkModeType } from './bulk-mode';
 import { Outcome } from './outcomes';
 
 /** The props the validator checks, resolved to plain values (tokens pass through unchecked). */
@@ -20,7 +21,8 @@ export interface ValidatedProps {
   readonly alertEmailsWithOwnTopics: boolean;
   readonly quarantine?: { readonly outcomes: Outcome[]; readonly prefix: string; readonly sameBucket: boolean };
   readonly auditPrefix: string;
-  readonly bulkMaxConcurrency?: number;
+  readonly auditEnabled: boolean;
+  readonly bulkMode: BulkMode;
 }
 
 /** SageMaker real-time InvokeEndpoint payload limit. */
@@ -110,9 +112,18 @@ export function validatePipelineProps(p: ValidatedProps): string[] {
       }
     }
   }
-  const c = p.bulkMaxConcurrency;
-  if (c !== undefined && resolved(c) && !(Number.isInteger(c) && c >= 1 && c <= 40)) {
-    problems.push(`bulkMode maxConcurrency must be an integer from 1 to 40 (Step Functions' inline Map limit), got ${c}`);
+  const { bulkMode } = p;
+  const c = bulkMode.maxConcurrency;
+  const maxConcurrency = bulkMode.type === BulkModeType.DISTRIBUTED ? 10_000 : 40;
+  if (c !== undefined && resolved(c) && !(Number.isInteger(c) && c >= 1 && c <= maxConcurrency)) {
+    problems.push(`bulkMode maxConcurrency must be an integer from 1 to ${maxConcurrency} (the ${bulkMode.type.toLowerCase()} Map limit), got ${c}`);
+  }
+  const t = bulkMode.toleratedFailurePercentage;
+  if (t !== undefined && resolved(t) && !(t >= 0 && t <= 100)) {
+    problems.push(`bulkMode toleratedFailurePercentage must be between 0 and 100, got ${t}`);
+  }
+  if (bulkMode.type === BulkModeType.DISTRIBUTED && !p.auditEnabled) {
+    problems.push('bulkMode distributed writes its results next to the audit records: keep auditTrail enabled');
   }
 
   // The prefix is a literal inside a States.Format template, where quotes, braces and backslashes are syntax.

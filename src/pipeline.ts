@@ -18,7 +18,7 @@ import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
 import { SummarizeFunction } from './handlers/summarize-function';
 import { validatePipelineProps } from './pipeline-validation';
-import { InlineBulkWorkflow } from './workflow/bulk';
+import { DistributedBulkWorkflow, InlineBulkWorkflow } from './workflow/bulk';
 import { DEFAULT_INPUT_SUFFIXES, keyFilterPattern } from './workflow/key-filter';
 import { PerImageWorkflow, PerImageWorkflowProps } from './workflow/per-image';
 
@@ -283,7 +283,8 @@ export class ImageClassificationPipeline extends Construct {
           sameBucket: props.quarantine.bucket === undefined || props.quarantine.bucket === props.bucket,
         },
         auditPrefix,
-        bulkMaxConcurrency: bulkMode.options.maxConcurrency,
+        auditEnabled,
+        bulkMode,
       }),
     ];
     if (problems.length > 0) {
@@ -401,27 +402,42 @@ export class ImageClassificationPipeline extends Construct {
       },
     });
 
-    if (bulkMode.type === BulkModeType.INLINE) {
+    if (bulkMode.type !== BulkModeType.NONE) {
+      const resultsLocation = this.auditBucket ? `s3://${this.auditBucket.bucketName}/${auditPrefix}` : undefined;
+      const bulkResultsPrefix = 'bulk-results';
       this.summarizeFunction = new SummarizeFunction(this, 'SummarizeFunction', {
         description: 'Summarizes a bulk image classification batch (cdk-image-classification-pipeline)',
         architecture: lambda.Architecture.ARM_64,
         memorySize: 256,
-        timeout: Duration.seconds(30),
+        timeout: Duration.minutes(5),
         tracing: lambda.Tracing.ACTIVE,
         logGroup: new logs.LogGroup(this, 'SummarizeFunctionLogs', { retention: logRetention }),
       });
-      const bulk = new InlineBulkWorkflow(this, 'Bulk', {
+      const shared = {
         perImage,
-        defaultBucket: this.bucket.bucketName,
-        maxConcurrency: bulkMode.options.maxConcurrency ?? 40,
-        alertPerItem: bulkMode.options.alertPerItem ?? false,
+        alertPerItem: bulkMode.alertPerItem ?? false,
         summarizeFunction: this.summarizeFunction,
         digestTopics: this.alertTopics,
-        resultsLocation: this.auditBucket ? `s3://${this.auditBucket.bucketName}/${auditPrefix}` : undefined,
-      });
+        resultsLocation,
+      };
+      const bulk = bulkMode.type === BulkModeType.INLINE
+        ? new InlineBulkWorkflow(this, 'Bulk', { ...shared, defaultBucket: this.bucket.bucketName, maxConcurrency: bulkMode.maxConcurrency ?? 40 })
+        : new DistributedBulkWorkflow(this, 'Bulk', {
+          ...shared,
+          bucket: this.bucket,
+          maxConcurrency: bulkMode.maxConcurrency ?? 1000,
+          toleratedFailurePercentage: bulkMode.toleratedFailurePercentage ?? 10,
+          childWorkflowType: bulkMode.childWorkflowType ?? sfn.StateMachineType.EXPRESS,
+          resultsBucket: this.auditBucket!,
+          resultsPrefix: bulkResultsPrefix,
+        });
+      if (bulkMode.type === BulkModeType.DISTRIBUTED) {
+        // The summary reads the result writer's manifest and result files.
+        this.auditBucket!.grantRead(this.summarizeFunction, `${bulkResultsPrefix}/*`);
+      }
       this.bulkStateMachine = new sfn.StateMachine(this, 'BulkStateMachine', {
         definitionBody: sfn.DefinitionBody.fromChainable(bulk.startState),
-        // Batches outlast Express's 5 minutes; Standard also keeps each batch's full history.
+        // Batches outlast Express's 5 minutes, and a Distributed Map needs a Standard parent.
         stateMachineType: sfn.StateMachineType.STANDARD,
         timeout: Duration.hours(24),
         tracingEnabled: true,

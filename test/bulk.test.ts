@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { pipelineStack, icsProps } from './stacks';
@@ -69,7 +69,7 @@ describe('bulk mode template', () => {
   });
 
   test.each([0, 41, 2.5])('maxConcurrency %d is refused', (maxConcurrency) => {
-    expect(() => pipelineStack({ bulkMode: BulkMode.inline({ maxConcurrency }) })).toThrow(/maxConcurrency must be an integer from 1 to 40/);
+    expect(() => pipelineStack({ bulkMode: BulkMode.inline({ maxConcurrency }) })).toThrow(/maxConcurrency must be an integer from 1 to 40 \(the inline Map limit\)/);
   });
 });
 
@@ -134,6 +134,122 @@ describe('a batch, run locally', () => {
   });
 
   test('an empty batch is refused with a named error', async () => {
+    expect(await local.startBulkExecution({ images: [] })).toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
+  });
+});
+
+describe('distributed bulk mode template', () => {
+  const { json, pipeline } = pipelineStack({ bulkMode: BulkMode.distributed({ maxConcurrency: 500, toleratedFailurePercentage: 5 }) });
+  const bulk = bulkDefinition(json);
+
+  test('a listing map and one map per manifest format, each with Express children, tolerance and a result writer', () => {
+    expect(pipeline.bulkStateMachine).toBeDefined();
+    expect(aslValidator(bulk).errorsText()).toBe('');
+    const maps = ['ClassifyListing', 'ClassifyManifestCsv', 'ClassifyManifestJson', 'ClassifyManifestJsonl'];
+    for (const name of maps) {
+      expect(bulk.States[name]).toMatchObject({
+        Type: 'Map',
+        MaxConcurrency: 500,
+        ToleratedFailurePercentage: 5,
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' } },
+        ResultWriter: { Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: expect.stringMatching(/^icsauditbucket/), Prefix: 'bulk-results' } },
+        Next: 'SummarizeBatch',
+      });
+    }
+    expect(bulk.States.ClassifyListing.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:listObjectsV2',
+      Parameters: { 'Bucket': expect.stringMatching(/^icsbucket/), 'Prefix.$': '$.prefix' },
+    });
+    expect(bulk.States.ClassifyManifestCsv.ItemReader.ReaderConfig).toEqual({ InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' });
+    expect(bulk.States.ClassifyManifestJsonl.ItemReader.ReaderConfig).toEqual({ InputType: 'JSONL' });
+  });
+
+  test('children run the per-image workflow, prefixed to keep state names unique; ERROR fails the child', () => {
+    const states = bulk.States.ClassifyListing.ItemProcessor.States;
+    expect(states['Listing:Classify'].Resource).toMatch(/IcsClassifyFunction/);
+    expect(states['Listing:Failed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.result.error.name' });
+    expect(Object.keys(bulk.States.ClassifyManifestCsv.ItemProcessor.States)).toContain('ManifestCsv:Classify');
+  });
+
+  test('the summary may read the result files', () => {
+    const statements = Object.values<any>(json.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: any) => role.Ref?.startsWith('IcsSummarizeFunction')))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement);
+    expect(JSON.stringify(statements)).toMatch(/IcsAuditBucket.*bulk-results\/\*/);
+  });
+
+  test.each([
+    [{ maxConcurrency: 20000 }, /maxConcurrency must be an integer from 1 to 10000 \(the distributed Map limit\)/],
+    [{ toleratedFailurePercentage: 120 }, /toleratedFailurePercentage must be between 0 and 100/],
+  ])('%o is refused', (options, message) => {
+    expect(() => pipelineStack({ bulkMode: BulkMode.distributed(options) })).toThrow(message);
+  });
+
+  test('needs the audit trail for its results', () => {
+    expect(() => pipelineStack({ bulkMode: BulkMode.distributed(), auditTrail: { enabled: false } })).toThrow(/keep auditTrail enabled/);
+  });
+});
+
+describe('a distributed batch, run locally', () => {
+  let local: LocalPipeline;
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const tank = Buffer.concat([images.jpeg, Buffer.alloc(2)]);
+  const put = (key: string, body: Buffer | string) =>
+    local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: body }));
+
+  beforeAll(async () => {
+    const stack = new Stack(new App(), 'Distributed');
+    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.distributed({ toleratedFailurePercentage: 50 }) });
+    local = await LocalPipeline.start({
+      template: Template.fromStack(stack).toJSON() as CfnTemplate,
+      models: {
+        vehicles: functionModel((bytes) => (sha(bytes) === sha(tank)
+          ? [0.01, 0.01, 0.01, 0.01, 0.95, 0.01]
+          : [0.01, 0.01, 0.01, 0.96, 0.005, 0.005])),
+      },
+    });
+    await put('site-a/bus 1.jpg', images.jpeg);
+    await put('site-a/bus-2.png', images.png);
+    await put('site-a/tank.jpg', tank);
+    await put('site-a/cut.jpg', images.jpeg.subarray(0, 100));
+  });
+  afterAll(() => local?.close());
+
+  test('an S3 listing: every object under the prefix, ERROR items within tolerance, summary from the result files', async () => {
+    const run = await local.startBulkExecution({ prefix: 'site-a/' });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({
+      total: 4,
+      byOutcome: { ACCEPTED: 2, FLAGGED: 1, ERROR: 1 },
+      failed: [{ key: 'site-a/cut.jpg', error: 'TruncatedImage' }],
+      flagged: [{ key: 'site-a/tank.jpg', label: 'tank' }],
+    });
+    expect(run.alerts).toHaveLength(1);
+    // The result writer's layout, next to the audit records.
+    const listed = await local.s3.client().send(new ListObjectsV2Command({ Bucket: run.auditRecords[0].bucket, Prefix: 'bulk-results/' }));
+    expect((listed.Contents ?? []).map((o) => o.Key!.split('/').pop()).sort()).toEqual(['FAILED_0.json', 'SUCCEEDED_0.json', 'manifest.json']);
+    expect(run.auditRecords).toHaveLength(4);
+  });
+
+  test.each([
+    ['CSV', 'key,bucket\nsite-a/bus 1.jpg,\n"site-a/tank.jpg",\n'],
+    ['JSON', JSON.stringify([{ key: 'site-a/bus 1.jpg' }, { key: 'site-a/tank.jpg' }])],
+    ['JSONL', '{"key":"site-a/bus 1.jpg"}\n{"key":"site-a/tank.jpg"}\n'],
+  ])('a %s manifest', async (format, body) => {
+    await put(`manifests/batch.${format.toLowerCase()}`, body);
+    const run = await local.startBulkExecution({ manifest: { key: `manifests/batch.${format.toLowerCase()}`, format } });
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { total: 2, byOutcome: { ACCEPTED: 1, FLAGGED: 1, ERROR: 0 } } });
+  });
+
+  test('more ERROR images than tolerated fail the batch', async () => {
+    await put('site-b/cut-1.jpg', images.jpeg.subarray(0, 100));
+    await put('site-b/cut-2.jpg', images.jpeg.subarray(0, 90));
+    await put('site-b/ok.jpg', images.jpeg);
+    const run = await local.startBulkExecution({ prefix: 'site-b/' });
+    expect(run).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold' });
+  });
+
+  test('input that is neither a prefix nor a manifest is refused', async () => {
     expect(await local.startBulkExecution({ images: [] })).toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
   });
 });

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { ModelBackend } from './models/model-backend';
@@ -224,15 +225,41 @@ export class LocalPipeline {
     const retryIntervalOverrides = Object.fromEntries(
       allStates(definition).filter(([, s]) => s.Retry).map(([name]) => [name, this.options.retryDelayMs ?? 0]),
     );
-    const machine = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
-    const run = machine.run(input as any, {
-      overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
-      context: {
-        Execution: { Id: executionArn, Name: executionArn.split(':').pop() },
-        // The interpreter does not fill $$.State; the execution start stands in for the entered time.
-        State: { EnteredTime: new Date().toISOString() },
-      },
+    const overrides = { taskResourceLocalHandlers, retryIntervalOverrides };
+    const context = (id: string) => ({
+      Execution: { Id: id, Name: id.split(':').pop() },
+      // The interpreter does not fill $$.State; the execution start stands in for the entered time.
+      State: { EnteredTime: new Date().toISOString() },
     });
+    const options = { validationOptions: { checkArn: false, checkPaths: false } };
+
+    // Distributed Maps run here (the interpreter ignores ItemReader and ResultWriter): each becomes a task
+    // whose handler reads the items, runs the item processor as child executions and writes the results.
+    for (const [name, state] of Object.entries<any>(definition.States)) {
+      if (state.Type !== 'Map' || state.ItemProcessor?.ProcessorConfig?.Mode !== 'DISTRIBUTED') continue;
+      const keep = ['Comment', 'InputPath', 'ResultPath', 'OutputPath', 'Next', 'End', 'Retry', 'Catch'];
+      definition.States[name] = {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::ics-local:distributed-map',
+        ...Object.fromEntries(keep.filter((k) => k in state).map((k) => [k, state[k]])),
+      };
+      taskResourceLocalHandlers[name] = (mapInput: any) => runDistributedMap(state, mapInput, {
+        s3: this.s3.client(),
+        executionArn,
+        runChild: async (childInput) => {
+          const child = new StateMachine({ StartAt: state.ItemProcessor.StartAt, States: state.ItemProcessor.States }, options)
+            .run(childInput, { overrides, context: context(`${executionArn}:${randomUUID()}`) });
+          try {
+            return { status: 'SUCCEEDED', output: await child.result };
+          } catch (e: any) {
+            return { status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+          }
+        },
+      });
+    }
+
+    const machine = new StateMachine(definition, options);
+    const run = machine.run(input as any, { overrides, context: context(executionArn) });
     const states: string[] = [];
     const collect = (async () => {
       for await (const e of run.eventLogs) if (e.type === 'StateEntered' && e.state) states.push(e.state.name);
@@ -417,8 +444,8 @@ export class LocalPipeline {
       if (state.Type === 'Task' && !(state.Resource.startsWith('arn:aws:lambda:') || SUPPORTED_INTEGRATIONS.includes(state.Resource))) {
         problems.push(`state ${name} calls ${state.Resource}, which the local runner does not implement`);
       }
-      if (state.Type === 'Map' && (state.ItemReader || state.ResultWriter)) {
-        problems.push(`state ${name} is a Distributed Map with ItemReader/ResultWriter, which aws-local-stepfunctions ignores`);
+      if (state.Type === 'Map' && state.ItemBatcher) {
+        problems.push(`state ${name} batches items (ItemBatcher), which the local runner does not implement`);
       }
     }
     if (problems.length > 0) throw new Error(`The local runner cannot execute this definition faithfully:\n  - ${problems.join('\n  - ')}`);

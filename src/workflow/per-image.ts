@@ -33,7 +33,11 @@ export interface PerImageWorkflowProps {
    * Run as a bulk item: an input without `bucket` uses this one, and instead of failing, every outcome ends
    * with a compact item output (`bucket`, `key`, `outcome`, `label`/`error`) for the batch summary.
    */
-  readonly bulkItem?: { readonly defaultBucket: string };
+  readonly bulkItem?: {
+    readonly defaultBucket: string;
+    /** ERROR fails the item (a Distributed Map counts it against its tolerated failures). */
+    readonly failOnError?: boolean;
+  };
 }
 
 /**
@@ -194,17 +198,18 @@ export class PerImageWorkflow extends Construct {
     classify.next(decide);
 
     const hasKey = [sfn.Condition.isPresent('$.key'), sfn.Condition.isString('$.key')];
-    const validate = new sfn.Choice(this, StateName.VALIDATE_INPUT)
-      .when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), ...hasKey), classify);
+    const validate = new sfn.Choice(this, StateName.VALIDATE_INPUT);
     if (props.bulkItem) {
-      validate.when(
-        sfn.Condition.and(sfn.Condition.not(sfn.Condition.isPresent('$.bucket')), ...hasKey),
-        new sfn.Pass(this, StateName.USE_PIPELINE_BUCKET, {
-          result: sfn.Result.fromString(props.bulkItem.defaultBucket),
-          resultPath: '$.bucket',
-        }).next(classify),
-      );
+      // Bulk items may omit the bucket (or leave a manifest's bucket column empty): the pipeline's is used.
+      const usePipelineBucket = new sfn.Pass(this, StateName.USE_PIPELINE_BUCKET, {
+        result: sfn.Result.fromString(props.bulkItem.defaultBucket),
+        resultPath: '$.bucket',
+      }).next(classify);
+      validate
+        .when(sfn.Condition.and(sfn.Condition.not(sfn.Condition.isPresent('$.bucket')), ...hasKey), usePipelineBucket)
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.stringEquals('$.bucket', ''), ...hasKey), usePipelineBucket);
     }
+    validate.when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), ...hasKey), classify);
     this.startState = validate.otherwise(invalidInput);
   }
 
@@ -429,6 +434,15 @@ export class PerImageWorkflow extends Construct {
   /** A bulk item never fails its batch: every outcome ends in a compact item output. */
   private itemFinishStates(): sfn.State {
     const outcome = sfn.JsonPath.stringAt('$.result.outcome');
+    if (this.props.bulkItem?.failOnError) {
+      return new sfn.Choice(this, StateName.FINISH)
+        .when(sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR), new sfn.Fail(this, StateName.FAILED, {
+          comment: 'An ERROR image fails its child workflow; the Distributed Map counts it against the tolerated failures.',
+          errorPath: '$.result.error.name',
+          causePath: '$.result.error.cause',
+        }))
+        .otherwise(this.itemClassified(outcome));
+    }
     return new sfn.Choice(this, StateName.FINISH)
       .when(
         sfn.Condition.and(sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR), sfn.Condition.isPresent('$.result.key')),
@@ -445,14 +459,18 @@ export class PerImageWorkflow extends Construct {
         sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR),
         new sfn.Pass(this, StateName.ITEM_INVALID, { parameters: { outcome, error: sfn.JsonPath.stringAt('$.result.error.name') } }),
       )
-      .otherwise(new sfn.Pass(this, StateName.ITEM_CLASSIFIED, {
-        parameters: {
-          bucket: sfn.JsonPath.stringAt('$.result.bucket'),
-          key: sfn.JsonPath.stringAt('$.result.key'),
-          outcome,
-          label: sfn.JsonPath.stringAt('$.result.label'),
-          confidence: sfn.JsonPath.numberAt('$.result.confidence'),
-        },
-      }));
+      .otherwise(this.itemClassified(outcome));
+  }
+
+  private itemClassified(outcome: string): sfn.Pass {
+    return new sfn.Pass(this, StateName.ITEM_CLASSIFIED, {
+      parameters: {
+        bucket: sfn.JsonPath.stringAt('$.result.bucket'),
+        key: sfn.JsonPath.stringAt('$.result.key'),
+        outcome,
+        label: sfn.JsonPath.stringAt('$.result.label'),
+        confidence: sfn.JsonPath.numberAt('$.result.confidence'),
+      },
+    });
   }
 }
