@@ -49,6 +49,15 @@ export interface DistributedBulkOptions {
   readonly toleratedFailurePercentage?: number;
 
   /**
+   * Images per child workflow. Batching cuts child executions (each is a request charge) by this factor;
+   * inside a batch ERROR images become ERROR items, so the tolerance then counts failed batches, not
+   * bad images.
+   *
+   * @default - one image per child workflow
+   */
+  readonly itemBatchSize?: number;
+
+  /**
    * Child workflow type: EXPRESS is cheaper per image; STANDARD keeps a full history per image.
    *
    * @default sfn.StateMachineType.EXPRESS
@@ -83,7 +92,7 @@ export abstract class BulkMode {
 
   /**
    * A Distributed Map for thousands to millions of images: input `{ "bucket"?, "prefix" }` (every object under
-   * the prefix, via an S3 listing) or `{ "manifest": { "bucket", "key", "format": "CSV" | "JSON" | "JSONL" } }`
+   * the prefix of the pipeline's bucket, via an S3 listing) or `{ "manifest": { "bucket", "key", "format": "CSV" | "JSON" | "JSONL" } }`
    * (rows or objects with `key` and optional `bucket`). Each image runs in its own child workflow; results
    * are written next to the audit records by the Map's result writer.
    */
@@ -101,6 +110,8 @@ export abstract class BulkMode {
   public abstract readonly toleratedFailurePercentage?: number;
   /** Distributed only: the child workflow type. */
   public abstract readonly childWorkflowType?: sfn.StateMachineType;
+  /** Distributed only: images per child workflow. */
+  public abstract readonly itemBatchSize?: number;
 }
 
 class ConfiguredBulkMode extends BulkMode {
@@ -108,6 +119,7 @@ class ConfiguredBulkMode extends BulkMode {
   public readonly alertPerItem?: boolean;
   public readonly toleratedFailurePercentage?: number;
   public readonly childWorkflowType?: sfn.StateMachineType;
+  public readonly itemBatchSize?: number;
 
   constructor(public readonly type: BulkModeType, options: DistributedBulkOptions) {
     super();
@@ -115,5 +127,6 @@ class ConfiguredBulkMode extends BulkMode {
     this.alertPerItem = options.alertPerItem;
     this.toleratedFailurePercentage = options.toleratedFailurePercentage;
     this.childWorkflowType = options.childWorkflowType;
+    this.itemBatchSize = options.itemBatchSize;
   }
 }

@@ -122,6 +122,10 @@ export function validatePipelineProps(p: ValidatedProps): string[] {
   if (t !== undefined && resolved(t) && !(t >= 0 && t <= 100)) {
     problems.push(`bulkMode toleratedFailurePercentage must be between 0 and 100, got ${t}`);
   }
+  const b = bulkMode.itemBatchSize;
+  if (b !== undefined && resolved(b) && !(Number.isInteger(b) && b >= 1 && b <= 1000)) {
+    problems.push(`bulkMode itemBatchSize must be an integer from 1 to 1000, got ${b}`);
+  }
   if (bulkMode.type === BulkModeType.DISTRIBUTED && !p.auditEnabled) {
     problems.push('bulkMode distributed writes its results next to the audit records: keep auditTrail enabled');
   }

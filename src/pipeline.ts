@@ -428,6 +428,7 @@ export class ImageClassificationPipeline extends Construct {
           maxConcurrency: bulkMode.maxConcurrency ?? 1000,
           toleratedFailurePercentage: bulkMode.toleratedFailurePercentage ?? 10,
           childWorkflowType: bulkMode.childWorkflowType ?? sfn.StateMachineType.EXPRESS,
+          itemBatchSize: bulkMode.itemBatchSize,
           resultsBucket: this.auditBucket!,
           resultsPrefix: bulkResultsPrefix,
         });

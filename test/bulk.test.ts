@@ -253,3 +253,54 @@ describe('a distributed batch, run locally', () => {
     expect(await local.startBulkExecution({ images: [] })).toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
   });
 });
+
+describe('distributed bulk mode with item batches', () => {
+  test('children get batches and run the per-image workflow over them in an inline Map', () => {
+    const { json } = pipelineStack({ bulkMode: BulkMode.distributed({ itemBatchSize: 25 }) });
+    const map = bulkDefinition(json).States.ClassifyListing;
+    expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: 25 });
+    expect(map.ItemProcessor.StartAt).toBe('Listing:ClassifyBatch');
+    const batch = map.ItemProcessor.States['Listing:ClassifyBatch'];
+    expect(batch).toMatchObject({ Type: 'Map', ItemsPath: '$.Items' });
+    // Inside a batch an ERROR image is an ERROR item, not a failed child.
+    expect(batch.ItemProcessor.States['Listing:Failed']).toBeUndefined();
+    expect(batch.ItemProcessor.States['Listing:ItemError']).toBeDefined();
+    expect(() => pipelineStack({ bulkMode: BulkMode.distributed({ itemBatchSize: 0 }) })).toThrow(/itemBatchSize must be an integer from 1 to 1000/);
+  });
+
+  test('run locally: batches of 2 over a listing, every image counted', async () => {
+    const stack = new Stack(new App(), 'Batched');
+    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.distributed({ itemBatchSize: 2, toleratedFailurePercentage: 0 }) });
+    const local = await LocalPipeline.start({
+      template: Template.fromStack(stack).toJSON() as CfnTemplate,
+      models: { vehicles: functionModel(() => [0.01, 0.01, 0.01, 0.96, 0.005, 0.005]) },
+    });
+    try {
+      const client = local.s3.client();
+      for (const [key, body] of [['b/1.jpg', images.jpeg], ['b/2.png', images.png], ['b/3.jpg', images.jpeg], ['b/cut.jpg', images.jpeg.subarray(0, 50)]] as const) {
+        await client.send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: body }));
+      }
+      const run = await local.startBulkExecution({ prefix: 'b/' });
+      // The truncated image is an ERROR item inside its batch, so even a zero tolerance holds.
+      expect(run).toMatchObject({ status: 'SUCCEEDED', output: { total: 4, byOutcome: { ACCEPTED: 3, ERROR: 1 }, failed: [{ key: 'b/cut.jpg', error: 'TruncatedImage' }] } });
+      expect(run.lambdaInvocations).toBe(4 + 1);
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('a bucket other than the pipeline\'s is refused', async () => {
+    const stack = new Stack(new App(), 'Foreign');
+    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.distributed() });
+    const local = await LocalPipeline.start({
+      template: Template.fromStack(stack).toJSON() as CfnTemplate,
+      models: { vehicles: functionModel(() => [1, 0, 0, 0, 0, 0]) },
+    });
+    try {
+      expect(await local.startBulkExecution({ bucket: 'someone-elses', prefix: 'x/' })).toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
+      expect(await local.startBulkExecution({ bucket: local.bucketName, prefix: 'nothing-here/' })).toMatchObject({ status: 'SUCCEEDED', output: { total: 0 } });
+    } finally {
+      await local.close();
+    }
+  });
+});

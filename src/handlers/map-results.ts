@@ -24,14 +24,17 @@ const parse = (text: string | undefined): any => {
 };
 
 /**
- * Turns result-writer entries into batch items: a succeeded child's output is its compact item; a
- * failed child (an ERROR image, or a child that could not finish) becomes an ERROR item named after its
- * error, keyed by its input.
+ * Turns result-writer entries into batch items: a succeeded child's output is its compact item (or, for a
+ * batch, its items); a failed child (an ERROR image, or a child that could not finish) becomes ERROR items
+ * named after its error, keyed by its input.
  */
 export function itemsFromMapResults(results: readonly MapRunResult[]): BatchItem[] {
-  return results.map((r) => {
-    if (r.Status === 'SUCCEEDED') return parse(r.Output) as BatchItem;
+  return results.flatMap((r): BatchItem[] => {
+    // A batched child outputs one item per image.
+    if (r.Status === 'SUCCEEDED') return [parse(r.Output)].flat() as BatchItem[];
     const input = parse(r.Input);
-    return { bucket: input.bucket, key: input.key, outcome: 'ERROR', error: r.Error ?? 'Unknown' };
+    // A failed batch: every image in it is an ERROR item.
+    const inputs: any[] = Array.isArray(input.Items) ? input.Items : [input];
+    return inputs.map((i) => ({ bucket: i.bucket, key: i.key, outcome: 'ERROR', error: r.Error ?? 'Unknown' }));
   });
 }

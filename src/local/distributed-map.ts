@@ -108,7 +108,14 @@ async function readItems(reader: any, input: unknown, s3: S3Client): Promise<unk
 
 /** Runs one Distributed Map state on its input and returns the state's result. */
 export async function runDistributedMap(state: any, input: unknown, deps: DistributedMapDeps): Promise<unknown> {
-  const items = await readItems(state.ItemReader, input, deps.s3);
+  const selected = (await readItems(state.ItemReader, input, deps.s3)).map((item, index) => (state.ItemSelector
+    ? evaluateTemplate(state.ItemSelector, input, { Map: { Item: { Value: item, Index: index } } })
+    : item));
+  // ItemBatcher: children get { Items: [...] } of at most MaxItemsPerBatch selected items.
+  const size = state.ItemBatcher?.MaxItemsPerBatch;
+  const items: unknown[] = size
+    ? Array.from({ length: Math.ceil(selected.length / size) }, (_, i) => ({ Items: selected.slice(i * size, (i + 1) * size) }))
+    : selected;
   const concurrency = Math.max(1, Math.min(state.MaxConcurrency ?? 8, 8));
   const mapRunId = randomUUID();
   const mapRunArn = `${deps.executionArn.replace(':execution:', ':mapRun:')}/${mapRunId}`;
@@ -117,9 +124,7 @@ export async function runDistributedMap(state: any, input: unknown, deps: Distri
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      const childInput = state.ItemSelector
-        ? evaluateTemplate(state.ItemSelector, input, { Map: { Item: { Value: items[index], Index: index } } })
-        : items[index];
+      const childInput = items[index];
       const run = await deps.runChild(childInput);
       results[index] = {
         ExecutionArn: `${mapRunArn}:${index}`,
@@ -131,10 +136,12 @@ export async function runDistributedMap(state: any, input: unknown, deps: Distri
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
 
-  const failed = results.filter((r) => r.Status === 'FAILED');
+  // Tolerance counts items: a failed batch fails every item in it.
+  const weight = (i: number) => ((items[i] as any)?.Items?.length as number | undefined) ?? 1;
+  const failedItems = results.reduce((n, r, i) => n + (r.Status === 'FAILED' ? weight(i) : 0), 0);
   const tolerated = state.ToleratedFailurePercentage ?? 0;
-  if (items.length > 0 && (failed.length / items.length) * 100 > tolerated) {
-    throw Object.assign(new Error(`${failed.length} of ${items.length} items failed; tolerated: ${tolerated}%`), {
+  if (selected.length > 0 && (failedItems / selected.length) * 100 > tolerated) {
+    throw Object.assign(new Error(`${failedItems} of ${selected.length} items failed; tolerated: ${tolerated}%`), {
       name: 'States.ExceedToleratedFailureThreshold',
     });
   }

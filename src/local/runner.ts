@@ -444,8 +444,8 @@ export class LocalPipeline {
       if (state.Type === 'Task' && !(state.Resource.startsWith('arn:aws:lambda:') || SUPPORTED_INTEGRATIONS.includes(state.Resource))) {
         problems.push(`state ${name} calls ${state.Resource}, which the local runner does not implement`);
       }
-      if (state.Type === 'Map' && state.ItemBatcher) {
-        problems.push(`state ${name} batches items (ItemBatcher), which the local runner does not implement`);
+      if (state.Type === 'Map' && state.ItemBatcher && (state.ItemBatcher.MaxInputBytesPerBatch || state.ItemBatcher.BatchInput)) {
+        problems.push(`state ${name} batches by bytes or with BatchInput, which the local runner does not implement`);
       }
     }
     if (problems.length > 0) throw new Error(`The local runner cannot execute this definition faithfully:\n  - ${problems.join('\n  - ')}`);

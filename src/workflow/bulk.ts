@@ -32,6 +32,8 @@ export interface DistributedBulkWorkflowProps extends BulkWorkflowBaseProps {
   readonly maxConcurrency: number;
   readonly toleratedFailurePercentage: number;
   readonly childWorkflowType: sfn.StateMachineType;
+  /** Images per child workflow; undefined for one. */
+  readonly itemBatchSize?: number;
   /** Where the result writer puts its files. */
   readonly resultsBucket: s3.IBucket;
   readonly resultsPrefix: string;
@@ -139,23 +141,35 @@ export class DistributedBulkWorkflow extends Construct {
     const summary = summarizeAndDigest(this, props, { resultWriterDetails: sfn.JsonPath.objectAt('$.ResultWriterDetails') });
 
     const distributedMap = (name: string, itemReader: sfn.IItemReader, itemSelector?: Record<string, unknown>) => {
+      const label = name.replace(/^Classify/, '');
+      const batched = props.itemBatchSize !== undefined;
       const item = new PerImageWorkflow(this, `${name}Item`, {
         ...props.perImage,
         alertRoutes: props.alertPerItem ? props.perImage.alertRoutes : [],
-        bulkItem: { defaultBucket: props.bucket.bucketName, failOnError: true },
+        // One image per child: an ERROR image fails its child. In a batch it becomes an ERROR item instead.
+        bulkItem: { defaultBucket: props.bucket.bucketName, failOnError: !batched },
       });
+      // State names are unique across a whole state machine, Map item processors included.
+      sfn.State.prefixStates(item, `${label}:`);
+      let child: sfn.IChainable = item.startState;
+      if (batched) {
+        child = new sfn.Map(this, `${label}:ClassifyBatch`, {
+          comment: 'The images of one batch, each through the per-image workflow.',
+          itemsPath: '$.Items',
+          resultPath: '$',
+        }).itemProcessor(item.startState);
+      }
       const map = new sfn.DistributedMap(this, name, {
         itemReader,
         itemSelector,
+        itemBatcher: batched ? new sfn.ItemBatcher({ maxItemsPerBatch: props.itemBatchSize }) : undefined,
         maxConcurrency: props.maxConcurrency,
         toleratedFailurePercentage: props.toleratedFailurePercentage,
         mapExecutionType: props.childWorkflowType,
         resultWriterV2: new sfn.ResultWriterV2({ bucket: props.resultsBucket, prefix: props.resultsPrefix }),
         resultPath: '$',
       });
-      // State names are unique across a whole state machine, Map item processors included.
-      sfn.State.prefixStates(item, `${name.replace(/^Classify/, '')}:`);
-      map.itemProcessor(item.startState);
+      map.itemProcessor(child);
       map.next(summary);
       return map;
     };
@@ -168,7 +182,13 @@ export class DistributedBulkWorkflow extends Construct {
       key: sfn.JsonPath.stringAt('$$.Map.Item.Value.Key'),
     });
 
-    const validate = new sfn.Choice(this, BulkStateName.VALIDATE_BATCH);
+    const expected = '{ "bucket"?: <the pipeline\'s bucket>, "prefix": string } or { "manifest": { "key": string, "format": "CSV" | "JSON" | "JSONL" } }';
+    const invalid = invalidBatch(this, expected);
+    // Listings and manifests come from the pipeline's bucket: the only one the classify function may read.
+    const validate = new sfn.Choice(this, BulkStateName.VALIDATE_BATCH).when(
+      sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.not(sfn.Condition.stringEquals('$.bucket', props.bucket.bucketName))),
+      invalid,
+    );
     for (const format of MANIFEST_FORMATS) {
       const key = sfn.JsonPath.stringAt('$.manifest.key');
       const reader = format === 'CSV'
@@ -181,6 +201,6 @@ export class DistributedBulkWorkflow extends Construct {
     }
     this.startState = validate
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.prefix'), sfn.Condition.isString('$.prefix')), listing)
-      .otherwise(invalidBatch(this, '{ "prefix": string } or { "manifest": { "key": string, "format": "CSV" | "JSON" | "JSONL" } }'));
+      .otherwise(invalid);
   }
 }
