@@ -62,7 +62,7 @@ export interface DistributedBulkOptions {
    *
    * @default sfn.StateMachineType.EXPRESS
    */
-  readonly childWorkflowType?: sfn.StateMachineType;
+  readonly executionType?: sfn.StateMachineType;
 
   /**
    * Also alert per image, besides the batch digest.
@@ -109,7 +109,7 @@ export abstract class BulkMode {
   /** Distributed only: ERROR percentage the batch tolerates. */
   public abstract readonly toleratedFailurePercentage?: number;
   /** Distributed only: the child workflow type. */
-  public abstract readonly childWorkflowType?: sfn.StateMachineType;
+  public abstract readonly executionType?: sfn.StateMachineType;
   /** Distributed only: images per child workflow. */
   public abstract readonly itemBatchSize?: number;
 }
@@ -118,7 +118,7 @@ class ConfiguredBulkMode extends BulkMode {
   public readonly maxConcurrency?: number;
   public readonly alertPerItem?: boolean;
   public readonly toleratedFailurePercentage?: number;
-  public readonly childWorkflowType?: sfn.StateMachineType;
+  public readonly executionType?: sfn.StateMachineType;
   public readonly itemBatchSize?: number;
 
   constructor(public readonly type: BulkModeType, options: DistributedBulkOptions) {
@@ -126,7 +126,7 @@ class ConfiguredBulkMode extends BulkMode {
     this.maxConcurrency = options.maxConcurrency;
     this.alertPerItem = options.alertPerItem;
     this.toleratedFailurePercentage = options.toleratedFailurePercentage;
-    this.childWorkflowType = options.childWorkflowType;
+    this.executionType = options.executionType;
     this.itemBatchSize = options.itemBatchSize;
   }
 }

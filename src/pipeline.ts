@@ -427,7 +427,7 @@ export class ImageClassificationPipeline extends Construct {
           bucket: this.bucket,
           maxConcurrency: bulkMode.maxConcurrency ?? 1000,
           toleratedFailurePercentage: bulkMode.toleratedFailurePercentage ?? 10,
-          childWorkflowType: bulkMode.childWorkflowType ?? sfn.StateMachineType.EXPRESS,
+          executionType: bulkMode.executionType ?? sfn.StateMachineType.EXPRESS,
           itemBatchSize: bulkMode.itemBatchSize,
           resultsBucket: this.auditBucket!,
           resultsPrefix: bulkResultsPrefix,

@@ -258,6 +258,7 @@ describe('distributed bulk mode with item batches', () => {
   test('children get batches and run the per-image workflow over them in an inline Map', () => {
     const { json } = pipelineStack({ bulkMode: BulkMode.distributed({ itemBatchSize: 25 }) });
     const map = bulkDefinition(json).States.ClassifyListing;
+    expect(aslValidator(bulkDefinition(json)).errorsText()).toBe('');
     expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: 25 });
     expect(map.ItemProcessor.StartAt).toBe('Listing:ClassifyBatch');
     const batch = map.ItemProcessor.States['Listing:ClassifyBatch'];
@@ -298,6 +299,8 @@ describe('distributed bulk mode with item batches', () => {
     });
     try {
       expect(await local.startBulkExecution({ bucket: 'someone-elses', prefix: 'x/' })).toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
+      expect(await local.startBulkExecution({ manifest: { bucket: 'someone-elses', key: 'm.csv', format: 'CSV' } }))
+        .toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
       expect(await local.startBulkExecution({ bucket: local.bucketName, prefix: 'nothing-here/' })).toMatchObject({ status: 'SUCCEEDED', output: { total: 0 } });
     } finally {
       await local.close();

@@ -31,7 +31,7 @@ export interface DistributedBulkWorkflowProps extends BulkWorkflowBaseProps {
   readonly bucket: s3.IBucket;
   readonly maxConcurrency: number;
   readonly toleratedFailurePercentage: number;
-  readonly childWorkflowType: sfn.StateMachineType;
+  readonly executionType: sfn.StateMachineType;
   /** Images per child workflow; undefined for one. */
   readonly itemBatchSize?: number;
   /** Where the result writer puts its files. */
@@ -165,7 +165,7 @@ export class DistributedBulkWorkflow extends Construct {
         itemBatcher: batched ? new sfn.ItemBatcher({ maxItemsPerBatch: props.itemBatchSize }) : undefined,
         maxConcurrency: props.maxConcurrency,
         toleratedFailurePercentage: props.toleratedFailurePercentage,
-        mapExecutionType: props.childWorkflowType,
+        mapExecutionType: props.executionType,
         resultWriterV2: new sfn.ResultWriterV2({ bucket: props.resultsBucket, prefix: props.resultsPrefix }),
         resultPath: '$',
       });
@@ -182,13 +182,14 @@ export class DistributedBulkWorkflow extends Construct {
       key: sfn.JsonPath.stringAt('$$.Map.Item.Value.Key'),
     });
 
-    const expected = '{ "bucket"?: <the pipeline\'s bucket>, "prefix": string } or { "manifest": { "key": string, "format": "CSV" | "JSON" | "JSONL" } }';
+    const expected = '{ "bucket"?: <the pipeline\'s bucket>, "prefix": string } or '
+      + '{ "manifest": { "bucket"?: <the pipeline\'s bucket>, "key": string, "format": "CSV" | "JSON" | "JSONL" } }';
     const invalid = invalidBatch(this, expected);
     // Listings and manifests come from the pipeline's bucket: the only one the classify function may read.
-    const validate = new sfn.Choice(this, BulkStateName.VALIDATE_BATCH).when(
-      sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.not(sfn.Condition.stringEquals('$.bucket', props.bucket.bucketName))),
-      invalid,
-    );
+    const foreign = (path: string) =>
+      sfn.Condition.and(sfn.Condition.isPresent(path), sfn.Condition.not(sfn.Condition.stringEquals(path, props.bucket.bucketName)));
+    const validate = new sfn.Choice(this, BulkStateName.VALIDATE_BATCH)
+      .when(sfn.Condition.or(foreign('$.bucket'), foreign('$.manifest.bucket')), invalid);
     for (const format of MANIFEST_FORMATS) {
       const key = sfn.JsonPath.stringAt('$.manifest.key');
       const reader = format === 'CSV'
