@@ -11,6 +11,23 @@ import { CfnTemplate, findResource, stateMachineDefinition } from '../src/local/
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
 
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** A "tank" photo: the fixture with distinct bytes. The test model answers tank for it and bus for anything else. */
+const TANK = Buffer.concat([images.jpeg, Buffer.alloc(1)]);
+const vehicleModel = () => functionModel((bytes) => (sha(bytes) === sha(TANK)
+  ? [0.01, 0.01, 0.01, 0.01, 0.95, 0.01]
+  : [0.01, 0.01, 0.01, 0.96, 0.005, 0.005]));
+
+/** Synthesizes a pipeline with the given bulk mode and starts it locally. */
+async function startLocal(stackId: string, bulkMode: BulkMode): Promise<LocalPipeline> {
+  const stack = new Stack(new App(), stackId);
+  new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode });
+  return LocalPipeline.start({ template: Template.fromStack(stack).toJSON() as CfnTemplate, models: { vehicles: vehicleModel() } });
+}
+
+const putObject = (local: LocalPipeline, key: string, body: Buffer | string) =>
+  local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: body }));
+
 const bulkDefinition = (json: CfnTemplate) => stateMachineDefinition(json, Object.keys(json.Resources).find((id) => /^IcsBulkStateMachine[0-9A-F]{8}$/.test(id))!);
 
 describe('bulk mode template', () => {
@@ -75,27 +92,14 @@ describe('bulk mode template', () => {
 
 describe('a batch, run locally', () => {
   let local: LocalPipeline;
-  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-  const tank = Buffer.concat([images.jpeg, Buffer.alloc(1)]);
 
   beforeAll(async () => {
-    const stack = new Stack(new App(), 'Bulk');
-    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.inline({ maxConcurrency: 4 }) });
-    local = await LocalPipeline.start({
-      template: Template.fromStack(stack).toJSON() as CfnTemplate,
-      models: {
-        vehicles: functionModel((bytes) => (sha(bytes) === sha(tank)
-          ? [0.01, 0.01, 0.01, 0.01, 0.95, 0.01]
-          : [0.01, 0.01, 0.01, 0.96, 0.005, 0.005])),
-      },
-    });
-    const client = local.s3.client();
-    const put = (key: string, body: Buffer) => client.send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: body }));
-    await put('batch/bus-1.jpg', images.jpeg);
-    await put('batch/bus-2.png', images.png);
-    await put('batch/tank.jpg', tank);
-    await put('batch/empty.jpg', Buffer.alloc(0));
-    await put('batch/notes.jpg', Buffer.from('not an image'));
+    local = await startLocal('Bulk', BulkMode.inline({ maxConcurrency: 4 }));
+    await putObject(local, 'batch/bus-1.jpg', images.jpeg);
+    await putObject(local, 'batch/bus-2.png', images.png);
+    await putObject(local, 'batch/tank.jpg', TANK);
+    await putObject(local, 'batch/empty.jpg', Buffer.alloc(0));
+    await putObject(local, 'batch/notes.jpg', Buffer.from('not an image'));
   });
   afterAll(() => local?.close());
 
@@ -192,25 +196,13 @@ describe('distributed bulk mode template', () => {
 
 describe('a distributed batch, run locally', () => {
   let local: LocalPipeline;
-  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-  const tank = Buffer.concat([images.jpeg, Buffer.alloc(2)]);
-  const put = (key: string, body: Buffer | string) =>
-    local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: body }));
+  const put = (key: string, body: Buffer | string) => putObject(local, key, body);
 
   beforeAll(async () => {
-    const stack = new Stack(new App(), 'Distributed');
-    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.distributed({ toleratedFailurePercentage: 50 }) });
-    local = await LocalPipeline.start({
-      template: Template.fromStack(stack).toJSON() as CfnTemplate,
-      models: {
-        vehicles: functionModel((bytes) => (sha(bytes) === sha(tank)
-          ? [0.01, 0.01, 0.01, 0.01, 0.95, 0.01]
-          : [0.01, 0.01, 0.01, 0.96, 0.005, 0.005])),
-      },
-    });
+    local = await startLocal('Distributed', BulkMode.distributed({ toleratedFailurePercentage: 50 }));
     await put('site-a/bus 1.jpg', images.jpeg);
     await put('site-a/bus-2.png', images.png);
-    await put('site-a/tank.jpg', tank);
+    await put('site-a/tank.jpg', TANK);
     await put('site-a/cut.jpg', images.jpeg.subarray(0, 100));
   });
   afterAll(() => local?.close());
@@ -270,16 +262,10 @@ describe('distributed bulk mode with item batches', () => {
   });
 
   test('run locally: batches of 2 over a listing, every image counted', async () => {
-    const stack = new Stack(new App(), 'Batched');
-    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.distributed({ itemBatchSize: 2, toleratedFailurePercentage: 0 }) });
-    const local = await LocalPipeline.start({
-      template: Template.fromStack(stack).toJSON() as CfnTemplate,
-      models: { vehicles: functionModel(() => [0.01, 0.01, 0.01, 0.96, 0.005, 0.005]) },
-    });
+    const local = await startLocal('Batched', BulkMode.distributed({ itemBatchSize: 2, toleratedFailurePercentage: 0 }));
     try {
-      const client = local.s3.client();
       for (const [key, body] of [['b/1.jpg', images.jpeg], ['b/2.png', images.png], ['b/3.jpg', images.jpeg], ['b/cut.jpg', images.jpeg.subarray(0, 50)]] as const) {
-        await client.send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: body }));
+        await putObject(local, key, body);
       }
       const run = await local.startBulkExecution({ prefix: 'b/' });
       // The truncated image is an ERROR item inside its batch, so even a zero tolerance holds.
@@ -291,12 +277,7 @@ describe('distributed bulk mode with item batches', () => {
   });
 
   test('a bucket other than the pipeline\'s is refused', async () => {
-    const stack = new Stack(new App(), 'Foreign');
-    new ImageClassificationPipeline(stack, 'Ics', { ...icsProps(), bulkMode: BulkMode.distributed() });
-    const local = await LocalPipeline.start({
-      template: Template.fromStack(stack).toJSON() as CfnTemplate,
-      models: { vehicles: functionModel(() => [1, 0, 0, 0, 0, 0]) },
-    });
+    const local = await startLocal('Foreign', BulkMode.distributed());
     try {
       expect(await local.startBulkExecution({ bucket: 'someone-elses', prefix: 'x/' })).toMatchObject({ status: 'FAILED', error: 'InvalidBatchInput' });
       expect(await local.startBulkExecution({ manifest: { bucket: 'someone-elses', key: 'm.csv', format: 'CSV' } }))
