@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +18,8 @@ import { Classifier } from './classifier';
 import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
 import { SummarizeFunction } from './handlers/summarize-function';
+import { MonitoringOptions, PipelineMonitoring } from './monitoring';
+import { Outcome } from './outcomes';
 import { validatePipelineProps } from './pipeline-validation';
 import { DistributedBulkWorkflow, InlineBulkWorkflow } from './workflow/bulk';
 import { DEFAULT_INPUT_SUFFIXES, keyFilterPattern } from './workflow/key-filter';
@@ -200,6 +203,13 @@ export interface ImageClassificationPipelineProps {
   readonly bulkMode?: BulkMode;
 
   /**
+   * Alarms and a dashboard built from the pipeline's own logs and metrics.
+   *
+   * @default - alarms and dashboard on, alarms without actions
+   */
+  readonly monitoring?: MonitoringOptions;
+
+  /**
    * EXPRESS (default) runs each image for a fraction of a cent less than STANDARD, which bills every
    * state transition; Express delivers at least once and its executions are inspected through the
    * state machine's log group. STANDARD gives exactly-once execution, full execution history in the
@@ -241,8 +251,14 @@ export class ImageClassificationPipeline extends Construct {
   public readonly stateMachineLogGroup: logs.LogGroup;
   /** The classify function's log group. */
   public readonly functionLogGroup: logs.LogGroup;
+  /** The default alarms (empty when `monitoring.alarms` is false). */
+  public readonly alarms: cloudwatch.Alarm[];
+  /** The dashboard; undefined when `monitoring.dashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
   /** The confidence threshold in force. */
   public readonly confidenceThreshold: number;
+
+  private readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: ImageClassificationPipelineProps) {
     super(scope, id);
@@ -456,6 +472,16 @@ export class ImageClassificationPipeline extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      stateMachine: this.stateMachine,
+      stateMachineLogGroup: this.stateMachineLogGroup,
+      functionLogGroup: this.functionLogGroup,
+      deadLetterQueue: this.deadLetterQueue,
+      options: props.monitoring ?? {},
+    });
+    this.alarms = this.monitoring.alarms;
+    this.dashboard = this.monitoring.dashboard;
+
     const keyFilter = keyFilterPattern(props.inputPrefix, inputSuffixes);
     this.rule = new events.Rule(this, 'UploadRule', {
       description: 'Starts an image classification for each image uploaded to the bucket',
@@ -486,5 +512,25 @@ export class ImageClassificationPipeline extends Construct {
    */
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** Images with the given outcome (single-image executions; counted from the state machine's log). */
+  public metricOutcome(outcome: Outcome, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricOutcome(outcome, props);
+  }
+
+  /** Executions that failed for the pipeline's own reasons (audit record, result event, alert, timeout). */
+  public metricInfrastructureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricInfrastructureFailures(props);
+  }
+
+  /** Endpoint call latency in milliseconds, from the classify function's log (p99 by default). */
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricModelLatency(props);
+  }
+
+  /** Upload events waiting in the dead-letter queue. */
+  public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
 }

@@ -1,0 +1,172 @@
+import { Duration, Names } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { Outcome } from './outcomes';
+import { StateName } from './workflow/per-image';
+
+/**
+ * Alarms and dashboard of a pipeline.
+ */
+export interface MonitoringOptions {
+  /**
+   * Create the default alarms: infrastructure failures (audit, event, alert or timeout), dead-letter
+   * queue not empty, state machine throttled, and the LOW_CONFIDENCE rate above `lowConfidenceRateThreshold`.
+   *
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic the alarms notify (on ALARM and OK).
+   *
+   * @default - alarms notify nobody; add actions to `pipeline.alarms` yourself
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Alarm when more than this share of images over an hour is LOW_CONFIDENCE (a drifting model or camera).
+   *
+   * @default 0.25
+   */
+  readonly lowConfidenceRateThreshold?: number;
+  /**
+   * Create a CloudWatch dashboard.
+   *
+   * @default true
+   */
+  readonly dashboard?: boolean;
+}
+
+/** Which state exit counts an outcome (Express and Standard logs at level ALL record state exits). */
+const OUTCOME_STATES: Record<Outcome, string[]> = {
+  [Outcome.FLAGGED]: [StateName.FLAGGED],
+  [Outcome.ACCEPTED]: [StateName.ACCEPTED],
+  [Outcome.LOW_CONFIDENCE]: [StateName.LOW_CONFIDENCE],
+  [Outcome.ERROR]: [StateName.CLASSIFICATION_FAILED, StateName.INVALID_INPUT, StateName.MARK_ACTION_ERROR],
+};
+
+/** Execution errors that mean the pipeline, not the image, failed. */
+export const INFRASTRUCTURE_ERRORS = [StateName.AUDIT_FAILED, StateName.RESULT_EVENT_FAILED, StateName.ALERT_PUBLISH_FAILED, 'States.Timeout'];
+
+export interface PipelineMonitoringProps {
+  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineLogGroup: logs.ILogGroup;
+  readonly functionLogGroup: logs.ILogGroup;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly options: MonitoringOptions;
+}
+
+/**
+ * Metrics from the pipeline's own logs (no code on the per-image path): outcome counts from state exits,
+ * infrastructure failures from execution failures, model latency from the classify function's log.
+ */
+export class PipelineMonitoring extends Construct {
+  /** Namespace of the pipeline's metrics (one per pipeline, so pipelines in one account do not mix). */
+  public readonly namespace: string;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, private readonly props: PipelineMonitoringProps) {
+    super(scope, id);
+    this.namespace = `ImageClassificationPipeline/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`;
+
+    const filter = (name: string, logGroup: logs.ILogGroup, pattern: logs.IFilterPattern, value = '1') =>
+      new logs.MetricFilter(this, `${name}Filter`, { logGroup, filterPattern: pattern, metricNamespace: this.namespace, metricName: name, metricValue: value });
+
+    for (const outcome of Object.values(Outcome)) {
+      const states = OUTCOME_STATES[outcome];
+      filter(`Outcome${outcome}`, props.stateMachineLogGroup, logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'PassStateExited'),
+        logs.FilterPattern.any(...states.map((s) => logs.FilterPattern.stringValue('$.details.name', '=', s))),
+      ));
+    }
+    filter('InfrastructureFailures', props.stateMachineLogGroup, logs.FilterPattern.all(
+      logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
+      logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
+    ));
+    filter('ModelLatency', props.functionLogGroup, logs.FilterPattern.stringValue('$.message', '=', 'Image classified'), '$.modelLatencyMs');
+
+    const options = props.options;
+    if (options.alarms ?? true) this.createAlarms(options);
+    if (options.dashboard ?? true) this.dashboard = this.createDashboard();
+  }
+
+  /** Images with the given outcome. */
+  public metricOutcome(outcome: Outcome, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.namespace, metricName: `Outcome${outcome}`, statistic: 'Sum', ...props });
+  }
+
+  /** Executions that failed for the pipeline's own reasons (audit, event, alert, timeout), not the image's. */
+  public metricInfrastructureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'InfrastructureFailures', statistic: 'Sum', ...props });
+  }
+
+  /** Endpoint call latency in milliseconds (p99 by default). */
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'ModelLatency', statistic: 'p99', unit: cloudwatch.Unit.MILLISECONDS, ...props });
+  }
+
+  private createAlarms(options: MonitoringOptions) {
+    const { stateMachine, deadLetterQueue } = this.props;
+    const images = Object.values(Outcome).map((o, i) => [`m${i}`, this.metricOutcome(o, { period: Duration.hours(1) })] as const);
+    const lowRate = new cloudwatch.MathExpression({
+      expression: `m2 / MAX([${images.map(([k]) => k).join('+')}, 1])`,
+      usingMetrics: Object.fromEntries(images),
+      label: 'LOW_CONFIDENCE share',
+      period: Duration.hours(1),
+    });
+    const add = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+      const alarm = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      if (options.alarmTopic) {
+        alarm.addAlarmAction(new cwActions.SnsAction(options.alarmTopic));
+        alarm.addOkAction(new cwActions.SnsAction(options.alarmTopic));
+      }
+      this.alarms.push(alarm);
+    };
+    add('InfrastructureFailuresAlarm', this.metricInfrastructureFailures({ period: Duration.minutes(5) }), 1,
+      'Executions failed for the pipeline\'s own reasons (audit record, result event, alert or timeout); images may lack their audit trail.');
+    add('DeadLetterQueueAlarm', deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 1,
+      'Upload events could not start the state machine after retries: those images were not classified. Redrive them from the queue.');
+    add('ThrottledAlarm', stateMachine.metricThrottled({ period: Duration.minutes(5) }), 1,
+      'Step Functions throttled executions of the pipeline.');
+    add('LowConfidenceRateAlarm', lowRate, options.lowConfidenceRateThreshold ?? 0.25,
+      'A high share of images is LOW_CONFIDENCE: the model, the cameras or the uploads may have drifted.');
+  }
+
+  private createDashboard(): cloudwatch.Dashboard {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard');
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Images per outcome',
+        left: Object.values(Outcome).map((o) => this.metricOutcome(o, { label: o, period: Duration.minutes(5) })),
+        stacked: true,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Model latency (ms)',
+        left: [this.metricModelLatency({ statistic: 'p50', label: 'p50' }), this.metricModelLatency({ label: 'p99' })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Failures',
+        left: [
+          this.metricInfrastructureFailures({ label: 'infrastructure failures' }),
+          this.props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead-letter queue depth', statistic: 'Maximum' }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
+    );
+    return dashboard;
+  }
+}
