@@ -1,7 +1,7 @@
 export * from './actions';
 export * from './bulk-mode';
 export * from './classifier';
-export { MonitoringOptions } from './monitoring';
+export * from './monitoring-options';
 export * from './outcomes';
 export * from './pipeline';
 export * from './response-format';

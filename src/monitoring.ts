@@ -2,43 +2,12 @@ import { Duration, Names } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { StateName } from './workflow/per-image';
-
-/**
- * Alarms and dashboard of a pipeline.
- */
-export interface MonitoringOptions {
-  /**
-   * Create the default alarms: infrastructure failures (audit, event, alert or timeout), dead-letter
-   * queue not empty, state machine throttled, and the LOW_CONFIDENCE rate above `lowConfidenceRateThreshold`.
-   *
-   * @default true
-   */
-  readonly alarms?: boolean;
-  /**
-   * Topic the alarms notify (on ALARM and OK).
-   *
-   * @default - alarms notify nobody; add actions to `pipeline.alarms` yourself
-   */
-  readonly alarmTopic?: sns.ITopic;
-  /**
-   * Alarm when more than this share of images over an hour is LOW_CONFIDENCE (a drifting model or camera).
-   *
-   * @default 0.25
-   */
-  readonly lowConfidenceRateThreshold?: number;
-  /**
-   * Create a CloudWatch dashboard.
-   *
-   * @default true
-   */
-  readonly dashboard?: boolean;
-}
 
 /** Which state exit counts an outcome (Express and Standard logs at level ALL record state exits). */
 const OUTCOME_STATES: Record<Outcome, string[]> = {
