@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -204,6 +204,16 @@ export interface ImageClassificationPipelineProps {
   readonly bulkMode?: BulkMode;
 
   /**
+   * A customer managed KMS key that encrypts everything the pipeline creates: the buckets, the alert topic,
+   * the dead-letter queue, the log groups and the functions' environment. The pipeline adds key policy
+   * statements for CloudWatch Logs and EventBridge (dead-letter delivery); an imported key's policy must
+   * allow them already.
+   *
+   * @default - AWS managed encryption: SSE-S3, the `alias/aws/sns` key, SSE-SQS, CloudWatch Logs' own
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
    * Alarms and a dashboard built from the pipeline's own logs and metrics.
    *
    * @default - alarms and dashboard on, alarms without actions
@@ -312,8 +322,27 @@ export class ImageClassificationPipeline extends Construct {
     const endpoint = binding.config;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
+    const key = props.encryptionKey;
+    const bucketEncryption = key
+      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true }
+      : { encryption: s3.BucketEncryption.S3_MANAGED };
+    const logGroupProps = { retention: logRetention, encryptionKey: key };
+    if (key) {
+      // CloudWatch Logs encrypts with the key only if its policy lets the service use it for this account's groups.
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
+        },
+      }));
+    }
+
     this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...bucketEncryption,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -333,7 +362,7 @@ export class ImageClassificationPipeline extends Construct {
     if (!bringsTopics) {
       const topic = new sns.Topic(this, 'AlertTopic', {
         displayName: 'Image classification alerts',
-        masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+        masterKey: key ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
         enforceSSL: true,
       });
       for (const email of props.alertEmails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
@@ -343,7 +372,7 @@ export class ImageClassificationPipeline extends Construct {
 
     if (auditEnabled) {
       this.auditBucket = props.auditTrail?.bucket ?? new s3.Bucket(this, 'AuditBucket', {
-        encryption: s3.BucketEncryption.S3_MANAGED,
+        ...bucketEncryption,
         enforceSSL: true,
         blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
         objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -354,9 +383,7 @@ export class ImageClassificationPipeline extends Construct {
     }
     const tagObjects = props.tagObjects ?? true;
 
-    this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', {
-      retention: logRetention,
-    });
+    this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', logGroupProps);
     this.classifyFunction = new ClassifyFunction(this, 'ClassifyFunction', {
       description: `Classifies one image with SageMaker endpoint ${endpoint.endpointName} (cdk-image-classification-pipeline)`,
       architecture: lambda.Architecture.ARM_64,
@@ -364,6 +391,7 @@ export class ImageClassificationPipeline extends Construct {
       timeout: handlerTimeout,
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.functionLogGroup,
+      environmentEncryption: key,
       environment: {
         [ClassifyEnv.ENDPOINT_NAME]: endpoint.endpointName,
         ...(endpoint.endpointRegion ? { [ClassifyEnv.ENDPOINT_REGION]: endpoint.endpointRegion } : {}),
@@ -402,9 +430,7 @@ export class ImageClassificationPipeline extends Construct {
     };
     const workflow = new PerImageWorkflow(this, 'Workflow', perImage);
 
-    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      retention: logRetention,
-    });
+    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', logGroupProps);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(workflow.startState),
       stateMachineType: workflowType,
@@ -428,7 +454,8 @@ export class ImageClassificationPipeline extends Construct {
         memorySize: 256,
         timeout: Duration.minutes(5),
         tracing: lambda.Tracing.ACTIVE,
-        logGroup: new logs.LogGroup(this, 'SummarizeFunctionLogs', { retention: logRetention }),
+        logGroup: new logs.LogGroup(this, 'SummarizeFunctionLogs', logGroupProps),
+        environmentEncryption: key,
       });
       const shared = {
         perImage,
@@ -460,7 +487,7 @@ export class ImageClassificationPipeline extends Construct {
         timeout: Duration.hours(24),
         tracingEnabled: true,
         logs: {
-          destination: new logs.LogGroup(this, 'BulkStateMachineLogs', { retention: logRetention }),
+          destination: new logs.LogGroup(this, 'BulkStateMachineLogs', logGroupProps),
           level: sfn.LogLevel.ALL,
           includeExecutionData: true,
         },
@@ -468,7 +495,7 @@ export class ImageClassificationPipeline extends Construct {
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
@@ -505,6 +532,19 @@ export class ImageClassificationPipeline extends Construct {
       retryAttempts: 185,
       maxEventAge: Duration.hours(24),
     }));
+
+    if (key) {
+      // EventBridge writes undeliverable upload events to the KMS-encrypted dead-letter queue.
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) } },
+      }));
+      // The SDK integrations (tagging, quarantine, audit records) act on the KMS-encrypted buckets.
+      key.grantEncryptDecrypt(this.stateMachine);
+      if (this.bulkStateMachine) key.grantEncryptDecrypt(this.bulkStateMachine);
+    }
   }
 
   /**
