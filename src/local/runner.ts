@@ -132,6 +132,9 @@ export class LocalPipeline {
   public s3!: S3Peer;
   public sagemaker!: SageMakerRuntimePeer;
   public sns!: SnsSink;
+  /** Clients for the peers, created once: the task states of every execution share them. */
+  private s3Client!: S3.S3Client;
+  private snsClient!: SNSClient;
   /** Every event put on EventBridge, in order. */
   public readonly events: LocalEvent[] = [];
   /** Every object written through s3:putObject, in order. */
@@ -184,7 +187,7 @@ export class LocalPipeline {
   /** Uploads an object to the pipeline's bucket and, if the upload rule matches, runs the execution it starts. */
   public async upload(key: string, body: Uint8Array | string): Promise<LocalExecution> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const put = await this.s3.client().send(new S3.PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: bytes }));
+    const put = await this.s3Client.send(new S3.PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: bytes }));
     const event = objectCreatedEvent(this.bucketName, key, bytes.length, (put.ETag ?? '').replace(/"/g, ''), { versionId: put.VersionId });
     return this.putEvent(event);
   }
@@ -244,7 +247,7 @@ export class LocalPipeline {
         ...Object.fromEntries(keep.filter((k) => k in state).map((k) => [k, state[k]])),
       };
       taskResourceLocalHandlers[name] = (mapInput: any) => runDistributedMap(state, mapInput, {
-        s3: this.s3.client(),
+        s3: this.s3Client,
         executionArn,
         runChild: async (childInput) => {
           const child = new StateMachine({ StartAt: state.ItemProcessor.StartAt, States: state.ItemProcessor.States }, options)
@@ -294,7 +297,7 @@ export class LocalPipeline {
   private async currentTags(input: any): Promise<Record<string, string> | undefined> {
     if (typeof input?.bucket !== 'string' || typeof input?.key !== 'string') return undefined;
     try {
-      const res = await this.s3.client().send(new S3.GetObjectTaggingCommand({ Bucket: input.bucket, Key: input.key }));
+      const res = await this.s3Client.send(new S3.GetObjectTaggingCommand({ Bucket: input.bucket, Key: input.key }));
       return Object.fromEntries((res.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
     } catch {
       return undefined;
@@ -303,6 +306,8 @@ export class LocalPipeline {
 
   /** Stops the peers. */
   public async close(): Promise<void> {
+    this.s3Client?.destroy();
+    this.snsClient?.destroy();
     await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close()]);
   }
 
@@ -312,6 +317,8 @@ export class LocalPipeline {
     this.s3 = await startS3({ buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])] });
     this.sagemaker = await startSageMakerRuntime({ models: this.options.models });
     this.sns = await startSnsSink();
+    this.s3Client = this.s3.client();
+    this.snsClient = new SNSClient({ endpoint: this.sns.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' } });
     this.peerEnv = {
       AWS_REGION: LOCAL_ACCOUNT.region,
       // s3rver checks signatures against its fixed credentials; the other peers accept any.
@@ -335,7 +342,7 @@ export class LocalPipeline {
       return (payload) => this.invoke(fn, payload);
     }
     if (resource === 'arn:aws:states:::sns:publish') {
-      const client = new SNSClient({ endpoint: this.sns.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' } });
+      const client = this.snsClient;
       return async (params) => {
         try {
           return await client.send(new PublishCommand(params));
@@ -358,7 +365,7 @@ export class LocalPipeline {
     if (sdk) {
       // The AWS SDK integration: the action's input in the SDK's own shape, errors named `S3.<Code>`.
       const command = (S3 as any)[`${sdk[1][0].toUpperCase()}${sdk[1].slice(1)}Command`];
-      const client = this.s3.client();
+      const client = this.s3Client;
       return async (params) => {
         try {
           const out: any = await client.send(new command(params));

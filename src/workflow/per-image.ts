@@ -362,12 +362,7 @@ export class PerImageWorkflow extends Construct {
         }],
         resultPath: sfn.JsonPath.DISCARD,
       });
-      publish.addRetry(ACTION_RETRY);
-      publish.addCatch(new sfn.Fail(this, StateName.RESULT_EVENT_FAILED, {
-        comment: 'The result event could not be published after retries (the audit record is written).',
-        error: 'ResultEventFailed',
-        causePath: '$.eventError.Cause',
-      }), { errors: [sfn.Errors.ALL], resultPath: '$.eventError' });
+      this.retryThenFail(publish, StateName.RESULT_EVENT_FAILED, 'The result event could not be published after retries (the audit record is written).');
       publish.next(first);
       first = publish;
     }
@@ -391,16 +386,20 @@ export class PerImageWorkflow extends Construct {
         iamAction: 's3:PutObject',
         resultPath: sfn.JsonPath.DISCARD,
       });
-      write.addRetry(ACTION_RETRY);
-      write.addCatch(new sfn.Fail(this, StateName.AUDIT_FAILED, {
-        comment: 'The audit record could not be written after retries.',
-        error: 'AuditWriteFailed',
-        causePath: '$.auditError.Cause',
-      }), { errors: [sfn.Errors.ALL], resultPath: '$.auditError' });
+      this.retryThenFail(write, StateName.AUDIT_FAILED, 'The audit record could not be written after retries.');
       write.next(first);
       first = write;
     }
     return first;
+  }
+
+  /** Retries a task, then fails the execution with an error named after the Fail state. */
+  private retryThenFail(task: sfn.TaskStateBase, failStateName: string, comment: string) {
+    task.addRetry(ACTION_RETRY);
+    task.addCatch(new sfn.Fail(this, failStateName, { comment, error: failStateName, causePath: '$.taskError.Cause' }), {
+      errors: [sfn.Errors.ALL],
+      resultPath: '$.taskError',
+    });
   }
 
   /** Succeed with the result, or fail with a named error for ERROR, a failed alert and (when configured) LOW_CONFIDENCE. */

@@ -8,17 +8,25 @@ import { pipelineStack } from '../stacks';
 const aslValidator = require('asl-validator');
 
 /**
- * Runs the synthesized definition in the aws-local-stepfunctions interpreter with the Classify task and
- * the SNS publishes replaced by recorders. The Choice, Pass, Fail, Retry and Catch logic that runs is
- * the real definition's.
+ * Runs the synthesized definition in the aws-local-stepfunctions interpreter with the Classify task
+ * replaced by `classify` and every other task by a recorder that succeeds, or, for the state named
+ * `failing`, throws S3.AccessDeniedException every time. The Choice, Pass, Fail, Retry and Catch logic
+ * that runs is the real definition's.
  */
-async function execute(original: any, input: unknown, classify: (payload: any) => unknown) {
+async function execute(original: any, input: unknown, classify: (payload: any) => unknown, failing?: string) {
   const { definition, stringify } = compatDefinition(original);
   const calls: Array<{ state: string; params: any }> = [];
-  // Every task but Classify records its parameters (as the service would receive them) and succeeds.
+  const attempts: string[] = [];
   const recorders = Object.fromEntries(Object.entries<any>(definition.States)
     .filter(([name, state]) => state.Type === 'Task' && name !== 'Classify')
-    .map(([name]) => [name, async (params: any) => { calls.push({ state: name, params: stringifyDeferred(params, stringify[name]) }); return {}; }]));
+    .map(([name]) => [name, async (params: any) => {
+      if (name === failing) {
+        attempts.push(name);
+        throw Object.assign(new Error('Access Denied'), { name: 'S3.AccessDeniedException' });
+      }
+      calls.push({ state: name, params: stringifyDeferred(params, stringify[name]) });
+      return {};
+    }]));
   const retryIntervalOverrides = Object.fromEntries(Object.keys(definition.States).map((s) => [s, 0]));
   const sm = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
   const execution = sm.run(input as any, {
@@ -31,9 +39,9 @@ async function execute(original: any, input: unknown, classify: (payload: any) =
   });
   const published = () => calls.filter((c) => c.state.startsWith('Alert')).map((c) => ({ state: c.state, ...c.params }));
   try {
-    return { status: 'SUCCEEDED', output: await execution.result as any, published: published(), calls };
+    return { status: 'SUCCEEDED', output: await execution.result as any, published: published(), calls, attempts };
   } catch (e: any) {
-    return { status: 'FAILED', error: e.cause?.name, cause: e.cause?.message, published: published(), calls };
+    return { status: 'FAILED', error: e.cause?.name, cause: e.cause?.message, published: published(), calls, attempts };
   }
 }
 
@@ -242,29 +250,6 @@ describe('outcome actions', () => {
 });
 
 describe('failed actions are retried, then alerted and audited as ERROR', () => {
-  /** Runs with one task state failing every time. */
-  async function withFailing(definition: any, failing: string, classified: unknown) {
-    const { definition: compat, stringify } = compatDefinition(definition);
-    const attempts: string[] = [];
-    const calls: Array<{ state: string; params: any }> = [];
-    const handlers = Object.fromEntries(Object.entries<any>(compat.States).filter(([, s]) => s.Type === 'Task').map(([name]) => [name, async (p: any) => {
-      if (name === 'Classify') return classified;
-      if (name === failing) {
-        attempts.push(name);
-        throw Object.assign(new Error('Access Denied'), { name: 'S3.AccessDeniedException' });
-      }
-      calls.push({ state: name, params: stringifyDeferred(p, stringify[name]) });
-      return {};
-    }]));
-    const sm = new StateMachine(compat, { validationOptions: { checkArn: false, checkPaths: false } });
-    const run = sm.run({ bucket: 'b', key: 'in/k.jpg' }, {
-      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(Object.keys(compat.States).map((s) => [s, 0])) },
-      context: { Execution: { Id: 'arn:exec', Name: 'exec-1' }, State: { EnteredTime: '2026-11-22T10:00:00.000Z' } },
-    });
-    const error = await run.result.then(() => undefined, (e: any) => e.cause?.name);
-    return { attempts, calls, error };
-  }
-
   test.each([
     ['TagObject', 'TagObject'],
     ['CopyToQuarantine', 'Quarantine'],
@@ -272,7 +257,7 @@ describe('failed actions are retried, then alerted and audited as ERROR', () => 
   ])('%s', async (failing, action) => {
     const { definition } = pipelineStack({ inputPrefix: 'in/', quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'quarantine/' } });
     const classified = { ...classification('tank', 0.99), actions: { tagSet: [], quarantine: { key: 'quarantine/in/k.jpg', copySource: 'b/in/k.jpg' } } };
-    const run = await withFailing(definition, failing, classified);
+    const run = await execute(definition, { bucket: 'b', key: 'in/k.jpg' }, () => classified, failing);
     expect(run.attempts).toHaveLength(3); // first try + 2 retries
     expect(run.error).toBe('ActionFailed');
     expect(run.calls.map((c) => c.state)).toEqual(expect.arrayContaining(['AlertError1', 'WriteAuditRecord']));
@@ -282,7 +267,7 @@ describe('failed actions are retried, then alerted and audited as ERROR', () => 
   });
 
   test('an alert that cannot be published: audit still written, execution fails AlertPublishFailed', async () => {
-    const run = await withFailing(pipelineStack().definition, 'AlertFlagged1', classification('tank', 0.99));
+    const run = await execute(pipelineStack().definition, { bucket: 'b', key: 'in/k.jpg' }, () => classification('tank', 0.99), 'AlertFlagged1');
     expect(run.error).toBe('AlertPublishFailed');
     expect(run.calls.map((c) => c.state)).toEqual(['TagObject', 'WriteAuditRecord', 'PublishResultEvent']);
     expect(JSON.parse(run.calls[1].params.Body).alertError).toMatchObject({ error: 'S3.AccessDeniedException' });

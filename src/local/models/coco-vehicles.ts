@@ -4,7 +4,7 @@ import type { Human } from '@vladmandic/human';
 import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, CocoDetection, CocoLabelMapping, CocoScoringOptions, cocoProbabilities } from './coco-mapping';
 import { decodeImage } from './image-decode';
 import { ModelBackend, ModelOutput, predictionOutput } from './model-backend';
-import { humanWasmBuild } from './tfjs-runtime';
+import { HUMAN_WASM_BASE, humanWasmBuild } from './tfjs-runtime';
 
 export interface CocoVehiclesOptions extends CocoScoringOptions {
   /** Pipeline labels, in the order of the output vector. @default BANK_SECURITY_LABELS */
@@ -53,17 +53,10 @@ function loadDetector(): Promise<Human> {
     detector = (async () => {
       const { humanModule, dist, wasmPath } = humanWasmBuild();
       const human = new humanModule.Human({
-        backend: 'wasm',
-        debug: false,
+        ...HUMAN_WASM_BASE,
         modelBasePath: pathToFileURL(path.join(dist, '..', 'models')).href + '/',
         wasmPath,
         cacheSensitivity: 0, // every call is a new photo, not a video frame: never reuse the previous result
-        filter: { enabled: false },
-        face: { enabled: false },
-        body: { enabled: false },
-        hand: { enabled: false },
-        gesture: { enabled: false },
-        segmentation: { enabled: false },
         object: { enabled: true, minConfidence: 0.1, maxDetected: 20, skipFrames: 0, skipTime: 0 },
       });
       await human.load();

@@ -5,6 +5,19 @@ import { installFileFetch } from './file-fetch';
 
 let runtime: Promise<Human['tf']> | undefined;
 
+/** Human on the wasm backend with every one of its own models off; callers enable what they use. */
+export const HUMAN_WASM_BASE = {
+  backend: 'wasm',
+  debug: false,
+  face: { enabled: false },
+  body: { enabled: false },
+  hand: { enabled: false },
+  object: { enabled: false },
+  gesture: { enabled: false },
+  segmentation: { enabled: false },
+  filter: { enabled: false },
+} as const;
+
 /**
  * `@vladmandic/human`'s wasm build and the URL of TF.js's wasm binaries. The package's exports only expose
  * the tfjs-node build (a native download), so the wasm build is loaded by path; both load offline.
@@ -26,18 +39,7 @@ export function tfjsWasm(): Promise<Human['tf']> {
   if (!runtime) {
     runtime = (async () => {
       const { humanModule, wasmPath } = humanWasmBuild();
-      const human = new humanModule.Human({
-        backend: 'wasm',
-        debug: false,
-        wasmPath,
-        face: { enabled: false },
-        body: { enabled: false },
-        hand: { enabled: false },
-        object: { enabled: false },
-        gesture: { enabled: false },
-        segmentation: { enabled: false },
-        filter: { enabled: false },
-      });
+      const human = new humanModule.Human({ ...HUMAN_WASM_BASE, wasmPath });
       await human.init();
       return human.tf;
     })();
