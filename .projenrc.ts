@@ -4,6 +4,9 @@ import { awscdk, javascript } from 'projen';
 // only deploy never install them; the README lists them for consumers who want to run the pipeline locally.
 const localRunnerDevDeps: string[] = [
   '@aws-sdk/client-sns',
+  // the Rekognition peer speaks the real protocol; JSONata Pass states are evaluated with the reference library
+  '@aws-sdk/client-rekognition',
+  'jsonata@^2.0.0',
   '@vladmandic/human@^3.3.6',
   '@tensorflow/tfjs-core@^4.22.0',
   '@tensorflow/tfjs-converter@^4.22.0',
@@ -31,7 +34,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   minNodeVersion: '20.0.0',
 
   cdkVersion: '2.276.0',
-  constructsVersion: '10.5.0',
+  constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
 
   // CI is `.ci/run` (README commands on a clean clone); no hosted workflows.
@@ -74,12 +77,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-s3',
     '@aws-sdk/client-sagemaker-runtime',
     '@aws-lambda-powertools/logger',
+    '@aws-lambda-powertools/metrics',
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',
     '@smithy/util-stream',
     'aws-local-stepfunctions@^3.0.0',
     'asl-validator',
+    'cdk-nag@^3.0.2',
     ...localRunnerDevDeps,
   ],
 
@@ -87,7 +92,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jestOptions: { jestConfig: { testTimeout: 60_000 } },
 
   tsconfigDev: {
-    include: ['../examples/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
   },
   gitignore: ['/examples/**/cdk.out', '/.ics-local/', '/bench/tmp/'],
   npmignoreEnabled: true,
