@@ -65,7 +65,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // so consumers need neither Docker nor esbuild at synth. SDK clients are bundled (externals: []) so the
   // code that runs is the code we tested, not whatever SDK the runtime happens to carry.
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
     bundlingOptions: {
       externals: [],
       sourcemap: false,
@@ -89,10 +89,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   ],
 
   // End-to-end suites start loopback peers and load wasm models; on 2 busy cores that can exceed jest's 5 s.
-  jestOptions: { jestConfig: { testTimeout: 60_000 } },
+  jestOptions: {
+    jestConfig: {
+      testTimeout: 60_000,
+      // examples/ holds a consumer's snapshot test ("Testing your stack" in the README); it runs with the suite.
+      testMatch: ['<rootDir>/examples/**/*.test.ts'],
+    },
+  },
 
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../scripts/**/*.ts'],
   },
   gitignore: ['/examples/**/cdk.out', '/.ics-local/', '/bench/tmp/'],
   npmignoreEnabled: true,
@@ -129,6 +135,14 @@ const bundle = project.tasks.tryFind('bundle');
 if (bundle) {
   project.testTask.prependSpawn(bundle);
 }
+
+// The README's Security section lists every cdk-nag acknowledgement the construct makes, generated from
+// src/compliance so auditors read exactly what the code does; a test fails when the README is stale.
+const acknowledgements = project.addTask('acknowledgements', {
+  description: 'Regenerate the acknowledgement table in README.md from src/compliance',
+  exec: 'ts-node --project test/tsconfig.json scripts/acknowledgements.ts',
+});
+project.testTask.prependSpawn(acknowledgements);
 
 // The README's main job: run the bank-security pipeline on this machine with the embedded model.
 const demo = project.addTask('demo', {

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { StateName } from './workflow/per-image';
@@ -23,8 +24,11 @@ export const INFRASTRUCTURE_ERRORS = [StateName.AUDIT_FAILED, StateName.RESULT_E
 export interface PipelineMonitoringProps {
   readonly stateMachine: sfn.StateMachine;
   readonly stateMachineLogGroup: logs.ILogGroup;
-  readonly functionLogGroup: logs.ILogGroup;
+  /** The classify function's log group; undefined when there is no function (Rekognition). */
+  readonly functionLogGroup?: logs.ILogGroup;
   readonly deadLetterQueue: sqs.IQueue;
+  /** Undeliverable email alerts, when the pipeline subscribes addresses. */
+  readonly alertDeadLetterQueue?: sqs.IQueue;
   readonly options: MonitoringOptions;
 }
 
@@ -56,7 +60,7 @@ export class PipelineMonitoring extends Construct {
       logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
       logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
     ));
-    filter('ModelLatency', props.functionLogGroup, logs.FilterPattern.stringValue('$.message', '=', 'Image classified'), '$.modelLatencyMs');
+    if (props.functionLogGroup) filter('ModelLatency', props.functionLogGroup, logs.FilterPattern.stringValue('$.message', '=', 'Image classified'), '$.modelLatencyMs');
 
     const options = props.options;
     if (options.alarms ?? true) this.createAlarms(options);
@@ -99,6 +103,8 @@ export class PipelineMonitoring extends Construct {
       if (options.alarmTopic) {
         alarm.addAlarmAction(new cwActions.SnsAction(options.alarmTopic));
         alarm.addOkAction(new cwActions.SnsAction(options.alarmTopic));
+      } else {
+        acknowledge(alarm, ACKNOWLEDGEMENTS.alarmsWithoutTopic);
       }
       this.alarms.push(alarm);
     };
@@ -106,6 +112,10 @@ export class PipelineMonitoring extends Construct {
       'Executions failed for the pipeline\'s own reasons (audit record, result event, alert or timeout); images may lack their audit trail.');
     add('DeadLetterQueueAlarm', deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 1,
       'Upload events could not start the state machine after retries: those images were not classified. Redrive them from the queue.');
+    if (this.props.alertDeadLetterQueue) {
+      add('AlertDeadLetterQueueAlarm', this.props.alertDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 1,
+        'SNS could not deliver alerts to an alertEmails address after its retries; they are kept in the alert dead-letter queue.');
+    }
     add('ThrottledAlarm', stateMachine.metricThrottled({ period: Duration.minutes(5) }), 1,
       'Step Functions throttled executions of the pipeline.');
     add('LowConfidenceRateAlarm', lowRate, options.lowConfidenceRateThreshold ?? 0.25,

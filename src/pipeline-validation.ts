@@ -5,7 +5,10 @@ import { Outcome } from './outcomes';
 
 /** The props the validator checks, resolved to plain values (tokens pass through unchecked). */
 export interface ValidatedProps {
-  readonly classLabels: string[];
+  /** The class labels, when known (given, or the classifier's own). */
+  readonly classLabels?: string[];
+  /** The classifier maps scores to labels by position, so it needs `classLabels`. */
+  readonly classLabelsRequired: boolean;
   readonly flaggedLabels: string[];
   readonly confidenceThreshold: number;
   readonly inputPrefix?: string;
@@ -38,8 +41,13 @@ const resolved = (v: unknown) => !Token.isUnresolved(v);
 export function validatePipelineProps(p: ValidatedProps): string[] {
   const problems: string[] = [];
 
-  const labels = p.classLabels.filter(resolved);
-  if (p.classLabels.length === 0) problems.push('classLabels must list at least one label (index i names the model\'s output i)');
+  const classLabels = p.classLabels ?? [];
+  const labels = classLabels.filter(resolved);
+  if (p.classLabels === undefined && p.classLabelsRequired) {
+    problems.push('classLabels is required with a SageMaker classifier (index i names the model\'s output i)');
+  } else if (p.classLabels !== undefined && classLabels.length === 0) {
+    problems.push('classLabels must list at least one label (index i names the model\'s output i)');
+  }
   const empty = labels.filter((l) => l.trim() === '');
   if (empty.length > 0) problems.push('classLabels must not contain empty labels');
   const dupes = [...new Set(labels.filter((l, i) => labels.indexOf(l) !== i))];
@@ -48,7 +56,7 @@ export function validatePipelineProps(p: ValidatedProps): string[] {
     problems.push(`classLabels are too long (${JSON.stringify(labels).length} characters as JSON; at most ${MAX_LABELS_ENV_CHARS} fit the function's environment)`);
   }
 
-  const unknownFlagged = p.flaggedLabels.filter((l) => resolved(l) && !p.classLabels.includes(l));
+  const unknownFlagged = p.classLabels === undefined ? [] : p.flaggedLabels.filter((l) => resolved(l) && !classLabels.includes(l));
   if (unknownFlagged.length > 0) {
     problems.push(`flaggedLabels must be class labels; unknown: ${unknownFlagged.join(', ')}`);
   }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, Duration, Names, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,33 +14,35 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AlertRoute, AuditTrailOptions, DEFAULT_ALERT_OUTCOMES, QuarantineOptions, ResultEventOptions } from './actions';
 import { BulkMode, BulkModeType } from './bulk-mode';
-import { Classifier } from './classifier';
+import { Classifier, ClassifierKind } from './classifier';
+import { createAccessLogsBucket } from './compliance/access-logs';
+import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
+import { PolicyAcknowledgements } from './compliance/policy-acknowledgements';
 import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
+import { DEFAULT_METRICS_NAMESPACE, MetricsEnv } from './handlers/metrics';
 import { SummarizeFunction } from './handlers/summarize-function';
 import { PipelineMonitoring } from './monitoring';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { validatePipelineProps } from './pipeline-validation';
+import { ResponseFormat } from './response-format';
 import { DistributedBulkWorkflow, InlineBulkWorkflow } from './workflow/bulk';
 import { DEFAULT_INPUT_SUFFIXES, keyFilterPattern } from './workflow/key-filter';
 import { PerImageWorkflow, PerImageWorkflowProps } from './workflow/per-image';
 
 /**
- * Properties for an {@link ImageClassificationPipeline}.
+ * Options of an {@link ImageClassificationPipeline} other than its classifier, shared with the domain presets
+ * (`BankSecurityPipeline`, ...), which choose their own defaults for them.
  */
-export interface ImageClassificationPipelineProps {
+export interface ImageClassificationPipelineOptions {
   /**
-   * The model that classifies each image.
+   * Class labels in the order of the model's output: label `i` names score `i`. Required for SageMaker
+   * classifiers; Rekognition classifiers return label names themselves.
    *
-   * @example Classifier.sagemakerEndpoint({ endpointName: 'vehicles' })
+   * @default - the classifier's own labels (Rekognition moderation categories, or `rekognitionLabels`' `labels`)
    */
-  readonly classifier: Classifier;
-
-  /**
-   * Class labels in the order of the model's output: label `i` names score `i`.
-   */
-  readonly classLabels: string[];
+  readonly classLabels?: string[];
 
   /**
    * The top label's score must reach this value for the image to be FLAGGED or ACCEPTED; below it
@@ -52,9 +54,9 @@ export interface ImageClassificationPipelineProps {
 
   /**
    * Labels that raise an alert when they are the top label with enough confidence (outcome FLAGGED).
-   * Each must be one of `classLabels`.
+   * Each must be one of `classLabels` when the labels are known.
    *
-   * @default - no label is flagged
+   * @default - every moderation category with `Classifier.rekognitionModeration()`; otherwise no label is flagged
    */
   readonly flaggedLabels?: string[];
 
@@ -204,14 +206,33 @@ export interface ImageClassificationPipelineProps {
   readonly bulkMode?: BulkMode;
 
   /**
-   * A customer managed KMS key that encrypts everything the pipeline creates: the buckets, the alert topic,
-   * the dead-letter queue, the log groups and the functions' environment. The pipeline adds key policy
-   * statements for CloudWatch Logs and EventBridge (dead-letter delivery); an imported key's policy must
-   * allow them already.
+   * A customer managed KMS key that encrypts everything the pipeline creates: the image and audit buckets,
+   * the alert topic, the dead-letter queue, the log groups and the functions' environment. The pipeline adds
+   * key policy statements for CloudWatch Logs and EventBridge (dead-letter delivery); an imported key's policy
+   * must allow them already. Principals that upload to the created bucket need `kms:GenerateDataKey` on it
+   * (`pipeline.bucket.grantPut(uploader)` grants both).
    *
-   * @default - AWS managed encryption: SSE-S3, the `alias/aws/sns` key, SSE-SQS, CloudWatch Logs' own
+   * @default - a customer managed key with automatic rotation is created (`pipeline.encryptionKey`), retained on stack deletion
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Where S3 server access logs of the buckets the pipeline creates go (keys partitioned by source account,
+   * Region, bucket and date). S3 delivers access logs only to a bucket encrypted with SSE-S3.
+   *
+   * @default - when the pipeline creates a bucket, a logs bucket is created too: SSE-S3, versioned, TLS-only,
+   * all public access blocked, retained on stack deletion (`pipeline.serverAccessLogsBucket`)
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * CloudWatch namespace of the classify function's embedded-format metrics (`ImagesClassified` and
+   * `Confidence` by label, `ModelLatency`, `ImageBytes`, `ClassificationErrors` by error name). Every metric
+   * has a `Pipeline` dimension, so pipelines can share the namespace.
+   *
+   * @default 'ImageClassificationPipeline'
+   */
+  readonly metricsNamespace?: string;
 
   /**
    * Alarms and a dashboard built from the pipeline's own logs and metrics.
@@ -232,6 +253,18 @@ export interface ImageClassificationPipelineProps {
 }
 
 /**
+ * Properties for an {@link ImageClassificationPipeline}.
+ */
+export interface ImageClassificationPipelineProps extends ImageClassificationPipelineOptions {
+  /**
+   * The model that classifies each image.
+   *
+   * @example Classifier.sagemakerEndpoint({ endpointName: 'vehicles' })
+   */
+  readonly classifier: Classifier;
+}
+
+/**
  * Classifies every image uploaded to a bucket with a SageMaker endpoint, inside a Step Functions
  * workflow, and alerts on flagged, low-confidence and failed images.
  *
@@ -244,8 +277,10 @@ export class ImageClassificationPipeline extends Construct {
   public readonly bucket: s3.IBucket;
   /** The per-image state machine. Start it with `{ "bucket": "...", "key": "..." }` to classify one image by hand. */
   public readonly stateMachine: sfn.StateMachine;
-  /** The function that reads an image and invokes the endpoint. */
-  public readonly classifyFunction: lambda.Function;
+  /** The function that reads an image and invokes the endpoint; undefined with a Rekognition classifier (no Lambda). */
+  public readonly classifyFunction?: lambda.Function;
+  /** Keeps alerts SNS could not deliver to the `alertEmails` addresses; undefined without them. */
+  public readonly alertDeadLetterQueue?: sqs.Queue;
   /** The topics that receive alerts (the created one, or those given in `alertTopics` and `alerts`). */
   public readonly alertTopics: sns.ITopic[];
   /** The bulk state machine; undefined without `bulkMode`. Start it with `{ "images": [{ "key": "..." }] }`. */
@@ -260,21 +295,24 @@ export class ImageClassificationPipeline extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The state machine's execution log group (Express executions are inspected here). */
   public readonly stateMachineLogGroup: logs.LogGroup;
-  /** The classify function's log group. */
-  public readonly functionLogGroup: logs.LogGroup;
+  /** The classify function's log group; undefined with a Rekognition classifier. */
+  public readonly functionLogGroup?: logs.LogGroup;
   /** The default alarms (empty when `monitoring.alarms` is false). */
   public readonly alarms: cloudwatch.Alarm[];
   /** The dashboard; undefined when `monitoring.dashboard` is false. */
   public readonly dashboard?: cloudwatch.Dashboard;
   /** The confidence threshold in force. */
   public readonly confidenceThreshold: number;
+  /** The KMS key that encrypts what the pipeline creates (the given `encryptionKey`, or the created one). */
+  public readonly encryptionKey: kms.IKey;
+  /** Receives the S3 server access logs of the created buckets; undefined when the pipeline creates no bucket. */
+  public readonly serverAccessLogsBucket?: s3.IBucket;
 
   private readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: ImageClassificationPipelineProps) {
     super(scope, id);
 
-    const flaggedLabels = props.flaggedLabels ?? [];
     const inputSuffixes = props.inputSuffixes ?? DEFAULT_INPUT_SUFFIXES;
     const workflowType = props.workflowType ?? sfn.StateMachineType.EXPRESS;
     const handlerTimeout = props.handlerTimeout ?? Duration.seconds(30);
@@ -288,11 +326,15 @@ export class ImageClassificationPipeline extends Construct {
     const auditEnabled = props.auditTrail?.enabled ?? true;
     const auditPrefix = props.auditTrail?.prefix ?? 'results/';
 
-    const binding = props.classifier.bind(this);
+    const binding = props.classifier.bind(this, { confidenceThreshold: this.confidenceThreshold });
+    const usesFunction = binding.config.kind === ClassifierKind.SAGEMAKER_ENDPOINT;
+    const classLabels = props.classLabels ?? binding.config.classLabels;
+    const flaggedLabels = props.flaggedLabels ?? binding.config.defaultFlaggedLabels ?? [];
     const problems = [
       ...binding.problems,
       ...validatePipelineProps({
-        classLabels: props.classLabels,
+        classLabels,
+        classLabelsRequired: usesFunction,
         flaggedLabels,
         confidenceThreshold: this.confidenceThreshold,
         inputPrefix: props.inputPrefix,
@@ -322,12 +364,15 @@ export class ImageClassificationPipeline extends Construct {
     const endpoint = binding.config;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
-    const key = props.encryptionKey;
-    const bucketEncryption = key
-      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true }
-      : { encryption: s3.BucketEncryption.S3_MANAGED };
+    const key = props.encryptionKey ?? new kms.Key(this, 'EncryptionKey', {
+      description: 'Encrypts an image classification pipeline (cdk-image-classification-pipeline)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.encryptionKey = key;
+    const bucketEncryption = { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true };
     const logGroupProps = { retention: logRetention, encryptionKey: key };
-    if (key) {
+    {
       // CloudWatch Logs encrypts with the key only if its policy lets the service use it for this account's groups.
       key.addToResourcePolicy(new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`)],
@@ -341,8 +386,16 @@ export class ImageClassificationPipeline extends Construct {
       }));
     }
 
+    const createsBuckets = !props.bucket || (auditEnabled && !props.auditTrail?.bucket);
+    this.serverAccessLogsBucket = props.serverAccessLogsBucket ?? (createsBuckets ? createAccessLogsBucket(this) : undefined);
+    const accessLogs = {
+      serverAccessLogsBucket: this.serverAccessLogsBucket,
+      targetObjectKeyFormat: s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME),
+    };
+
     this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
       ...bucketEncryption,
+      ...accessLogs,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -353,6 +406,8 @@ export class ImageClassificationPipeline extends Construct {
     });
     if (props.bucket && props.enableEventBridgeNotification !== false) {
       props.bucket.enableEventBridgeNotification();
+      const notifications = props.bucket.node.tryFindChild('Notifications');
+      if (notifications) acknowledge(notifications, ACKNOWLEDGEMENTS.notificationsHandler);
     }
 
     const alertRoutes = [
@@ -362,10 +417,31 @@ export class ImageClassificationPipeline extends Construct {
     if (!bringsTopics) {
       const topic = new sns.Topic(this, 'AlertTopic', {
         displayName: 'Image classification alerts',
-        masterKey: key ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+        masterKey: key,
         enforceSSL: true,
       });
-      for (const email of props.alertEmails ?? []) topic.addSubscription(new subscriptions.EmailSubscription(email));
+      const emails = props.alertEmails ?? [];
+      if (emails.length > 0) {
+        // Alerts SNS cannot deliver to an address (after its retries) are kept here instead of dropped.
+        this.alertDeadLetterQueue = new sqs.Queue(this, 'AlertDeadLetterQueue', {
+          encryption: sqs.QueueEncryption.KMS,
+          encryptionMasterKey: key,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+        });
+        acknowledge(this.alertDeadLetterQueue, ACKNOWLEDGEMENTS.alertDeadLetterQueue);
+        // SNS writes to the encrypted queue with the key, for this account's topics (naming the topic, which the
+        // key encrypts, would make key and topic depend on each other).
+        key.addToResourcePolicy(new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }));
+      }
+      for (const email of emails) {
+        topic.addSubscription(new subscriptions.EmailSubscription(email, { deadLetterQueue: this.alertDeadLetterQueue }));
+      }
       alertRoutes.push({ topic, outcomes: DEFAULT_ALERT_OUTCOMES });
     }
     this.alertTopics = [...new Set(alertRoutes.map((r) => r.topic))];
@@ -373,6 +449,7 @@ export class ImageClassificationPipeline extends Construct {
     if (auditEnabled) {
       this.auditBucket = props.auditTrail?.bucket ?? new s3.Bucket(this, 'AuditBucket', {
         ...bucketEncryption,
+        ...accessLogs,
         enforceSSL: true,
         blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
         objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -383,39 +460,52 @@ export class ImageClassificationPipeline extends Construct {
     }
     const tagObjects = props.tagObjects ?? true;
 
-    this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', logGroupProps);
-    this.classifyFunction = new ClassifyFunction(this, 'ClassifyFunction', {
-      description: `Classifies one image with SageMaker endpoint ${endpoint.endpointName} (cdk-image-classification-pipeline)`,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: handlerMemorySize,
-      timeout: handlerTimeout,
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup: this.functionLogGroup,
-      environmentEncryption: key,
-      environment: {
-        [ClassifyEnv.ENDPOINT_NAME]: endpoint.endpointName,
-        ...(endpoint.endpointRegion ? { [ClassifyEnv.ENDPOINT_REGION]: endpoint.endpointRegion } : {}),
-        ...(endpoint.variantName ? { [ClassifyEnv.TARGET_VARIANT]: endpoint.variantName } : {}),
-        ...(endpoint.contentType ? { [ClassifyEnv.CONTENT_TYPE]: endpoint.contentType } : {}),
-        [ClassifyEnv.RESPONSE_FORMAT]: endpoint.responseFormat,
-        [ClassifyEnv.CLASS_LABELS]: JSON.stringify(props.classLabels),
-        [ClassifyEnv.CONFIDENCE_THRESHOLD]: String(this.confidenceThreshold),
-        [ClassifyEnv.MAX_IMAGE_BYTES]: String(maxImageSize.toBytes()),
-        [ClassifyEnv.TOP_K]: String(topK),
-        [ClassifyEnv.FLAGGED_LABELS]: JSON.stringify(flaggedLabels),
-        [ClassifyEnv.TAG_OBJECTS]: String(tagObjects),
-        ...(props.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: props.quarantine.prefix } : {}),
-      },
-    });
-    this.bucket.grantRead(this.classifyFunction, `${props.inputPrefix ?? ''}*`);
-    props.classifier.grantInvoke(this, this.classifyFunction);
+    if (usesFunction) {
+      this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', logGroupProps);
+      this.classifyFunction = new ClassifyFunction(this, 'ClassifyFunction', {
+        description: `Classifies one image with SageMaker endpoint ${endpoint.endpointName} (cdk-image-classification-pipeline)`,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: handlerMemorySize,
+        timeout: handlerTimeout,
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup: this.functionLogGroup,
+        role: this.functionRole('ClassifyFunctionServiceRole', this.functionLogGroup),
+        environmentEncryption: key,
+        environment: {
+          [ClassifyEnv.ENDPOINT_NAME]: endpoint.endpointName!,
+          ...(endpoint.endpointRegion ? { [ClassifyEnv.ENDPOINT_REGION]: endpoint.endpointRegion } : {}),
+          ...(endpoint.variantName ? { [ClassifyEnv.TARGET_VARIANT]: endpoint.variantName } : {}),
+          ...(endpoint.contentType ? { [ClassifyEnv.CONTENT_TYPE]: endpoint.contentType } : {}),
+          [ClassifyEnv.RESPONSE_FORMAT]: endpoint.responseFormat ?? ResponseFormat.AUTO,
+          [ClassifyEnv.CLASS_LABELS]: JSON.stringify(classLabels),
+          [ClassifyEnv.CONFIDENCE_THRESHOLD]: String(this.confidenceThreshold),
+          [ClassifyEnv.MAX_IMAGE_BYTES]: String(maxImageSize.toBytes()),
+          [ClassifyEnv.TOP_K]: String(topK),
+          [ClassifyEnv.FLAGGED_LABELS]: JSON.stringify(flaggedLabels),
+          [ClassifyEnv.TAG_OBJECTS]: String(tagObjects),
+          ...(props.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: props.quarantine.prefix } : {}),
+          [MetricsEnv.NAMESPACE]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+          [MetricsEnv.PIPELINE]: Names.uniqueResourceName(this, { maxLength: 200, separator: '-' }),
+        },
+      });
+      // GetObject (of a version) and its tags under the input prefix; ListBucket so a missing key reads as
+      // NoSuchKey (ObjectNotFound, and the form-decoded key fallback) rather than AccessDenied.
+      grantReadObjects(this.bucket, this.classifyFunction, `${props.inputPrefix ?? ''}*`, { versionsAndTags: true, listBucket: true });
+      props.classifier.grantInvoke(this, this.classifyFunction);
+      acknowledgeFunction(this.classifyFunction);
+    }
 
     const perImage: PerImageWorkflowProps = {
       classifyFunction: this.classifyFunction,
+      rekognition: binding.config.rekognition && {
+        config: binding.config.rekognition,
+        moderation: binding.config.kind === ClassifierKind.REKOGNITION_MODERATION,
+        topK,
+      },
       flaggedLabels,
       confidenceThreshold: this.confidenceThreshold,
       failOnLowConfidence: props.failOnLowConfidence ?? true,
-      modelEndpoint: endpoint.endpointName,
+      modelEndpoint: endpoint.modelId,
       alertRoutes,
       bucket: this.bucket,
       inputPrefix: props.inputPrefix ?? '',
@@ -448,15 +538,18 @@ export class ImageClassificationPipeline extends Construct {
     if (bulkMode.type !== BulkModeType.NONE) {
       const resultsLocation = this.auditBucket ? `s3://${this.auditBucket.bucketName}/${auditPrefix}` : undefined;
       const bulkResultsPrefix = 'bulk-results';
+      const summarizeLogs = new logs.LogGroup(this, 'SummarizeFunctionLogs', logGroupProps);
       this.summarizeFunction = new SummarizeFunction(this, 'SummarizeFunction', {
         description: 'Summarizes a bulk image classification batch (cdk-image-classification-pipeline)',
         architecture: lambda.Architecture.ARM_64,
         memorySize: 256,
         timeout: Duration.minutes(5),
         tracing: lambda.Tracing.ACTIVE,
-        logGroup: new logs.LogGroup(this, 'SummarizeFunctionLogs', logGroupProps),
+        logGroup: summarizeLogs,
+        role: this.functionRole('SummarizeFunctionServiceRole', summarizeLogs),
         environmentEncryption: key,
       });
+      acknowledgeFunction(this.summarizeFunction);
       const shared = {
         perImage,
         alertPerItem: bulkMode.alertPerItem ?? false,
@@ -478,7 +571,7 @@ export class ImageClassificationPipeline extends Construct {
         });
       if (bulkMode.type === BulkModeType.DISTRIBUTED) {
         // The summary reads the result writer's manifest and result files.
-        this.auditBucket!.grantRead(this.summarizeFunction, `${bulkResultsPrefix}/*`);
+        grantReadObjects(this.auditBucket!, this.summarizeFunction, `${bulkResultsPrefix}/*`);
       }
       this.bulkStateMachine = new sfn.StateMachine(this, 'BulkStateMachine', {
         definitionBody: sfn.DefinitionBody.fromChainable(bulk.startState),
@@ -495,16 +588,19 @@ export class ImageClassificationPipeline extends Construct {
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      ...(key ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: sqs.QueueEncryption.SQS_MANAGED }),
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    acknowledge(this.deadLetterQueue, ACKNOWLEDGEMENTS.eventDeadLetterQueue);
 
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       stateMachine: this.stateMachine,
       stateMachineLogGroup: this.stateMachineLogGroup,
       functionLogGroup: this.functionLogGroup,
       deadLetterQueue: this.deadLetterQueue,
+      alertDeadLetterQueue: this.alertDeadLetterQueue,
       options: props.monitoring ?? {},
     });
     this.alarms = this.monitoring.alarms;
@@ -533,7 +629,7 @@ export class ImageClassificationPipeline extends Construct {
       maxEventAge: Duration.hours(24),
     }));
 
-    if (key) {
+    {
       // EventBridge writes undeliverable upload events to the KMS-encrypted dead-letter queue.
       key.addToResourcePolicy(new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('events.amazonaws.com')],
@@ -542,9 +638,25 @@ export class ImageClassificationPipeline extends Construct {
         conditions: { ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) } },
       }));
       // The SDK integrations (tagging, quarantine, audit records) act on the KMS-encrypted buckets.
-      key.grantEncryptDecrypt(this.stateMachine);
-      if (this.bulkStateMachine) key.grantEncryptDecrypt(this.bulkStateMachine);
+      // S3 SSE-KMS and SNS need Decrypt to read and GenerateDataKey to write; nothing calls Encrypt directly.
+      key.grant(this.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
+      if (this.bulkStateMachine) key.grant(this.bulkStateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
     }
+
+    for (const created of [props.bucket ? undefined : this.bucket, props.auditTrail?.bucket ? undefined : this.auditBucket]) {
+      if (created) acknowledge(created, ACKNOWLEDGEMENTS.bucketReplication);
+    }
+    Aspects.of(this).add(new PolicyAcknowledgements(this));
+  }
+
+  /**
+   * A role for one of the pipeline's functions that may write only to the function's own log group, instead
+   * of the AWS managed basic execution role (logs on every group in the account).
+   */
+  private functionRole(id: string, logGroup: logs.ILogGroup): iam.Role {
+    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+    return role;
   }
 
   /**
@@ -574,4 +686,25 @@ export class ImageClassificationPipeline extends Construct {
   public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
+}
+
+/** Grants reading objects under `pattern` (and decrypting them), naming each action instead of `s3:GetObject*`. */
+function grantReadObjects(
+  bucket: s3.IBucket, grantee: iam.IGrantable, pattern: string, opts: { versionsAndTags?: boolean; listBucket?: boolean } = {},
+) {
+  const actions = opts.versionsAndTags
+    ? ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging']
+    : ['s3:GetObject'];
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(pattern)] }));
+  if (opts.listBucket) {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  }
+  bucket.encryptionKey?.grantDecrypt(grantee);
+}
+
+/** Function findings that are wrong for this design (see compliance/acknowledgements.ts). */
+function acknowledgeFunction(fn: lambda.Function) {
+  acknowledge(fn, ACKNOWLEDGEMENTS.functionOutsideVpc);
+  acknowledge(fn, ACKNOWLEDGEMENTS.functionConcurrency);
+  acknowledge(fn, ACKNOWLEDGEMENTS.functionDeadLetterQueue);
 }

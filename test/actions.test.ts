@@ -19,9 +19,11 @@ describe('defaults', () => {
 
   test('an audit bucket is created: encrypted, TLS-only, private, versioned, retained', () => {
     expect(pipeline.auditBucket).toBeDefined();
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+    // images, audit records, and the access logs of both
+    template.resourceCountIs('AWS::S3::Bucket', 3);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+      LoggingConfiguration: Match.anyValue(),
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       VersioningConfiguration: { Status: 'Enabled' },
       LifecycleConfiguration: Match.absent(),
@@ -70,7 +72,7 @@ describe('options', () => {
 
   test('audit trail in your bucket with your prefix and retention; or off', () => {
     const own = pipelineStack({ auditTrail: { prefix: 'audit/ics/' } }, (stack) => ({ auditTrail: { bucket: s3.Bucket.fromBucketName(stack, 'A', 'audit-bucket'), prefix: 'audit/ics/' } }));
-    own.template.resourceCountIs('AWS::S3::Bucket', 1);
+    own.template.resourceCountIs('AWS::S3::Bucket', 2); // images and their access logs
     expect(actionsOn(statementsOf(own.json, 'IcsStateMachineRole'), 's3:PutObject')).toEqual([expect.stringContaining('audit-bucket/audit/ics/*')]);
     expect(own.definition.States.WriteAuditRecord.Parameters['Key.$']).toMatch(/^States\.Format\('audit\/ics\/\{\}\/\{\}\/\{\}\/\{\}\.json'/);
 

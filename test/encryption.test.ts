@@ -8,13 +8,17 @@ describe('a customer managed key encrypts everything the pipeline creates', () =
   const keyArn = { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] };
   const resources = (type: string) => Object.values<any>(json.Resources).filter((r) => r.Type === type).map((r) => r.Properties);
 
-  test('buckets: SSE-KMS with bucket keys', () => {
-    for (const bucket of resources('AWS::S3::Bucket')) {
+  test('image and audit buckets: SSE-KMS with bucket keys; the access-log bucket SSE-S3 (all S3 log delivery accepts)', () => {
+    const buckets = resources('AWS::S3::Bucket');
+    expect(buckets).toHaveLength(3);
+    const [logs, ...data] = [buckets.find((b) => !b.LoggingConfiguration), ...buckets.filter((b) => b.LoggingConfiguration)];
+    for (const bucket of data) {
       expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
         { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } },
       ]);
     }
-    expect(resources('AWS::S3::Bucket')).toHaveLength(2);
+    expect(data).toHaveLength(2);
+    expect(logs.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
   });
 
   test('topic, dead-letter queue, every log group and both functions\' environments', () => {
@@ -23,7 +27,7 @@ describe('a customer managed key encrypts everything the pipeline creates', () =
     const groups = resources('AWS::Logs::LogGroup');
     expect(groups.length).toBe(4);
     for (const g of groups) expect(g.KmsKeyId).toEqual(keyArn);
-    const functions = resources('AWS::Lambda::Function').filter((f) => f.Runtime === 'nodejs22.x');
+    const functions = resources('AWS::Lambda::Function').filter((f) => f.Runtime.startsWith('nodejs'));
     expect(functions).toHaveLength(2);
     for (const f of functions) expect(f.KmsKeyArn).toEqual(keyArn);
   });
@@ -52,14 +56,35 @@ describe('a customer managed key encrypts everything the pipeline creates', () =
         .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref?.startsWith(role)))
         .flatMap((r) => r.Properties.PolicyDocument.Statement);
       expect(statements).toEqual(expect.arrayContaining([
-        expect.objectContaining({ Action: expect.arrayContaining(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']), Resource: keyArn }),
+        expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn }),
       ]));
     }
   });
 
-  test('without a key: AWS managed encryption everywhere', () => {
-    const plain = pipelineStack();
-    expect(JSON.stringify(plain.json)).not.toContain('aws:kms');
-    plain.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  test('without a key: one customer managed key with rotation is created and used the same way', () => {
+    const plain = pipelineStack({ bulkMode: BulkMode.inline() });
+    plain.template.resourceCountIs('AWS::KMS::Key', 1);
+    plain.template.hasResource('AWS::KMS::Key', { Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
+    const created = { 'Fn::GetAtt': [expect.stringMatching(/^IcsEncryptionKey/), 'Arn'] };
+    const props = (type: string) => Object.values<any>(plain.json.Resources).filter((r) => r.Type === type).map((r) => r.Properties);
+    expect(props('AWS::SNS::Topic').map((t) => t.KmsMasterKeyId)).toEqual([created]);
+    expect(props('AWS::SQS::Queue').map((q) => q.KmsMasterKeyId)).toEqual([created]);
+    for (const g of props('AWS::Logs::LogGroup')) expect(g.KmsKeyId).toEqual(created);
+    expect(props('AWS::S3::Bucket').filter((b) => JSON.stringify(b).includes('aws:kms'))).toHaveLength(2);
+    expect(plain.pipeline.encryptionKey).toBeDefined();
+  });
+
+  test('server access logs of the created buckets go to the logs bucket, partitioned, through a bucket policy', () => {
+    const logsBucket = { Ref: expect.stringMatching(/^IcsAccessLogsBucket/) };
+    const logged = resources('AWS::S3::Bucket').filter((b) => b.LoggingConfiguration);
+    expect(logged.map((b) => b.LoggingConfiguration)).toEqual([
+      { DestinationBucketName: logsBucket, TargetObjectKeyFormat: { PartitionedPrefix: { PartitionDateSource: 'EventTime' } } },
+      { DestinationBucketName: logsBucket, TargetObjectKeyFormat: { PartitionedPrefix: { PartitionDateSource: 'EventTime' } } },
+    ]);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: Match.stringLikeRegexp('^IcsAccessLogsBucket') },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]) },
+    });
+    expect(JSON.stringify(json)).not.toContain('LogDeliveryWrite');
   });
 });

@@ -1,12 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { classify, ClassifyRequest } from './classify';
 import { readClassifyConfig } from './config';
+import { metricsOptions, publishClassified, publishError, setPipelineDimension } from './metrics';
 
 // Created once per execution environment and reused across invocations.
 const config = readClassifyConfig(process.env);
 const logger = new Logger({ serviceName: 'image-classification-pipeline' });
+// EMF records in the function's log; CloudWatch turns them into metrics (no PutMetricData permission needed).
+const metrics = setPipelineDimension(new Metrics(metricsOptions(process.env)), process.env);
 const s3 = new S3Client({ forcePathStyle: config.s3ForcePathStyle });
 // Step Functions retries transient endpoint errors with backoff; one SDK retry absorbs network blips
 // without multiplying the workflow's own attempts.
@@ -26,9 +30,11 @@ export async function handler(request: ClassifyRequest) {
       sizeBytes: result.sizeBytes,
       modelLatencyMs: result.modelLatencyMs,
     });
+    publishClassified(metrics, result);
     return output;
   } catch (err) {
     logger.warn('Image not classified', { errorName: (err as Error).name, errorMessage: (err as Error).message });
+    publishError(metrics, err);
     throw err;
   } finally {
     logger.resetKeys();

@@ -6,12 +6,16 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
+import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
+import { enforcePayloadLimit } from './payload-limit';
+import { RekognitionModel, RekognitionPeer, startRekognition } from './peers/rekognition';
 import { S3Peer, startS3 } from './peers/s3';
 import { SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
 import { SnsPublished, SnsSink, startSnsSink } from './peers/sns';
@@ -41,8 +45,16 @@ export interface LocalPipelineOptions {
    * @default - the only state machine with a classify function
    */
   readonly pipelineId?: string;
-  /** Model behind each endpoint name the pipeline invokes. */
+  /** Model behind each endpoint name the pipeline invokes (none for a Rekognition classifier). */
   readonly models: Record<string, ModelBackend>;
+  /**
+   * Local models behind the Rekognition peer, for pipelines with a Rekognition classifier.
+   * @default - Rekognition requests fail AccessDeniedException
+   */
+  readonly rekognition?: {
+    readonly detectLabels?: RekognitionModel;
+    readonly detectModerationLabels?: RekognitionModel;
+  };
   /**
    * Wait before each retry, in ms, instead of the definition's backoff (which is seconds, with jitter).
    * @default 0
@@ -99,6 +111,9 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:s3:copyObject',
   'arn:aws:states:::aws-sdk:s3:deleteObject',
   'arn:aws:states:::aws-sdk:s3:putObject',
+  'arn:aws:states:::aws-sdk:s3:getObjectTagging',
+  'arn:aws:states:::aws-sdk:rekognition:detectLabels',
+  'arn:aws:states:::aws-sdk:rekognition:detectModerationLabels',
 ];
 
 /** An event the state machine put on EventBridge. */
@@ -132,9 +147,11 @@ export class LocalPipeline {
   public s3!: S3Peer;
   public sagemaker!: SageMakerRuntimePeer;
   public sns!: SnsSink;
+  public rekognition!: RekognitionPeer;
   /** Clients for the peers, created once: the task states of every execution share them. */
   private s3Client!: S3.S3Client;
   private snsClient!: SNSClient;
+  private rekognitionClient!: Rekognition.RekognitionClient;
   /** Every event put on EventBridge, in order. */
   public readonly events: LocalEvent[] = [];
   /** Every object written through s3:putObject, in order. */
@@ -214,13 +231,17 @@ export class LocalPipeline {
   private async execute(stateMachineId: string, original: any, input: unknown): Promise<LocalExecution> {
     const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
     const { definition, stringify } = compatDefinition(original);
+    const jsonataOutputs = rewriteJsonataPassStates(definition);
     const alertsBefore = this.sns.messages.length;
     const eventsBefore = this.events.length;
     const writesBefore = this.objectWrites.length;
     const invocationsBefore = this.invocations;
     const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
     for (const [name, state] of allStates(definition)) {
-      if (state.Type === 'Task') {
+      if (state.Resource === JSONATA_PASS_RESOURCE) {
+        const output = jsonataOutputs[name];
+        taskResourceLocalHandlers[name] = async (passInput: any) => JSON.parse(JSON.stringify(await evaluateOutput(output, passInput) ?? null));
+      } else if (state.Type === 'Task') {
         const handler = this.taskHandler(state);
         taskResourceLocalHandlers[name] = (params: any) => handler(stringifyDeferred(params, stringify[name]));
       }
@@ -261,6 +282,8 @@ export class LocalPipeline {
       });
     }
 
+    // Step Functions' 256 KiB payload quota (States.DataLimitExceeded), which the interpreter does not enforce.
+    enforcePayloadLimit(taskResourceLocalHandlers, stringify);
     const machine = new StateMachine(definition, options);
     const run = machine.run(input as any, { overrides, context: context(executionArn) });
     const states: string[] = [];
@@ -308,7 +331,8 @@ export class LocalPipeline {
   public async close(): Promise<void> {
     this.s3Client?.destroy();
     this.snsClient?.destroy();
-    await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close()]);
+    this.rekognitionClient?.destroy();
+    await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close()]);
   }
 
   private async init() {
@@ -318,6 +342,10 @@ export class LocalPipeline {
     this.sagemaker = await startSageMakerRuntime({ models: this.options.models });
     this.sns = await startSnsSink();
     this.s3Client = this.s3.client();
+    this.rekognition = await startRekognition({ s3: this.s3Client, ...this.options.rekognition });
+    this.rekognitionClient = new Rekognition.RekognitionClient({
+      endpoint: this.rekognition.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' }, maxAttempts: 1,
+    });
     this.snsClient = new SNSClient({ endpoint: this.sns.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' } });
     this.peerEnv = {
       AWS_REGION: LOCAL_ACCOUNT.region,
@@ -330,6 +358,8 @@ export class LocalPipeline {
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       ICS_S3_FORCE_PATH_STYLE: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+      // EMF metrics go to stdout as log lines on Lambda; locally they would only flood the console.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
   }
 
@@ -374,6 +404,22 @@ export class LocalPipeline {
           return out;
         } catch (e: any) {
           throw Object.assign(new Error(e.message), { name: `S3.${e.name}` });
+        }
+      };
+    }
+    const rekognition = /^arn:aws:states:::aws-sdk:rekognition:(detectLabels|detectModerationLabels)$/.exec(resource);
+    if (rekognition) {
+      const client = this.rekognitionClient;
+      const send = (params: any): Promise<any> => (rekognition[1] === 'detectLabels'
+        ? client.send(new Rekognition.DetectLabelsCommand(params))
+        : client.send(new Rekognition.DetectModerationLabelsCommand(params)));
+      return async (params) => {
+        try {
+          const out: any = await send(params);
+          delete out.$metadata;
+          return out;
+        } catch (e: any) {
+          throw Object.assign(new Error(e.message), { name: `Rekognition.${e.name}` });
         }
       };
     }
@@ -447,7 +493,8 @@ export class LocalPipeline {
     const problems: string[] = [];
     if (definition.QueryLanguage === 'JSONata') problems.push('the state machine uses JSONata, which aws-local-stepfunctions ignores');
     for (const [name, state] of allStates(definition)) {
-      if (state.QueryLanguage === 'JSONata') problems.push(`state ${name} uses JSONata, which aws-local-stepfunctions ignores`);
+      const jsonataProblem = unsupportedJsonata(name, state);
+      if (jsonataProblem) problems.push(jsonataProblem);
       if (state.Type === 'Task' && !(state.Resource.startsWith('arn:aws:lambda:') || SUPPORTED_INTEGRATIONS.includes(state.Resource))) {
         problems.push(`state ${name} calls ${state.Resource}, which the local runner does not implement`);
       }

@@ -8,12 +8,17 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
+import { rekognitionClassifyStates } from './rekognition-classify';
+import { RekognitionConfig } from '../classifier';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 
 /** Options for {@link PerImageWorkflow}, resolved from the pipeline's props. */
 export interface PerImageWorkflowProps {
-  readonly classifyFunction: lambda.IFunction;
+  /** The classify function (SageMaker); give this or `rekognition`. */
+  readonly classifyFunction?: lambda.IFunction;
+  /** Classify with Rekognition in states instead of a function. */
+  readonly rekognition?: { readonly config: RekognitionConfig; readonly moderation: boolean; readonly topK: number };
   readonly flaggedLabels: string[];
   readonly confidenceThreshold: number;
   readonly failOnLowConfidence: boolean;
@@ -151,34 +156,22 @@ export class PerImageWorkflow extends Construct {
       resultPath: '$.result',
     }).next(routeAlerts);
 
-    const classify = new tasks.LambdaInvoke(this, StateName.CLASSIFY, {
-      comment: 'GetObject, sniff the format, InvokeEndpoint, score by label (one invocation per image).',
-      lambdaFunction: props.classifyFunction,
-      payload: sfn.TaskInput.fromObject({
-        input: sfn.JsonPath.entirePayload,
-        executionArn: sfn.JsonPath.executionId,
-      }),
-      payloadResponseOnly: true,
-      // The function returns { bucket, key, result, actions }: the whole state from here on.
-      resultPath: '$',
-      // CDK's default service retry allows 6 attempts; two keep the worst case inside Express's 5 minutes.
-      retryOnServiceExceptions: false,
-    });
-    classify.addRetry({
-      errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 2,
-    });
-    classify.addRetry({
-      errors: [...TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    classify.addCatch(classificationFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    const classify = props.rekognition
+      ? rekognitionClassifyStates(this, {
+        rekognition: props.rekognition.config,
+        moderation: props.rekognition.moderation,
+        topK: props.rekognition.topK,
+        threshold: props.confidenceThreshold,
+        flaggedLabels: props.flaggedLabels,
+        noLabel: props.rekognition.config.noLabel,
+        noLabelConfidence: props.rekognition.config.noLabelConfidence,
+        modelId: props.modelEndpoint,
+        tagObjects: props.tagObjects,
+        quarantinePrefix: props.quarantine?.prefix,
+        bucket: props.bucket,
+        inputPrefix: props.inputPrefix,
+      }, classificationFailed)
+      : this.classifyTask(classificationFailed);
 
     const setOutcome = (stateName: string, outcome: Outcome) =>
       new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' }).next(afterActions);
@@ -211,6 +204,39 @@ export class PerImageWorkflow extends Construct {
     }
     validate.when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), ...hasKey), classify);
     this.startState = validate.otherwise(invalidInput);
+  }
+
+  /** The classify function's task: one invocation per image, returning `{ bucket, key, result, actions }`. */
+  private classifyTask(onError: sfn.IChainable): sfn.TaskStateBase {
+    const classify = new tasks.LambdaInvoke(this, StateName.CLASSIFY, {
+      comment: 'GetObject, sniff the format, InvokeEndpoint, score by label (one invocation per image).',
+      lambdaFunction: this.props.classifyFunction!,
+      payload: sfn.TaskInput.fromObject({
+        input: sfn.JsonPath.entirePayload,
+        executionArn: sfn.JsonPath.executionId,
+      }),
+      payloadResponseOnly: true,
+      // The function returns { bucket, key, result, actions }: the whole state from here on.
+      resultPath: '$',
+      // CDK's default service retry allows 6 attempts; two keep the worst case inside Express's 5 minutes.
+      retryOnServiceExceptions: false,
+    });
+    classify.addRetry({
+      errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 2,
+    });
+    classify.addRetry({
+      errors: [...TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      maxDelay: Duration.seconds(30),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    classify.addCatch(onError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return classify;
   }
 
   /**

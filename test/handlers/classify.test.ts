@@ -270,7 +270,11 @@ describe('handler entry point', () => {
       s3Mock.on(GetObjectCommand).resolves(objectBody(Buffer.from('not an image')));
       await expect(handler({ input: { bucket: 'b', key: 'bad.jpg' } })).rejects.toMatchObject({ name: 'UnsupportedImageFormat' });
 
-      const records = lines.map((l) => JSON.parse(l));
+      const all = lines.map((l) => JSON.parse(l));
+      // EMF metric blobs go to stdout too, flushed per image (their content: metrics.test.ts).
+      expect(all.filter((r) => r._aws).map((r) => Object.keys(r).filter((k) => !['_aws', 'Pipeline', 'Label', 'ErrorName'].includes(k)).sort()))
+        .toEqual([['ImageBytes', 'ModelLatency'], ['Confidence', 'ImagesClassified'], ['ClassificationErrors']]);
+      const records = all.filter((r) => !r._aws);
       expect(records).toEqual([
         expect.objectContaining({ level: 'INFO', message: 'Image classified', label: 'motorcycle', key: 'k.jpg', executionArn: 'arn:exec' }),
         expect.objectContaining({ level: 'WARN', message: 'Image not classified', errorName: 'UnsupportedImageFormat', key: 'bad.jpg' }),
