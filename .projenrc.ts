@@ -153,6 +153,16 @@ demo.exec('ts-node --project test/tsconfig.json src/local/cli.ts demo');
 project.package.setScript('demo', 'npx projen demo');
 project.addBins({ 'ics-local': 'lib/local/cli.js' });
 
+// Benchmarks ICS against the reference design (bench/README.md). Not part of the build: figures are measured,
+// never asserted. --transpile-only: the bench is type-checked with the dev tsconfig, not on every run.
+const bench = project.addTask('bench', {
+  description: 'Benchmark ICS against the three-Lambda reference design; writes bench/results.json and bench/RESULTS.md',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json bench/run.ts',
+});
+bench.prependSpawn(project.tasks.tryFind('bundle')!);
+project.package.setScript('bench', 'npx projen bench');
+project.addPackageIgnore('/bench/');
+
 // Synthesize the bring-your-own-endpoint example and print what the pipeline built.
 project.addTask('example', {
   description: 'Synthesize examples/ and print the resources the pipeline created',

@@ -24,6 +24,14 @@ export interface MonitoringOptions {
    */
   readonly lowConfidenceRateThreshold?: number;
   /**
+   * Alarm when the classify function sees at least this many endpoint errors (model errors, unavailable,
+   * throttled, not ready, invalid or malformed responses; retried attempts included) in 5 minutes. SageMaker
+   * classifiers only: Rekognition errors show as ERROR outcomes.
+   *
+   * @default 5
+   */
+  readonly endpointErrorsThreshold?: number;
+  /**
    * Create a CloudWatch dashboard.
    *
    * @default true

@@ -8,7 +8,15 @@ import { Construct } from 'constructs';
 import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
+import { ErrorName } from './handlers/errors';
+import { EmfDimension, EmfMetric } from './handlers/metrics';
 import { StateName } from './workflow/per-image';
+
+/** Classify-function errors that point at the endpoint rather than the image. */
+const ENDPOINT_ERRORS = [
+  ErrorName.ModelError, ErrorName.EndpointUnavailable, ErrorName.EndpointThrottled, ErrorName.ModelNotReady,
+  ErrorName.EndpointValidationError, ErrorName.MalformedModelResponse, ErrorName.LabelCountMismatch,
+];
 
 /** Which state exit counts an outcome (Express and Standard logs at level ALL record state exits). */
 const OUTCOME_STATES: Record<Outcome, string[]> = {
@@ -27,6 +35,8 @@ export interface PipelineMonitoringProps {
   /** The classify function's log group; undefined when there is no function (Rekognition). */
   readonly functionLogGroup?: logs.ILogGroup;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The classify function's EMF metrics (namespace and `Pipeline` dimension); undefined without a function. */
+  readonly emf?: { readonly namespace: string; readonly pipeline: string };
   /** Undeliverable email alerts, when the pipeline subscribes addresses. */
   readonly alertDeadLetterQueue?: sqs.IQueue;
   readonly options: MonitoringOptions;
@@ -60,6 +70,10 @@ export class PipelineMonitoring extends Construct {
       logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
       logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
     ));
+    filter('AlertsPublished', props.stateMachineLogGroup, logs.FilterPattern.all(
+      logs.FilterPattern.stringValue('$.type', '=', 'TaskStateExited'),
+      logs.FilterPattern.stringValue('$.details.name', '=', 'Alert*'),
+    ));
     if (props.functionLogGroup) filter('ModelLatency', props.functionLogGroup, logs.FilterPattern.stringValue('$.message', '=', 'Image classified'), '$.modelLatencyMs');
 
     const options = props.options;
@@ -75,6 +89,11 @@ export class PipelineMonitoring extends Construct {
   /** Executions that failed for the pipeline's own reasons (audit, event, alert, timeout), not the image's. */
   public metricInfrastructureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'InfrastructureFailures', statistic: 'Sum', ...props });
+  }
+
+  /** Alerts published (each topic an alert goes to counts once). */
+  public metricAlertsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'AlertsPublished', statistic: 'Sum', ...props });
   }
 
   /** Endpoint call latency in milliseconds (p99 by default). */
@@ -116,6 +135,23 @@ export class PipelineMonitoring extends Construct {
       add('AlertDeadLetterQueueAlarm', this.props.alertDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 1,
         'SNS could not deliver alerts to an alertEmails address after its retries; they are kept in the alert dead-letter queue.');
     }
+    const emf = this.props.emf;
+    if (emf) {
+      const errors = Object.fromEntries(ENDPOINT_ERRORS.map((name, i) => [`e${i}`, new cloudwatch.Metric({
+        namespace: emf.namespace,
+        metricName: EmfMetric.CLASSIFICATION_ERRORS,
+        dimensionsMap: { [EmfDimension.PIPELINE]: emf.pipeline, [EmfDimension.ERROR_NAME]: name },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      })]));
+      add('EndpointErrorsAlarm', new cloudwatch.MathExpression({
+        expression: Object.keys(errors).join('+'),
+        usingMetrics: errors,
+        label: 'endpoint errors',
+        period: Duration.minutes(5),
+      }), options.endpointErrorsThreshold ?? 5,
+      'The classify function saw endpoint errors (model errors, unavailable, throttled, not ready, malformed responses): check the endpoint.');
+    }
     add('ThrottledAlarm', stateMachine.metricThrottled({ period: Duration.minutes(5) }), 1,
       'Step Functions throttled executions of the pipeline.');
     add('LowConfidenceRateAlarm', lowRate, options.lowConfidenceRateThreshold ?? 0.25,
@@ -144,8 +180,30 @@ export class PipelineMonitoring extends Construct {
         ],
         width: 12,
       }),
+      new cloudwatch.GraphWidget({
+        title: 'Alerts published',
+        left: [this.metricAlertsPublished({ label: 'alerts', period: Duration.minutes(5) })],
+        width: 12,
+      }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
     );
+    const emf = this.props.emf;
+    if (emf) {
+      // One line per label and per error name, whatever the labels are: SEARCH over the handler's EMF dimensions.
+      const search = (metric: string, dimension: string, label: string) => new cloudwatch.MathExpression({
+        expression: `SEARCH('{${emf.namespace},${EmfDimension.PIPELINE},${dimension}} MetricName="${metric}" ${EmfDimension.PIPELINE}="${emf.pipeline}"', 'Sum', 300)`,
+        label,
+        period: Duration.minutes(5),
+      });
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Images per label', left: [search(EmfMetric.IMAGES_CLASSIFIED, EmfDimension.LABEL, '')], stacked: true, width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Classification errors by name', left: [search(EmfMetric.CLASSIFICATION_ERRORS, EmfDimension.ERROR_NAME, '')], width: 12,
+        }),
+      );
+    }
     return dashboard;
   }
 }

@@ -460,6 +460,8 @@ export class ImageClassificationPipeline extends Construct {
     }
     const tagObjects = props.tagObjects ?? true;
 
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    const metricsPipeline = Names.uniqueResourceName(this, { maxLength: 200, separator: '-' });
     if (usesFunction) {
       this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', logGroupProps);
       this.classifyFunction = new ClassifyFunction(this, 'ClassifyFunction', {
@@ -484,8 +486,8 @@ export class ImageClassificationPipeline extends Construct {
           [ClassifyEnv.FLAGGED_LABELS]: JSON.stringify(flaggedLabels),
           [ClassifyEnv.TAG_OBJECTS]: String(tagObjects),
           ...(props.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: props.quarantine.prefix } : {}),
-          [MetricsEnv.NAMESPACE]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
-          [MetricsEnv.PIPELINE]: Names.uniqueResourceName(this, { maxLength: 200, separator: '-' }),
+          [MetricsEnv.NAMESPACE]: metricsNamespace,
+          [MetricsEnv.PIPELINE]: metricsPipeline,
         },
       });
       // GetObject (of a version) and its tags under the input prefix; ListBucket so a missing key reads as
@@ -601,6 +603,7 @@ export class ImageClassificationPipeline extends Construct {
       functionLogGroup: this.functionLogGroup,
       deadLetterQueue: this.deadLetterQueue,
       alertDeadLetterQueue: this.alertDeadLetterQueue,
+      emf: this.classifyFunction && { namespace: metricsNamespace, pipeline: metricsPipeline },
       options: props.monitoring ?? {},
     });
     this.alarms = this.monitoring.alarms;
@@ -675,6 +678,11 @@ export class ImageClassificationPipeline extends Construct {
   /** Executions that failed for the pipeline's own reasons (audit record, result event, alert, timeout). */
   public metricInfrastructureFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.monitoring.metricInfrastructureFailures(props);
+  }
+
+  /** Alerts published (each topic an alert goes to counts once; from the state machine's log). */
+  public metricAlertsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAlertsPublished(props);
   }
 
   /** Endpoint call latency in milliseconds, from the classify function's log (p99 by default). */

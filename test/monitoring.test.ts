@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { pipelineStack } from './stacks';
-import { Outcome } from '../src';
+import { Classifier, Outcome } from '../src';
 
 describe('monitoring', () => {
   const { template, json, pipeline } = pipelineStack();
@@ -9,7 +9,7 @@ describe('monitoring', () => {
   test('outcome counts from state exits, infrastructure failures from execution failures, model latency from the function log', () => {
     const filters = Object.values<any>(json.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter').map((r) => r.Properties);
     const byName = Object.fromEntries(filters.map((f) => [f.MetricTransformations[0].MetricName, f]));
-    expect(Object.keys(byName).sort()).toEqual(['InfrastructureFailures', 'ModelLatency', 'OutcomeACCEPTED', 'OutcomeERROR', 'OutcomeFLAGGED', 'OutcomeLOW_CONFIDENCE']);
+    expect(Object.keys(byName).sort()).toEqual(['AlertsPublished', 'InfrastructureFailures', 'ModelLatency', 'OutcomeACCEPTED', 'OutcomeERROR', 'OutcomeFLAGGED', 'OutcomeLOW_CONFIDENCE']);
     expect(byName.OutcomeFLAGGED.FilterPattern).toBe('{ ($.type = "PassStateExited") && ($.details.name = "Flagged") }');
     expect(byName.OutcomeERROR.FilterPattern).toContain('$.details.name = "ClassificationFailed"');
     expect(byName.InfrastructureFailures.FilterPattern).toContain('$.details.error = "AuditWriteFailed"');
@@ -19,8 +19,8 @@ describe('monitoring', () => {
   });
 
   test('default alarms without actions, and a dashboard', () => {
-    expect(pipeline.alarms).toHaveLength(4);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    expect(pipeline.alarms).toHaveLength(5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmActions: Match.absent() });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'm2 / MAX([m0+m1+m2+m3, 1])' })]), Threshold: 0.25 });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
@@ -41,5 +41,30 @@ describe('monitoring', () => {
     off.template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     off.template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     expect(off.pipeline.alarms).toEqual([]);
+  });
+});
+
+describe('endpoint errors, labels and alerts', () => {
+  test('the endpoint-errors alarm sums the classify function\'s EMF errors that point at the endpoint', () => {
+    const { template } = pipelineStack({ monitoring: { endpointErrorsThreshold: 3 } });
+    const alarm = Object.values<any>(template.findResources('AWS::CloudWatch::Alarm'))
+      .find((a) => a.Properties.AlarmDescription.startsWith('The classify function saw endpoint errors'));
+    expect(alarm.Properties.Threshold).toBe(3);
+    const names = alarm.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'ErrorName').Value);
+    expect(names).toEqual(['ModelError', 'EndpointUnavailable', 'EndpointThrottled', 'ModelNotReady', 'EndpointValidationError', 'MalformedModelResponse', 'LabelCountMismatch']);
+  });
+
+  test('the dashboard shows images per label, errors by name and alerts; Rekognition pipelines have no EMF widgets or endpoint alarm', () => {
+    const body = (t: any) => JSON.stringify(Object.values<any>(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    const sagemaker = body(pipelineStack().template);
+    expect(sagemaker).toContain('Images per label');
+    expect(sagemaker).toContain('MetricName=\\\\\\"ImagesClassified\\\\\\"');
+    expect(sagemaker).toContain('Classification errors by name');
+    expect(sagemaker).toContain('Alerts published');
+    const { template } = pipelineStack({ classifier: Classifier.rekognitionModeration(), classLabels: undefined, flaggedLabels: undefined });
+    expect(body(template)).not.toContain('Images per label');
+    expect(Object.values<any>(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmDescription))
+      .not.toContainEqual(expect.stringContaining('endpoint errors'));
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricName: 'AlertsPublished' })] });
   });
 });

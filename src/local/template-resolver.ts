@@ -35,6 +35,8 @@ export function resourceArn(logicalId: string, type: string, acct: LocalAccount 
     case 'AWS::Events::EventBus': return `arn:${p}:events:${r}:${a}:event-bus/${name}`;
     case 'AWS::Logs::LogGroup': return `arn:${p}:logs:${r}:${a}:log-group:${name}:*`;
     case 'AWS::IAM::Role': return `arn:${p}:iam::${a}:role/${name}`;
+    // SageMaker writes endpoint names lower-case in ARNs.
+    case 'AWS::SageMaker::Endpoint': return `arn:${p}:sagemaker:${r}:${a}:endpoint/${name.toLowerCase()}`;
     default: return `arn:${p}:${type.split('::')[1]?.toLowerCase() ?? 'unknown'}:${r}:${a}:${name}`;
   }
 }
@@ -80,8 +82,8 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, acct: L
         const [id, attr] = Array.isArray(arg) ? arg : String(arg).split('.');
         const res = template.Resources[id];
         if (!res) throw new Error(`Cannot resolve Fn::GetAtt of ${id}: not a resource of the template`);
-        if (attr === 'Arn' || attr === 'TopicArn' || attr === 'QueueArn') return resourceArn(id, res.Type, acct);
-        if (attr === 'Name' || attr === 'TopicName' || attr === 'QueueName') return physicalName(id, res.Type);
+        if (attr === 'Arn' || attr === 'TopicArn' || attr === 'QueueArn' || attr === 'EndpointArn') return resourceArn(id, res.Type, acct);
+        if (attr === 'Name' || attr === 'TopicName' || attr === 'QueueName' || attr === 'EndpointName') return physicalName(id, res.Type);
         return `${physicalName(id, res.Type)}.${attr}`;
       }
       case 'Fn::Join': {

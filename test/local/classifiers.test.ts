@@ -2,11 +2,12 @@ import { createHash } from 'crypto';
 import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { DeployTheModelStack } from '../../examples/deploy-the-model/stack';
 import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, ModerationCategory, Outcome } from '../../src';
 import { objectCreatedEvent } from '../../src/local/event-pattern';
 import { functionModel } from '../../src/local/models/function-model';
 import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
+import { CfnTemplate, physicalName } from '../../src/local/template-resolver';
 import { images } from '../handlers/fixtures';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -166,5 +167,24 @@ describe('Rekognition DetectModerationLabels, run locally end to end', () => {
   test('a category between minConfidence and the threshold: LOW_CONFIDENCE, for review', async () => {
     const run = await local.upload('party.jpg', imageFor(3));
     expect(run).toMatchObject({ status: 'FAILED', error: 'LowConfidence', result: { outcome: 'LOW_CONFIDENCE', label: 'Alcohol', confidence: 0.5 } });
+  });
+});
+
+describe('a model deployed with the pipeline (ClassifierEndpoint), run locally end to end', () => {
+  test('the classify function invokes the endpoint the stack creates, with the content type its container requires', async () => {
+    const stack = new DeployTheModelStack(new App(), 'Deployed');
+    const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+    const endpointName = physicalName(stack.getLogicalId(stack.endpoint.endpoint), 'AWS::SageMaker::Endpoint');
+    const local = await LocalPipeline.start({
+      template,
+      models: { [endpointName]: functionModel(() => [0.01, 0.97, 0.01, 0.005, 0.0025, 0.0025]) },
+    });
+    try {
+      const run = await local.upload('gate.jpg', images.jpeg);
+      expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'FLAGGED', label: 'motorcycle', modelEndpoint: endpointName } });
+      expect(local.sagemaker.invocations.at(-1)).toMatchObject({ endpointName, contentType: 'application/x-image', status: 200 });
+    } finally {
+      await local.close();
+    }
   });
 });

@@ -1,0 +1,281 @@
+/* eslint-disable import/no-extraneous-dependencies */
+import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { BulkMode } from '../../src';
+import { functionModel } from '../../src/local/models/function-model';
+import { LocalExecution, LocalPipeline } from '../../src/local/runner';
+import { CfnTemplate } from '../../src/local/template-resolver';
+import { BilledFunction, billedFunctions, DesignName, hostOf, icsTemplate, referenceTemplate, startDesign } from '../lib/designs';
+import { pngOfSize } from '../lib/images';
+import { PRICES } from '../lib/prices';
+import { probe, s3Operation, s3RequestClass } from '../lib/probes';
+import { handlerLogBytes } from '../lib/quiet';
+import { round, summarize, Summary } from '../lib/stats';
+import { LambdaCall, takeLambdaCalls } from '../lib/timed-handlers';
+
+/** The workload every cost scenario runs: 20 distinct 100 KB PNGs, 2 of them FLAGGED (10 %), the rest ACCEPTED. */
+export const WORKLOAD = { images: 20, flagged: 2, bytes: 100_000 };
+const SCORES = { accepted: [0.01, 0.01, 0.01, 0.96, 0.005, 0.005], flagged: [0.01, 0.97, 0.01, 0.005, 0.0025, 0.0025] };
+
+/** Work per image, counted from the executions of one scenario run. */
+export interface WorkPerImage {
+  /** State transitions of executions billed as Standard (StateEntered + StateRetried). */
+  readonly standardTransitions: number;
+  /** Express executions started (each is a request). */
+  readonly expressRequests: number;
+  /** Express GB-seconds: each execution's duration rounded up to 100 ms, at 64 MB. */
+  readonly expressGbSeconds: number;
+  readonly lambdaInvocations: number;
+  /** Σ handler wall time rounded up to 1 ms × the function's configured memory. */
+  readonly lambdaGbSeconds: number;
+  readonly snsPublishes: number;
+  readonly eventBridgeEvents: number;
+  readonly s3Requests: Record<string, number>;
+  readonly endpointInvocations: number;
+  /** Bytes of state inputs and outputs (all executions): a lower bound of what logging at level ALL with data ingests. */
+  readonly stateDataBytes: number;
+  /** Bytes of the JSON log lines (Powertools logs, EMF metrics) the handlers wrote; Lambda's own START/END/REPORT lines not included. */
+  readonly handlerLogBytes: number;
+}
+
+export interface CostBreakdown {
+  readonly stepFunctions: number;
+  readonly lambda: number;
+  readonly sns: number;
+  readonly eventBridge: number;
+  readonly s3: number;
+  readonly total: number;
+}
+
+export interface CostScenarioResult {
+  readonly id: string;
+  readonly design: DesignName;
+  readonly label: string;
+  readonly work: WorkPerImage;
+  /** USD per 1 million images, by service, from the median run. */
+  readonly usdPerMillion: CostBreakdown;
+  /**
+   * Estimate, not in the total: CloudWatch Logs ingestion per 1 million images: `stateDataBytes` when the state machines log at
+   * level ALL with execution data (ICS's default; event envelopes and task events come on top) plus `handlerLogBytes`.
+   */
+  readonly logsUsdPerMillionEstimate: number;
+  /** Total USD per 1 million images over the runs (durations vary). */
+  readonly usdPerMillionRuns: Summary;
+  readonly lambdaGbSecondsRuns: Summary;
+  readonly notes: string;
+}
+
+interface Scenario {
+  readonly id: string;
+  readonly design: DesignName;
+  readonly label: string;
+  readonly template: () => CfnTemplate;
+  /** How the executions of this scenario are billed. */
+  readonly rootType: 'STANDARD' | 'EXPRESS';
+  readonly childType?: 'STANDARD' | 'EXPRESS';
+  readonly run: (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => Promise<LocalExecution[]>;
+  readonly notes: string;
+}
+
+const single = async (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => {
+  const runs: LocalExecution[] = [];
+  for (const image of images) runs.push(await local.upload(image.key, image.bytes));
+  return runs;
+};
+
+const putAll = async (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => {
+  const client = local.s3.client();
+  for (const image of images) await client.send(new PutObjectCommand({ Bucket: local.bucketName, Key: image.key, Body: image.bytes }));
+  client.destroy();
+};
+
+export const SCENARIOS: Scenario[] = [
+  {
+    id: 'ics-single-express',
+    design: 'ICS',
+    label: 'ICS, one execution per upload, Express (default)',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate(),
+    run: single,
+    notes: 'S3 upload → EventBridge → Express state machine',
+  },
+  {
+    id: 'ics-single-standard',
+    design: 'ICS',
+    label: 'ICS, one execution per upload, Standard',
+    rootType: 'STANDARD',
+    template: () => icsTemplate({ workflowType: sfn.StateMachineType.STANDARD }),
+    run: single,
+    notes: 'workflowType: STANDARD',
+  },
+  {
+    id: 'ics-bulk-inline',
+    design: 'ICS',
+    label: 'ICS bulk, inline Map (Standard parent)',
+    rootType: 'STANDARD',
+    // maxConcurrency 1 in both bulk paths: the counts do not depend on it, and handlers timed one at a time are not
+    // slowed by sharing this process's event loop (on AWS each invocation has its own environment).
+    template: () => icsTemplate({ bulkMode: BulkMode.inline({ maxConcurrency: 1 }) }),
+    run: async (local, images) => {
+      await putAll(local, images);
+      return [await local.startBulkExecution({ images: images.map((i) => ({ key: i.key })) })];
+    },
+    notes: `one batch of ${WORKLOAD.images} images, listed in the input`,
+  },
+  {
+    id: 'ics-bulk-distributed',
+    design: 'ICS',
+    label: 'ICS bulk, Distributed Map, Express children',
+    rootType: 'STANDARD',
+    childType: 'EXPRESS',
+    template: () => icsTemplate({ bulkMode: BulkMode.distributed({ maxConcurrency: 1 }) }),
+    run: async (local, images) => {
+      await putAll(local, images);
+      return [await local.startBulkExecution({ prefix: 'batch/' })];
+    },
+    notes: `one batch of ${WORKLOAD.images} images from an S3 listing, one Express child per image`,
+  },
+  {
+    id: 'reference-single-standard',
+    design: 'reference',
+    label: 'Reference, one execution per upload, Standard',
+    rootType: 'STANDARD',
+    template: referenceTemplate,
+    run: single,
+    notes: 'the reference has no bulk mode: a batch is one Standard execution per image, so its bulk cost per image is this row',
+  },
+];
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** The workload's images (distinct bytes; the model answers FLAGGED for the first `flagged`). */
+export function workloadImages(prefix: string) {
+  const images = Array.from({ length: WORKLOAD.images }, (_, i) => ({ key: `${prefix}${String(i).padStart(2, '0')}.png`, bytes: pngOfSize(WORKLOAD.bytes, 100 + i).bytes }));
+  const flagged = new Set(images.slice(0, WORKLOAD.flagged).map((i) => sha(i.bytes)));
+  const model = functionModel((bytes) => (flagged.has(sha(bytes)) ? SCORES.flagged : SCORES.accepted));
+  return { images, model };
+}
+
+const chunks = (bytes: number, size: number) => Math.max(1, Math.ceil(bytes / size));
+const memGb = (f: BilledFunction | undefined) => (f?.memoryMb ?? 128) / 1024;
+
+function countWork(
+  scenario: Scenario, local: LocalPipeline, runs: LocalExecution[], calls: LambdaCall[], functions: Record<string, BilledFunction>, logBytes: number,
+): { work: WorkPerImage; usd: CostBreakdown } {
+  const n = WORKLOAD.images;
+  const executions = probe.executions;
+  const billedAs = (child: boolean) => (child ? scenario.childType ?? scenario.rootType : scenario.rootType);
+  const standard = executions.filter((e) => billedAs(e.child) === 'STANDARD');
+  const express = executions.filter((e) => billedAs(e.child) === 'EXPRESS');
+  const standardTransitions = standard.reduce((s, e) => s + e.transitions + e.retries, 0);
+  const expressChunkGb = PRICES.stepFunctions.expressMemoryChunkMb / 1024;
+  const inc = PRICES.stepFunctions.expressBillingIncrementMs;
+  const expressGbSeconds = express.reduce((s, e) => s + (Math.ceil(e.durationMs / inc) * inc / 1000) * expressChunkGb, 0);
+  const lambdaGbSeconds = calls.reduce((s, c) => s + (Math.ceil(c.ms) / 1000) * memGb(functions[c.fn]), 0);
+  const lambdaUsd = calls.reduce((s, c) => {
+    const f = functions[c.fn];
+    return s + PRICES.lambda.perRequest + (Math.ceil(c.ms) / 1000) * memGb(f) * (PRICES.lambda.perGbSecond[f?.architecture ?? 'x86_64']);
+  }, 0);
+
+  const s3Host = hostOf(local.s3.url);
+  const s3Requests: Record<string, number> = {};
+  let s3Usd = 0;
+  for (const r of probe.requests.filter((q) => q.host === s3Host)) {
+    const op = s3Operation(r);
+    s3Requests[op] = (s3Requests[op] ?? 0) + 1;
+    const cls = s3RequestClass(r);
+    s3Usd += cls === 'put' ? PRICES.s3.putCopyPostList : cls === 'get' ? PRICES.s3.getAndOther : 0;
+  }
+  const endpointInvocations = probe.requests.filter((q) => q.host === hostOf(local.sagemaker.url)).length;
+  const alerts = runs.flatMap((r) => r.alerts);
+  const snsUnits = alerts.reduce((s, a) => s + chunks(Buffer.byteLength(a.message), PRICES.sns.chunkBytes), 0);
+  const events = runs.flatMap((r) => r.events);
+  const ebUnits = events.reduce((s, e) => s + chunks(Buffer.byteLength(JSON.stringify(e)), PRICES.eventBridge.chunkBytes), 0);
+
+  const usd = {
+    stepFunctions: standardTransitions * PRICES.stepFunctions.standardPerTransition
+      + express.length * PRICES.stepFunctions.expressPerRequest + expressGbSeconds * PRICES.stepFunctions.expressPerGbSecond,
+    lambda: lambdaUsd,
+    sns: snsUnits * PRICES.sns.perPublish,
+    eventBridge: ebUnits * PRICES.eventBridge.perCustomEvent,
+    s3: s3Usd,
+  };
+  const perMillion = (v: number) => round((v / n) * 1e6, 2);
+  const breakdown: CostBreakdown = {
+    stepFunctions: perMillion(usd.stepFunctions),
+    lambda: perMillion(usd.lambda),
+    sns: perMillion(usd.sns),
+    eventBridge: perMillion(usd.eventBridge),
+    s3: perMillion(usd.s3),
+    total: perMillion(usd.stepFunctions + usd.lambda + usd.sns + usd.eventBridge + usd.s3),
+  };
+  const per = (v: number, d = 3) => round(v / n, d);
+  return {
+    work: {
+      standardTransitions: per(standardTransitions, 2),
+      expressRequests: per(express.length, 3),
+      expressGbSeconds: per(expressGbSeconds, 5),
+      lambdaInvocations: per(calls.length, 2),
+      lambdaGbSeconds: per(lambdaGbSeconds, 5),
+      snsPublishes: per(alerts.length, 3),
+      eventBridgeEvents: per(events.length, 3),
+      s3Requests: Object.fromEntries(Object.entries(s3Requests).sort().map(([k, v]) => [k, per(v, 3)])),
+      endpointInvocations: per(endpointInvocations, 2),
+      stateDataBytes: per(executions.reduce((sum, e) => sum + e.dataBytes, 0), 0),
+      handlerLogBytes: per(logBytes, 0),
+    },
+    usd: breakdown,
+  };
+}
+
+/** Whether the template's state machines log execution data at level ALL. */
+function logsAtLevelAll(template: CfnTemplate): boolean {
+  return Object.values(template.Resources).some((r) => r.Type === 'AWS::StepFunctions::StateMachine'
+    && r.Properties?.LoggingConfiguration?.Level === 'ALL' && r.Properties?.LoggingConfiguration?.IncludeExecutionData === true);
+}
+
+/** Runs every scenario `reps` times on a fresh local pipeline each and returns work and cost per image. */
+export async function measureCost(reps: number, log: (line: string) => void): Promise<CostScenarioResult[]> {
+  const results: CostScenarioResult[] = [];
+  for (const scenario of SCENARIOS) {
+    const template = scenario.template();
+    const functions = billedFunctions(scenario.design, template);
+    const samples: Array<{ work: WorkPerImage; usd: CostBreakdown }> = [];
+    for (let rep = 0; rep < reps; rep++) {
+      const { images, model } = workloadImages(scenario.id.includes('bulk') ? 'batch/' : 'uploads/');
+      const local = await startDesign(scenario.design, template, { vehicles: model });
+      try {
+        // Warm the handlers first (one image, not counted): the cost figure is the steady state; cold starts are figure 3.
+        await local.upload('warmup/w.png', pngOfSize(WORKLOAD.bytes, 99).bytes);
+        probe.reset();
+        takeLambdaCalls();
+        handlerLogBytes();
+        const runs = await scenario.run(local, images);
+        const logBytes = handlerLogBytes();
+        const failed = runs.filter((r) => r.status !== 'SUCCEEDED');
+        if (failed.length > 0) throw new Error(`${scenario.id}: ${failed.length} executions failed: ${failed[0].error} ${failed[0].cause}`);
+        samples.push(countWork(scenario, local, runs, takeLambdaCalls(), functions, logBytes));
+      } finally {
+        await local.close();
+      }
+    }
+    const logged = logsAtLevelAll(template);
+    const totals = samples.map((s) => s.usd.total);
+    const mid = samples[totals.indexOf([...totals].sort((a, b) => a - b)[Math.floor(totals.length / 2)])];
+    results.push({
+      id: scenario.id,
+      design: scenario.design,
+      label: scenario.label,
+      work: mid.work,
+      usdPerMillion: mid.usd,
+      logsUsdPerMillionEstimate: round(((logged ? mid.work.stateDataBytes : 0) + mid.work.handlerLogBytes) * PRICES.cloudWatchLogs.perGb / 1e3, 2),
+      usdPerMillionRuns: summarize(totals, 2),
+      lambdaGbSecondsRuns: summarize(samples.map((s) => s.work.lambdaGbSeconds), 5),
+      notes: scenario.notes,
+    });
+    log(`  ${scenario.id}: $${mid.usd.total} per 1M images (${mid.work.standardTransitions} Standard transitions, `
+      + `${mid.work.expressRequests} Express requests, ${mid.work.lambdaInvocations} Lambda invocations per image)`);
+  }
+  return results;
+}

@@ -1,0 +1,54 @@
+/**
+ * us-east-1 list prices (USD) used to turn counted work into dollars, first pricing tier, no free tier.
+ * Retrieved 2026-11-22 from the stored public text of the pages below (this machine cannot browse the live pages):
+ * re-check them before quoting a figure in a decision.
+ */
+export const PRICES = {
+  retrieved: '2026-11-22',
+  region: 'us-east-1',
+  stepFunctions: {
+    /** $0.025 per 1,000 state transitions, retries included. */
+    standardPerTransition: 0.025 / 1000,
+    /** $1.00 per 1M requests. */
+    expressPerRequest: 1.0 / 1e6,
+    /** $0.00001667 per GB-second (first 1,000 K GB-hours), duration rounded up to 100 ms, memory in 64 MB chunks. */
+    expressPerGbSecond: 0.00001667,
+    expressBillingIncrementMs: 100,
+    expressMemoryChunkMb: 64,
+    source: 'https://aws.amazon.com/step-functions/pricing/ (state transitions table, US East (N. Virginia) $0.0250 per 1,000; '
+      + 'Express: $1.00 per 1M requests and $0.00001667 per GB-second as quoted by the AWS Step Functions workshop and '
+      + 'https://aws.amazon.com/blogs/compute/building-cost-effective-aws-step-functions-workflows/)',
+  },
+  lambda: {
+    /** $0.20 per 1M requests. */
+    perRequest: 0.2 / 1e6,
+    /** Per GB-second, first tier: x86_64 $0.0000166667, arm64 $0.0000133334; duration billed per 1 ms. */
+    perGbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 } as Record<string, number>,
+    source: 'https://aws.amazon.com/lambda/pricing/ (as quoted by third-party summaries of that page; INIT duration is billed '
+      + 'since 2025-08-01: https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/)',
+  },
+  sns: {
+    /** Standard topics: $0.50 per 1M publish requests, each 64 KB chunk of a message counts as one request. Deliveries extra. */
+    perPublish: 0.5 / 1e6,
+    chunkBytes: 64 * 1024,
+    source: 'https://aws.amazon.com/sns/pricing/ (as quoted by third-party summaries; deliveries to email/HTTP subscribers are billed on top)',
+  },
+  eventBridge: {
+    /** Custom events: $1.00 per 1M, each 64 KB chunk counts as one event. AWS service events (S3 Object Created) are free. */
+    perCustomEvent: 1.0 / 1e6,
+    chunkBytes: 64 * 1024,
+    source: 'https://aws.amazon.com/eventbridge/pricing/ (as quoted by third-party summaries)',
+  },
+  s3: {
+    /** S3 Standard: PUT, COPY, POST, LIST $0.005 per 1,000; GET, SELECT and all other requests $0.0004 per 1,000; DELETE free. */
+    putCopyPostList: 0.005 / 1000,
+    getAndOther: 0.0004 / 1000,
+    source: 'https://aws.amazon.com/s3/pricing/ (as quoted by third-party summaries)',
+  },
+  cloudWatchLogs: {
+    /** Ingestion, first tier: $0.50 per GB, for standard logs (Lambda) and vended logs (Step Functions execution logs) alike. */
+    perGb: 0.5,
+    source: 'https://aws.amazon.com/cloudwatch/pricing/ (Logs tab, Vended Logs; Step Functions logs are billed at the vended logs '
+      + 'rate per https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html); rate as quoted by third-party summaries',
+  },
+} as const;
