@@ -6,10 +6,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
-import { MonitoringOptions } from './monitoring-options';
-import { Outcome } from './outcomes';
 import { ErrorName } from './handlers/errors';
 import { EmfDimension, EmfMetric } from './handlers/metrics';
+import { MonitoringOptions } from './monitoring-options';
+import { Outcome } from './outcomes';
 import { StateName } from './workflow/per-image';
 
 /** Classify-function errors that point at the endpoint rather than the image. */
