@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Classifier, ImageClassificationPipeline } from '..';
+import { BankSecurityPipeline, Classifier } from '..';
 import { cocoVehiclesModel } from './models/coco-vehicles';
 import { formatTable, renderHtmlReport, ReportRow } from './report';
 import { LocalPipeline } from './runner';
@@ -11,15 +11,13 @@ import { CfnTemplate } from './template-resolver';
 export const DEMO_IMAGES_DIR = path.join(__dirname, '..', '..', 'demo', 'images');
 
 /**
- * The demo pipeline: the bank-security configuration (SentryCam vehicle labels, flagged classes) at a
- * threshold the embedded COCO model can reach, synthesized exactly as a consumer would.
+ * The demo pipeline: the BankSecurityPipeline preset (SentryCam vehicle labels, flagged classes), at a threshold
+ * the embedded COCO model can reach, synthesized exactly as a consumer would.
  */
 export function demoTemplate(): CfnTemplate {
   const stack = new Stack(new App(), 'IcsDemo');
-  new ImageClassificationPipeline(stack, 'Ics', {
+  new BankSecurityPipeline(stack, 'Ics', {
     classifier: Classifier.sagemakerEndpoint({ endpointName: 'vehicles' }),
-    classLabels: ['bicycle', 'motorcycle', 'pickup_truck', 'bus', 'tank', 'tractor'],
-    flaggedLabels: ['motorcycle', 'pickup_truck', 'tank'],
     confidenceThreshold: 0.8,
   });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
