@@ -16,7 +16,7 @@ import { AlertRoute, AuditTrailOptions, DEFAULT_ALERT_OUTCOMES, QuarantineOption
 import { BulkMode, BulkModeType } from './bulk-mode';
 import { Classifier, ClassifierKind } from './classifier';
 import { createAccessLogsBucket } from './compliance/access-logs';
-import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
+import { Acknowledgement, acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
 import { PolicyAcknowledgements } from './compliance/policy-acknowledgements';
 import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
@@ -423,13 +423,7 @@ export class ImageClassificationPipeline extends Construct {
       const emails = props.alertEmails ?? [];
       if (emails.length > 0) {
         // Alerts SNS cannot deliver to an address (after its retries) are kept here instead of dropped.
-        this.alertDeadLetterQueue = new sqs.Queue(this, 'AlertDeadLetterQueue', {
-          encryption: sqs.QueueEncryption.KMS,
-          encryptionMasterKey: key,
-          enforceSSL: true,
-          retentionPeriod: Duration.days(14),
-        });
-        acknowledge(this.alertDeadLetterQueue, ACKNOWLEDGEMENTS.alertDeadLetterQueue);
+        this.alertDeadLetterQueue = this.deadLetterQueueOf('AlertDeadLetterQueue', key, ACKNOWLEDGEMENTS.alertDeadLetterQueue);
         // SNS writes to the encrypted queue with the key, for this account's topics (naming the topic, which the
         // key encrypts, would make key and topic depend on each other).
         key.addToResourcePolicy(new iam.PolicyStatement({
@@ -589,13 +583,7 @@ export class ImageClassificationPipeline extends Construct {
       });
     }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledge(this.deadLetterQueue, ACKNOWLEDGEMENTS.eventDeadLetterQueue);
+    this.deadLetterQueue = this.deadLetterQueueOf('DeadLetterQueue', key, ACKNOWLEDGEMENTS.eventDeadLetterQueue);
 
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       stateMachine: this.stateMachine,
@@ -660,6 +648,18 @@ export class ImageClassificationPipeline extends Construct {
     const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
     return role;
+  }
+
+  /** An encrypted, TLS-only queue that keeps what could not be delivered for 14 days (the longest SQS allows). */
+  private deadLetterQueueOf(id: string, key: kms.IKey, acknowledgement: Acknowledgement): sqs.Queue {
+    const queue = new sqs.Queue(this, id, {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(queue, acknowledgement);
+    return queue;
   }
 
   /**
