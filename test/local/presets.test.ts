@@ -31,7 +31,8 @@ describe('SchoolModerationPipeline with its defaults, run locally end to end', (
   });
   afterAll(() => local?.close());
 
-  const exists = async (key: string) => local.s3.client().send(new GetObjectCommand({ Bucket: local.bucketName, Key: key })).then(() => true, () => false);
+  const exists = async (key: string) =>
+    local.s3.client().send(new GetObjectCommand({ Bucket: local.bucketName, Key: key })).then(() => true, () => false);
 
   test('a flagged upload disappears from uploads/ into quarantine/ and the administrator is alerted', async () => {
     const run = await local.upload('uploads/class-7/photo.jpg', imageFor(1));
