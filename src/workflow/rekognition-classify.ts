@@ -24,6 +24,7 @@ export const RekognitionStateName = {
   CLASSIFY: 'Classify',
   READ_RESULT: 'ReadRekognitionResult',
   NAME_ERROR: 'NameRekognitionError',
+  RETRY_DECODED_KEY: 'RetryWithDecodedKey',
 } as const;
 
 /**
@@ -32,16 +33,17 @@ export const RekognitionStateName = {
  * as the classify function would. Errors are renamed to the pipeline's error names and go to `onError`.
  */
 export function rekognitionClassifyStates(scope: Construct, props: RekognitionClassifyProps, onError: sfn.IChainable): sfn.Chain {
-  const nameError = sfn.Pass.jsonata(scope, RekognitionStateName.NAME_ERROR, {
-    comment: 'Rekognition and S3 error names → the pipeline\'s (UnsupportedImageFormat, ImageTooLarge, ...).',
-    outputs: `{% ${nameErrorExpression(ErrorName.EndpointUnavailable)} %}`,
-  }).next(onError);
   const objectArns = [props.bucket.arnForObjects(`${props.inputPrefix}*`)];
-
   const prepare = sfn.Pass.jsonata(scope, RekognitionStateName.PREPARE_REQUEST, {
     comment: 'The S3 object reference, with its version when the bucket is versioned.',
     outputs: `{% ${prepareRequestExpression()} %}`,
   });
+  const nameError = sfn.Pass.jsonata(scope, RekognitionStateName.NAME_ERROR, {
+    comment: 'Not found under an encoded key: try the decoded key once. Otherwise Rekognition and S3 error names → the pipeline\'s.',
+    outputs: `{% ${nameErrorExpression(ErrorName.EndpointUnavailable)} %}`,
+  }).next(new sfn.Choice(scope, RekognitionStateName.RETRY_DECODED_KEY)
+    .when(sfn.Condition.booleanEquals('$.retryDecodedKey', true), prepare)
+    .otherwise(onError));
 
   let chain = sfn.Chain.start(prepare);
   if (props.tagObjects) {

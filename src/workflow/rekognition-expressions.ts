@@ -94,11 +94,37 @@ export function readResultExpression(o: RekognitionResultOptions): string {
 )`);
 }
 
-/** Renames a caught Rekognition or S3 error (`$.error`) to the pipeline's error names, keeping the original in the cause. */
+/**
+ * After a caught Rekognition or S3 error (`$.error`): when the object was not found under a key that has a
+ * different form-decoded spelling (S3 event notifications URL-encode keys form-style), the state without the
+ * error, with the decoded key and `retryDecodedKey: true`, to classify again — once, as the classify function's
+ * `candidateKeys` does. Otherwise the error renamed to the pipeline's names, the original kept in the cause.
+ */
 export function nameErrorExpression(fallback: string): string {
   return oneLine(`(
-  $e := $states.input.error;
-  $name := $lookup(${lit(REKOGNITION_ERROR_NAMES)}, $e.Error);
-  $merge([$states.input, {"error": {"Error": $exists($name) ? $name : ${lit(fallback)}, "Cause": $e.Error & ": " & $e.Cause}}])
+  $in := $states.input;
+  $e := $in.error;
+  $k := $in.key;
+  $notFound := $e.Error in ${lit(NOT_FOUND_ERRORS)};
+  $decodable := $contains($k, /[+%]/) and $not($contains($replace($k, ${UTF8_ESCAPE}, ""), "%"));
+  $decoded := $decodable ? $decodeUrlComponent($replace($k, "+", " ")) : $k;
+  $notFound and $not($in.keyDecoded = true) and $decoded != $k
+    ? $merge([$sift($in, function($v, $n) { $n != "error" }), {"key": $decoded, "keyDecoded": true, "retryDecodedKey": true}])
+    : (
+      $name := $lookup(${lit(REKOGNITION_ERROR_NAMES)}, $e.Error);
+      $merge([$in, {"retryDecodedKey": false, "error": {"Error": $exists($name) ? $name : ${lit(fallback)}, "Cause": $e.Error & ": " & $e.Cause}}])
+    )
 )`);
 }
+
+/**
+ * One percent-escaped UTF-8 character (RFC 3629: no overlongs, no surrogates), as a JSONata regex: a key decodes
+ * without error exactly when no `%` is left after removing these (JSONata has no try/catch, and a failed
+ * `$decodeUrlComponent` would fail the execution instead of naming the error).
+ */
+const T = '%[89ab][0-9a-f]';
+const UTF8_ESCAPE = `/%[0-7][0-9a-f]|%(c[2-9a-f]|d[0-9a-f])${T}|%e0%[ab][0-9a-f]${T}|%(e[1-9a-cef])${T}${T}|%ed%[89][0-9a-f]${T}`
+  + `|%f0%[9ab][0-9a-f]${T}${T}|%f[1-3]${T}${T}${T}|%f4%8[0-9a-f]${T}${T}/i`;
+
+/** Errors meaning "no object under this key": Rekognition's and GetObjectTagging's. */
+const NOT_FOUND_ERRORS = Object.entries(REKOGNITION_ERROR_NAMES).filter(([, name]) => name === 'ObjectNotFound').map(([error]) => error);

@@ -188,3 +188,25 @@ describe('a model deployed with the pipeline (ClassifierEndpoint), run locally e
     }
   });
 });
+
+describe('Rekognition and URL-encoded keys, run locally', () => {
+  test('an event naming the key URL-encoded (as S3 notifications do) classifies the object under the decoded key', async () => {
+    const local = await LocalPipeline.start({
+      template: synth({ classifier: Classifier.rekognitionLabels({ labels: ['Car'] }) }),
+      models: {},
+      rekognition: { detectLabels: { labels: ['Car'], model: functionModel(() => [0.9]) } },
+    });
+    try {
+      const key = 'cams/night shot+1ü.jpg';
+      await local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: images.jpeg }));
+      const encoded = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+      const run = await local.putEvent(objectCreatedEvent(local.bucketName, encoded, images.jpeg.length, 'etag'));
+      expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'ACCEPTED', key } });
+      expect(run.states.filter((s) => s === 'RetryWithDecodedKey')).toHaveLength(1);
+      const missing = await local.putEvent(objectCreatedEvent(local.bucketName, 'cams/gone+1.jpg', 1, 'etag'));
+      expect(missing).toMatchObject({ status: 'FAILED', error: 'ObjectNotFound' });
+    } finally {
+      await local.close();
+    }
+  });
+});

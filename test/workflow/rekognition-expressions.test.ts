@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import { copySource, mergeTags, Tag } from '../../src/handlers/object-actions';
+import { candidateKeys } from '../../src/handlers/object-key';
 import { decideOutcome } from '../../src/outcomes';
 import { nameErrorExpression, prepareRequestExpression, readResultExpression, RekognitionResultOptions } from '../../src/workflow/rekognition-expressions';
 
@@ -91,7 +92,37 @@ describe('the Rekognition JSONata expressions match the classify function\'s pla
     ['Rekognition.ThrottlingException', 'EndpointThrottled'],
     ['States.Timeout', 'EndpointUnavailable'],
   ])('error %s is named %s, the original kept in the cause', async (error, name) => {
-    const out = await evaluate(nameErrorExpression('EndpointUnavailable'), { bucket: 'b', error: { Error: error, Cause: 'why' } });
-    expect(out).toEqual({ bucket: 'b', error: { Error: name, Cause: `${error}: why` } });
+    const out = await evaluate(nameErrorExpression('EndpointUnavailable'), { bucket: 'b', key: 'k.jpg', error: { Error: error, Cause: 'why' } });
+    expect(out).toEqual({ bucket: 'b', key: 'k.jpg', retryDecodedKey: false, error: { Error: name, Cause: `${error}: why` } });
+  });
+});
+
+describe('the decoded-key retry', () => {
+  const run = (key: string, error = 'Rekognition.InvalidS3ObjectException', extra: Record<string, unknown> = {}) =>
+    evaluate(nameErrorExpression('EndpointUnavailable'), { bucket: 'b', key, ...extra, error: { Error: error, Cause: 'c' } });
+
+  test('an object not found under an encoded key is tried once more under the decoded key, as the classify function does', async () => {
+    const key = 'cams/night+shot%2B1%C3%BC.jpg';
+    expect(await run(key)).toEqual({ bucket: 'b', key: candidateKeys(key)[1], keyDecoded: true, retryDecodedKey: true });
+    expect(await run('cams/a+b.jpg', 'S3.NoSuchKey')).toMatchObject({ key: 'cams/a b.jpg', retryDecodedKey: true });
+  });
+
+  test('no second retry, no retry for other errors or keys without a different decoding', async () => {
+    for (const out of [
+      await run('a+b.jpg', 'Rekognition.InvalidS3ObjectException', { keyDecoded: true }),
+      await run('a+b.jpg', 'Rekognition.InvalidImageFormatException'),
+      await run('plain.jpg'),
+    ]) {
+      expect(out.retryDecodedKey).toBe(false);
+      expect(out.error.Error).toMatch(/^(ObjectNotFound|UnsupportedImageFormat)$/);
+    }
+  });
+
+  test('keys whose escapes are not valid UTF-8 are never decoded (decoding would fail the execution), exactly as decodeURIComponent decides', async () => {
+    const samples = ['100%.jpg', '%zz', '%FF.jpg', '%C3.jpg', '%C3%BC', '%E0%80%80', '%ED%A0%80', '%F0%9F%98%80', '%F4%90%80%80', '%7E+x', '%c2%a9'];
+    for (const key of samples) {
+      const out = await run(key);
+      expect([key, out.key]).toEqual([key, candidateKeys(key).at(-1)]);
+    }
   });
 });
