@@ -633,6 +633,10 @@ export class ImageClassificationPipeline extends Construct {
       key.grant(this.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
       if (this.bulkStateMachine) key.grant(this.bulkStateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
     }
+    if (!usesFunction && props.bucket?.encryptionKey && props.bucket.encryptionKey !== key) {
+      // Rekognition reads the images with the state machine's role: an imported bucket's own key must let it decrypt.
+      for (const machine of [this.stateMachine, this.bulkStateMachine]) if (machine) props.bucket.encryptionKey.grantDecrypt(machine);
+    }
 
     for (const created of [props.bucket ? undefined : this.bucket, props.auditTrail?.bucket ? undefined : this.auditBucket]) {
       if (created) acknowledge(created, ACKNOWLEDGEMENTS.bucketReplication);

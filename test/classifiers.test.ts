@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { pipelineStack } from './stacks';
 import {
@@ -8,8 +9,8 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
 
-const rekognition = (props: Parameters<typeof pipelineStack>[0] = {}) =>
-  pipelineStack({ classifier: Classifier.rekognitionLabels(), classLabels: undefined, flaggedLabels: undefined, ...props });
+const rekognition = (props: Parameters<typeof pipelineStack>[0] = {}, configure?: Parameters<typeof pipelineStack>[1]) =>
+  pipelineStack({ classifier: Classifier.rekognitionLabels(), classLabels: undefined, flaggedLabels: undefined, ...props }, configure);
 
 const statementsOf = (template: Template) => Object.values(template.findResources('AWS::IAM::Policy'))
   .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
@@ -134,4 +135,11 @@ describe('Classifier.fromEndpoint', () => {
 
 test('a SageMaker classifier needs classLabels', () => {
   expect(() => pipelineStack({ classLabels: undefined, flaggedLabels: undefined })).toThrow(/classLabels is required with a SageMaker classifier/);
+});
+
+test('Rekognition reading an imported bucket encrypted with its own key: the state machine may decrypt with it', () => {
+  const { template } = rekognition({}, (stack) => ({
+    bucket: s3.Bucket.fromBucketAttributes(stack, 'Images', { bucketName: 'images', encryptionKey: kms.Key.fromKeyArn(stack, 'K', 'arn:aws:kms:eu-west-1:111111111111:key/abc') }),
+  }));
+  expect(statementsOf(template)).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: 'arn:aws:kms:eu-west-1:111111111111:key/abc' }));
 });
