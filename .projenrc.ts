@@ -144,6 +144,12 @@ const acknowledgements = project.addTask('acknowledgements', {
 });
 project.testTask.prependSpawn(acknowledgements);
 
+// cdk-nag 2.x reads the acknowledgements from `cdk_nag` metadata; this checks it comes out clean as well (network).
+project.addTask('cdk-nag-v2', {
+  description: 'Run cdk-nag 2.x over every compliance configuration (installs it into a temporary directory)',
+  exec: 'scripts/cdk-nag-v2-check.sh',
+});
+
 // The README's main job: run the bank-security pipeline on this machine with the embedded model.
 const demo = project.addTask('demo', {
   description: 'Run the pipeline locally on demo/images with the embedded COCO model and write .ics-local/report.html',

@@ -1,4 +1,4 @@
-import { ArnFormat, Aspects, Duration, Names, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -17,7 +17,8 @@ import { BulkMode, BulkModeType } from './bulk-mode';
 import { Classifier, ClassifierKind } from './classifier';
 import { createAccessLogsBucket } from './compliance/access-logs';
 import { Acknowledgement, acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
-import { PolicyAcknowledgements } from './compliance/policy-acknowledgements';
+import { NagV2Metadata, writeNagV2Metadata } from './compliance/nag-v2-metadata';
+import { ACKNOWLEDGE_PRIORITY, PolicyAcknowledgements } from './compliance/policy-acknowledgements';
 import { ClassifyFunction } from './handlers/classify-function';
 import { ClassifyEnv } from './handlers/config';
 import { DEFAULT_METRICS_NAMESPACE, MetricsEnv } from './handlers/metrics';
@@ -407,7 +408,10 @@ export class ImageClassificationPipeline extends Construct {
     if (props.bucket && props.enableEventBridgeNotification !== false) {
       props.bucket.enableEventBridgeNotification();
       const notifications = props.bucket.node.tryFindChild('Notifications');
-      if (notifications) acknowledge(notifications, ACKNOWLEDGEMENTS.notificationsHandler);
+      if (notifications) {
+        acknowledge(notifications, ACKNOWLEDGEMENTS.notificationsHandler);
+        notifications.node.findAll().forEach(writeNagV2Metadata);
+      }
     }
 
     const alertRoutes = [
@@ -641,7 +645,9 @@ export class ImageClassificationPipeline extends Construct {
     for (const created of [props.bucket ? undefined : this.bucket, props.auditTrail?.bucket ? undefined : this.auditBucket]) {
       if (created) acknowledge(created, ACKNOWLEDGEMENTS.bucketReplication);
     }
-    Aspects.of(this).add(new PolicyAcknowledgements(this));
+    // Before rule packs that run as aspects at the default priority (cdk-nag 2.x): acknowledge, then write metadata.
+    Aspects.of(this).add(new PolicyAcknowledgements(this), { priority: ACKNOWLEDGE_PRIORITY });
+    Aspects.of(this).add(new NagV2Metadata(this), { priority: AspectPriority.MUTATING });
   }
 
   /**

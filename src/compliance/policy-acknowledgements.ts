@@ -4,6 +4,9 @@ import { IConstruct } from 'constructs';
 import { acknowledge, ACKNOWLEDGEMENTS } from './acknowledgements';
 import { wildcardFindings } from './wildcards';
 
+/** Runs before {@link NagV2Metadata} (AspectPriority.MUTATING) and before rule packs run as default-priority aspects. */
+export const ACKNOWLEDGE_PRIORITY = 100;
+
 /**
  * Acknowledges, at synthesis (when every grant is in), what the pipeline's IAM policies hold on purpose: each
  * policy resource's inline-policy findings and those of its wildcards that a {@link WILDCARD_ACKNOWLEDGEMENTS}

@@ -1,4 +1,4 @@
-import { ArnFormat, Aspects, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, AspectPriority, Aspects, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,7 +11,8 @@ import { ClassifierEndpointProps, IClassifierEndpoint } from './props';
 import { LOCAL_STORAGE_FAMILY, validateEndpointProps } from './validation';
 import { createAccessLogsBucket } from '../compliance/access-logs';
 import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
-import { PolicyAcknowledgements } from '../compliance/policy-acknowledgements';
+import { NagV2Metadata } from '../compliance/nag-v2-metadata';
+import { ACKNOWLEDGE_PRIORITY, PolicyAcknowledgements } from '../compliance/policy-acknowledgements';
 
 const grantInvokeOn = (grantee: iam.IGrantable, endpointArn: string) =>
   iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [endpointArn] });
@@ -168,7 +169,8 @@ export class ClassifierEndpoint extends Resource implements IClassifierEndpoint 
 
     if (!key) acknowledge(this.endpointConfig, ACKNOWLEDGEMENTS.endpointLocalStorage);
     // Every grant above is in when synthesis runs the aspect: inline policies and their documented wildcards.
-    Aspects.of(this).add(new PolicyAcknowledgements(this));
+    Aspects.of(this).add(new PolicyAcknowledgements(this), { priority: ACKNOWLEDGE_PRIORITY });
+    Aspects.of(this).add(new NagV2Metadata(this), { priority: AspectPriority.MUTATING });
 
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
