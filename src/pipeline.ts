@@ -573,11 +573,12 @@ export class ImageClassificationPipeline extends Construct {
         // The summary reads the result writer's manifest and result files.
         grantReadObjects(this.auditBucket!, this.summarizeFunction, `${bulkResultsPrefix}/*`);
       }
+      // Batches outlast Express's 5 minutes and a Distributed Map needs a Standard parent; an inline batch may opt in.
+      const expressBulk = bulkMode.type === BulkModeType.INLINE && bulkMode.executionType === sfn.StateMachineType.EXPRESS;
       this.bulkStateMachine = new sfn.StateMachine(this, 'BulkStateMachine', {
         definitionBody: sfn.DefinitionBody.fromChainable(bulk.startState),
-        // Batches outlast Express's 5 minutes, and a Distributed Map needs a Standard parent.
-        stateMachineType: sfn.StateMachineType.STANDARD,
-        timeout: Duration.hours(24),
+        stateMachineType: expressBulk ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
+        timeout: expressBulk ? Duration.minutes(5) : Duration.hours(24),
         tracingEnabled: true,
         logs: {
           destination: new logs.LogGroup(this, 'BulkStateMachineLogs', logGroupProps),

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { pipelineStack, icsProps } from './stacks';
 import { BulkMode, ImageClassificationPipeline } from '../src';
 import { images } from './handlers/fixtures';
@@ -68,6 +69,16 @@ describe('bulk mode template', () => {
     // No per-item alerts by default: one digest instead.
     expect(itemStates.filter((s) => /^Alert(Flagged|Error|LowConfidence|Accepted)\d$/.test(s))).toEqual([]);
     expect(bulk.States.NeedsDigest.Choices[0]).toEqual({ Variable: '$.alerting', NumericGreaterThan: 0, Next: 'BatchDigest1' });
+  });
+
+  test('inline with an Express bulk state machine: billed by duration, bounded by Express\'s 5 minutes', () => {
+    const { json, pipeline, stack } = pipelineStack({ bulkMode: BulkMode.inline({ executionType: sfn.StateMachineType.EXPRESS }) });
+    const bulk = json.Resources[stack.getLogicalId(pipeline.bulkStateMachine!.node.defaultChild as sfn.CfnStateMachine)];
+    expect(bulk.Properties.StateMachineType).toBe('EXPRESS');
+    expect(JSON.stringify(bulk.Properties.DefinitionString)).toContain('\\"TimeoutSeconds\\":300');
+    const standard = pipelineStack({ bulkMode: BulkMode.inline() });
+    const def = standard.json.Resources[standard.stack.getLogicalId(standard.pipeline.bulkStateMachine!.node.defaultChild as sfn.CfnStateMachine)];
+    expect(def.Properties.StateMachineType).toBe('STANDARD');
   });
 
   test('alertPerItem keeps the per-image alerts inside the batch', () => {

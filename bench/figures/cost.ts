@@ -124,6 +124,18 @@ export const SCENARIOS: Scenario[] = [
     notes: `one batch of ${WORKLOAD.images} images, listed in the input`,
   },
   {
+    id: 'ics-bulk-inline-express',
+    design: 'ICS',
+    label: 'ICS bulk, inline Map (Express parent)',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({ bulkMode: BulkMode.inline({ maxConcurrency: 1, executionType: sfn.StateMachineType.EXPRESS }) }),
+    run: async (local, images) => {
+      await putAll(local, images);
+      return [await local.startBulkExecution({ images: images.map((i) => ({ key: i.key })) })];
+    },
+    notes: `one batch of ${WORKLOAD.images} images, listed in the input; BulkMode.inline({ executionType: EXPRESS })`,
+  },
+  {
     id: 'ics-bulk-distributed',
     design: 'ICS',
     label: 'ICS bulk, Distributed Map, Express children',
