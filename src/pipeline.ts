@@ -394,16 +394,20 @@ export class ImageClassificationPipeline extends Construct {
       targetObjectKeyFormat: s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME),
     };
 
-    this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
+    // Both created buckets: encrypted with the key, access-logged, TLS-only, private, versioned, retained.
+    const secureBucket: s3.BucketProps = {
       ...bucketEncryption,
       ...accessLogs,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    };
+    this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
+      ...secureBucket,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
       eventBridgeEnabled: true,
-      removalPolicy: RemovalPolicy.RETAIN,
     });
     if (props.bucket && props.enableEventBridgeNotification !== false) {
       props.bucket.enableEventBridgeNotification();
@@ -446,14 +450,8 @@ export class ImageClassificationPipeline extends Construct {
 
     if (auditEnabled) {
       this.auditBucket = props.auditTrail?.bucket ?? new s3.Bucket(this, 'AuditBucket', {
-        ...bucketEncryption,
-        ...accessLogs,
-        enforceSSL: true,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned: true,
+        ...secureBucket,
         lifecycleRules: props.auditTrail?.retention ? [{ expiration: props.auditTrail.retention }] : undefined,
-        removalPolicy: RemovalPolicy.RETAIN,
       });
     }
     const tagObjects = props.tagObjects ?? true;
