@@ -90,6 +90,12 @@ const putAll = async (local: LocalPipeline, images: Array<{ key: string; bytes: 
   client.destroy();
 };
 
+/** One inline batch listing every image in its input. */
+const inlineBatch = async (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => {
+  await putAll(local, images);
+  return [await local.startBulkExecution({ images: images.map((i) => ({ key: i.key })) })];
+};
+
 export const SCENARIOS: Scenario[] = [
   {
     id: 'ics-single-express',
@@ -117,10 +123,7 @@ export const SCENARIOS: Scenario[] = [
     // maxConcurrency 1 in both bulk paths: the counts do not depend on it, and handlers timed one at a time are not
     // slowed by sharing this process's event loop (on AWS each invocation has its own environment).
     template: () => icsTemplate({ bulkMode: BulkMode.inline({ maxConcurrency: 1 }) }),
-    run: async (local, images) => {
-      await putAll(local, images);
-      return [await local.startBulkExecution({ images: images.map((i) => ({ key: i.key })) })];
-    },
+    run: inlineBatch,
     notes: `one batch of ${WORKLOAD.images} images, listed in the input`,
   },
   {
@@ -129,10 +132,7 @@ export const SCENARIOS: Scenario[] = [
     label: 'ICS bulk, inline Map (Express parent)',
     rootType: 'EXPRESS',
     template: () => icsTemplate({ bulkMode: BulkMode.inline({ maxConcurrency: 1, executionType: sfn.StateMachineType.EXPRESS }) }),
-    run: async (local, images) => {
-      await putAll(local, images);
-      return [await local.startBulkExecution({ images: images.map((i) => ({ key: i.key })) })];
-    },
+    run: inlineBatch,
     notes: `one batch of ${WORKLOAD.images} images, listed in the input; BulkMode.inline({ executionType: EXPRESS })`,
   },
   {
