@@ -17,6 +17,8 @@ const localRunnerDevDeps: string[] = [
   '@types/pngjs',
   's3rver@^3.7.1',
   '@types/s3rver',
+  // DynamoDB for the dispatch function's idempotency records: a real implementation of the protocol, in memory
+  'dynalite@^4.0.0',
 ];
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -78,6 +80,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-sagemaker-runtime',
     '@aws-lambda-powertools/logger',
     '@aws-lambda-powertools/metrics',
+    // bundled into the dispatch handler (queued ingestion)
+    '@aws-lambda-powertools/idempotency',
+    '@aws-lambda-powertools/batch',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/lib-dynamodb',
+    '@aws-sdk/client-sfn',
+    '@aws-sdk/client-sqs',
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',

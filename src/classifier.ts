@@ -168,6 +168,17 @@ export interface ClassifierConfig {
    * @default - none (SageMaker)
    */
   readonly rekognition?: RekognitionConfig;
+  /**
+   * Most requests the model serves at the same time, when known (a `ClassifierEndpoint`): queued ingestion's
+   * default `maxConcurrency`, and a larger `maxConcurrency` is refused.
+   * @default - not known
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Queued ingestion's default `maxConcurrency` when `maxConcurrency` is not known.
+   * @default - 10
+   */
+  readonly defaultConcurrency?: number;
 }
 
 /**
@@ -213,7 +224,7 @@ export abstract class Classifier {
       endpointArn: endpoint.endpointArn,
       endpointName: endpoint.endpointName,
       contentType: options.contentType ?? endpoint.requestContentType,
-    }, true);
+    }, true, endpoint.maxConcurrentInvocations);
   }
 
   /**
@@ -257,7 +268,12 @@ export interface ClassifierBinding {
 
 class SageMakerEndpointClassifier extends Classifier {
   /** @param fromConstruct name and ARN both come from an endpoint construct (`fromEndpoint`). */
-  constructor(private readonly options: SageMakerEndpointClassifierOptions, private readonly fromConstruct = false) {
+  /** @param maxConcurrency what the endpoint serves at once, when the endpoint construct knows it */
+  constructor(
+    private readonly options: SageMakerEndpointClassifierOptions,
+    private readonly fromConstruct = false,
+    private readonly maxConcurrency?: number,
+  ) {
     super();
   }
 
@@ -314,6 +330,8 @@ class SageMakerEndpointClassifier extends Classifier {
         contentType: this.options.contentType,
         variantName: this.options.variantName,
         responseFormat: this.options.responseFormat ?? ResponseFormat.AUTO,
+        maxConcurrency: this.maxConcurrency,
+        defaultConcurrency: DEFAULT_ENDPOINT_CONCURRENCY,
       },
     };
   }
@@ -370,6 +388,9 @@ class RekognitionClassifier extends Classifier {
         modelId: moderation ? 'rekognition:DetectModerationLabels' : 'rekognition:DetectLabels',
         classLabels: moderation ? [MODERATION_SAFE_LABEL, ...categories] : labels,
         defaultFlaggedLabels: moderation ? categories : undefined,
+        // Rekognition's default TPS quota for DetectLabels and DetectModerationLabels is 5 in most regions
+        // (higher in a few); calls take longer than a second rarely, so 5 in flight stays near the quota.
+        defaultConcurrency: REKOGNITION_DEFAULT_CONCURRENCY,
         rekognition: {
           minConfidence,
           labels,
@@ -392,3 +413,8 @@ class RekognitionClassifier extends Classifier {
 }
 
 const resolved = (v: unknown) => !Token.isUnresolved(v);
+
+/** Queued ingestion's default cap for an endpoint you bring: SageMaker serverless endpoints' default concurrency. */
+const DEFAULT_ENDPOINT_CONCURRENCY = 10;
+/** Queued ingestion's default cap for Rekognition (its lowest default TPS quota per image operation). */
+const REKOGNITION_DEFAULT_CONCURRENCY = 5;

@@ -2,6 +2,7 @@ export * from './actions';
 export * from './bulk-mode';
 export * from './classifier';
 export * from './endpoint';
+export * from './ingestion';
 export * from './monitoring-options';
 export * from './outcomes';
 export * from './pipeline';

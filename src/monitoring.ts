@@ -9,6 +9,7 @@ import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
 import { ErrorName } from './handlers/errors';
 import { EmfDimension, EmfMetric } from './handlers/metrics';
 import { MonitoringOptions } from './monitoring-options';
+import { QueuedIngestion } from './ingestion/queued-ingestion';
 import { Outcome } from './outcomes';
 import { StateName } from './workflow/per-image';
 
@@ -39,6 +40,8 @@ export interface PipelineMonitoringProps {
   readonly emf?: { readonly namespace: string; readonly pipeline: string };
   /** Undeliverable email alerts, when the pipeline subscribes addresses. */
   readonly alertDeadLetterQueue?: sqs.IQueue;
+  /** Queued ingestion's queues, when the pipeline uses it. */
+  readonly ingestion?: QueuedIngestion;
   readonly options: MonitoringOptions;
 }
 
@@ -51,9 +54,12 @@ export class PipelineMonitoring extends Construct {
   public readonly namespace: string;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** Queued ingestion, whose queue metrics the pipeline's `metricBacklog()` and friends read. */
+  public readonly ingestion?: QueuedIngestion;
 
   constructor(scope: Construct, id: string, private readonly props: PipelineMonitoringProps) {
     super(scope, id);
+    this.ingestion = props.ingestion;
     this.namespace = `ImageClassificationPipeline/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`;
 
     const filter = (name: string, logGroup: logs.ILogGroup, pattern: logs.IFilterPattern, value = '1') =>
@@ -135,6 +141,16 @@ export class PipelineMonitoring extends Construct {
       add('AlertDeadLetterQueueAlarm', this.props.alertDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 1,
         'SNS could not deliver alerts to an alertEmails address after its retries; they are kept in the alert dead-letter queue.');
     }
+    const ingestion = this.props.ingestion;
+    if (ingestion) {
+      const threshold = ingestion.oldestMessageAgeAlarmThreshold.toSeconds();
+      add('IngestBacklogAgeAlarm', ingestion.metricOldestMessageAge({ period: Duration.minutes(5) }), threshold,
+        `The oldest upload in the ingest queue has waited ${threshold} seconds or more: the endpoint may be down or the backlog `
+        + 'larger than maxConcurrency drains. Nothing is lost while it waits.');
+      add('IngestDeadLetterQueueAlarm', ingestion.metricDeadLetterQueueDepth({ period: Duration.minutes(5) }), 1,
+        'Upload messages failed every receive and are in the ingest dead-letter queue: fix the cause, then redrive them '
+        + '(StartMessageMoveTask).');
+    }
     const emf = this.props.emf;
     if (emf) {
       const errors = Object.fromEntries(ENDPOINT_ERRORS.map((name, i) => [`e${i}`, new cloudwatch.Metric({
@@ -187,6 +203,25 @@ export class PipelineMonitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
     );
+    const ingestion = this.props.ingestion;
+    if (ingestion) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Ingest backlog (images)',
+          left: [
+            ingestion.metricBacklog({ label: 'waiting or in flight', period: Duration.minutes(1) }),
+            ingestion.metricDeadLetterQueueDepth({ label: 'ingest dead-letter queue', period: Duration.minutes(1) }),
+          ],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Oldest upload waiting (s)',
+          left: [ingestion.metricOldestMessageAge({ label: 'oldest message age', period: Duration.minutes(1) })],
+          leftAnnotations: [{ value: ingestion.oldestMessageAgeAlarmThreshold.toSeconds(), label: 'alarm' }],
+          width: 12,
+        }),
+      );
+    }
     const emf = this.props.emf;
     if (emf) {
       // One line per label and per error name, whatever the labels are: SEARCH over the handler's EMF dimensions.

@@ -1,36 +1,31 @@
-import { ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Duration, Names, Size } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { AlertRoute, AuditTrailOptions, DEFAULT_ALERT_OUTCOMES, QuarantineOptions, ResultEventOptions } from './actions';
-import { BulkMode, BulkModeType } from './bulk-mode';
+import { AlertRoute, AuditTrailOptions, QuarantineOptions, ResultEventOptions } from './actions';
+import { createAlerting } from './alerting';
+import { BulkMode } from './bulk-mode';
 import { Classifier, ClassifierKind } from './classifier';
-import { createAccessLogsBucket } from './compliance/access-logs';
-import { Acknowledgement, acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
-import { NagV2Metadata, writeNagV2Metadata } from './compliance/nag-v2-metadata';
+import { NagV2Metadata } from './compliance/nag-v2-metadata';
 import { ACKNOWLEDGE_PRIORITY, PolicyAcknowledgements } from './compliance/policy-acknowledgements';
-import { ClassifyFunction } from './handlers/classify-function';
-import { ClassifyEnv } from './handlers/config';
-import { DEFAULT_METRICS_NAMESPACE, MetricsEnv } from './handlers/metrics';
-import { SummarizeFunction } from './handlers/summarize-function';
+import { DEFAULT_METRICS_NAMESPACE } from './handlers/metrics';
+import { Ingestion, IngestionType } from './ingestion/ingestion';
+import { createIngestion } from './ingestion/pipeline-ingestion';
 import { PipelineMonitoring } from './monitoring';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
-import { validatePipelineProps } from './pipeline-validation';
-import { ResponseFormat } from './response-format';
-import { DistributedBulkWorkflow, InlineBulkWorkflow } from './workflow/bulk';
-import { DEFAULT_INPUT_SUFFIXES, keyFilterPattern } from './workflow/key-filter';
-import { PerImageWorkflow, PerImageWorkflowProps } from './workflow/per-image';
+import { resolveSettings } from './pipeline-settings';
+import { createStorage } from './storage';
+import { createClassification } from './workflow/classification';
 
 /**
  * Options of an {@link ImageClassificationPipeline} other than its classifier, shared with the domain presets
@@ -251,6 +246,17 @@ export interface ImageClassificationPipelineOptions {
    * @default sfn.StateMachineType.EXPRESS
    */
   readonly workflowType?: sfn.StateMachineType;
+
+  /**
+   * How uploads reach the workflow. `Ingestion.queued()` puts them in an SQS ingest queue: never more images in
+   * flight than the model serves, transient failures retried with backoff for over an hour and a half, one set of
+   * effects per upload however often it is delivered. `Ingestion.direct()` lets the upload rule start each
+   * execution: lowest latency, at-least-once, no concurrency cap.
+   *
+   * @default - Ingestion.queued(); Ingestion.direct() when `workflowType` is STANDARD (queued runs Express executions
+   * synchronously)
+   */
+  readonly ingestion?: Ingestion;
 }
 
 /**
@@ -266,12 +272,12 @@ export interface ImageClassificationPipelineProps extends ImageClassificationPip
 }
 
 /**
- * Classifies every image uploaded to a bucket with a SageMaker endpoint, inside a Step Functions
- * workflow, and alerts on flagged, low-confidence and failed images.
+ * Classifies every image uploaded to a bucket with a SageMaker endpoint (or Rekognition), inside a Step
+ * Functions workflow, and alerts on flagged, low-confidence and failed images.
  *
- * S3 "Object Created" (EventBridge) → state machine: Classify (one Lambda invocation: read the
- * object, sniff its format, invoke the endpoint) → Decide (Choice states) → alert (SNS service
- * integration) → succeed, or fail with a named error.
+ * S3 "Object Created" (EventBridge) → ingest queue → dispatch function (or the rule itself, with direct
+ * ingestion) → state machine: Classify (one Lambda invocation: read the object, sniff its format, invoke the
+ * endpoint) → Decide (Choice states) → act and alert (service integrations) → succeed, or fail with a named error.
  */
 export class ImageClassificationPipeline extends Construct {
   /** The bucket whose uploads are classified. */
@@ -290,10 +296,20 @@ export class ImageClassificationPipeline extends Construct {
   public readonly summarizeFunction?: lambda.Function;
   /** The bucket audit records are written to; undefined when the audit trail is off. */
   public readonly auditBucket?: s3.IBucket;
-  /** The EventBridge rule that starts an execution per upload. */
+  /** The EventBridge rule that matches uploads (its target is the ingest queue, or the state machine with direct ingestion). */
   public readonly rule: events.Rule;
-  /** Receives upload events EventBridge could not deliver to the state machine after retries. */
+  /** Receives upload events EventBridge could not deliver to its target after retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The queue uploads wait in; undefined with direct ingestion. */
+  public readonly ingestQueue?: sqs.Queue;
+  /** Upload messages that failed every receive; undefined with direct ingestion. Redrive with `StartMessageMoveTask`. */
+  public readonly ingestDeadLetterQueue?: sqs.Queue;
+  /** Runs each queued image's execution (bounded concurrency, backoff, deduplication); undefined with direct ingestion. */
+  public readonly dispatchFunction?: lambda.Function;
+  /** The dispatch function's idempotency records (one per upload); undefined with direct ingestion. */
+  public readonly idempotencyTable?: dynamodb.Table;
+  /** Most images classified at the same time with queued ingestion; undefined with direct ingestion. */
+  public readonly maxConcurrency?: number;
   /** The state machine's execution log group (Express executions are inspected here). */
   public readonly stateMachineLogGroup: logs.LogGroup;
   /** The classify function's log group; undefined with a Rekognition classifier. */
@@ -313,362 +329,109 @@ export class ImageClassificationPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: ImageClassificationPipelineProps) {
     super(scope, id);
+    const settings = resolveSettings(this, props);
+    this.confidenceThreshold = settings.confidenceThreshold;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const metrics = {
+      namespace: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+      pipeline: Names.uniqueResourceName(this, { maxLength: 200, separator: '-' }),
+    };
 
-    const inputSuffixes = props.inputSuffixes ?? DEFAULT_INPUT_SUFFIXES;
-    const workflowType = props.workflowType ?? sfn.StateMachineType.EXPRESS;
-    const handlerTimeout = props.handlerTimeout ?? Duration.seconds(30);
-    const handlerMemorySize = props.handlerMemorySize ?? 512;
-    const maxImageSize = props.maxImageSize ?? Size.mebibytes(6);
-    const topK = props.topK ?? 5;
-    const bulkMode = props.bulkMode ?? BulkMode.none();
-    this.confidenceThreshold = props.confidenceThreshold ?? 0.8;
+    // Storage: the key, the image bucket, the audit bucket, the access logs bucket.
+    const storage = createStorage(this, { ...props, logRetention });
+    this.encryptionKey = storage.key;
+    this.bucket = storage.bucket;
+    this.auditBucket = storage.auditBucket;
+    this.serverAccessLogsBucket = storage.serverAccessLogsBucket;
 
-    const bringsTopics = props.alertTopics !== undefined || props.alerts !== undefined;
-    const auditEnabled = props.auditTrail?.enabled ?? true;
-    const auditPrefix = props.auditTrail?.prefix ?? 'results/';
+    // Actions: who hears about which outcome.
+    const alerting = createAlerting(this, props, storage.key);
+    this.alertTopics = alerting.topics;
+    this.alertDeadLetterQueue = alerting.deadLetterQueue;
 
-    const binding = props.classifier.bind(this, { confidenceThreshold: this.confidenceThreshold });
-    const usesFunction = binding.config.kind === ClassifierKind.SAGEMAKER_ENDPOINT;
-    const classLabels = props.classLabels ?? binding.config.classLabels;
-    const flaggedLabels = props.flaggedLabels ?? binding.config.defaultFlaggedLabels ?? [];
-    const problems = [
-      ...binding.problems,
-      ...validatePipelineProps({
-        classLabels,
-        classLabelsRequired: usesFunction,
-        flaggedLabels,
-        confidenceThreshold: this.confidenceThreshold,
-        inputPrefix: props.inputPrefix,
-        inputSuffixes,
-        handlerMemorySize,
-        handlerTimeout,
-        maxImageSize,
-        topK,
-        workflowType,
-        alertRouteOutcomes: (props.alerts ?? []).map((r) => r.outcomes ?? DEFAULT_ALERT_OUTCOMES),
-        alertEmailsWithOwnTopics: (props.alertEmails?.length ?? 0) > 0 && bringsTopics,
+    // Classification: the classify function, the per-image workflow and the bulk workflow.
+    const classification = createClassification(this, {
+      classifier: props.classifier,
+      endpoint: settings.endpoint,
+      perImage: {
+        rekognition: settings.endpoint.rekognition && {
+          config: settings.endpoint.rekognition,
+          moderation: settings.endpoint.kind === ClassifierKind.REKOGNITION_MODERATION,
+          topK: settings.topK,
+        },
+        flaggedLabels: settings.flaggedLabels,
+        confidenceThreshold: settings.confidenceThreshold,
+        failOnLowConfidence: props.failOnLowConfidence ?? true,
+        modelEndpoint: settings.endpoint.modelId,
+        alertRoutes: alerting.routes,
+        bucket: this.bucket,
+        inputPrefix: props.inputPrefix ?? '',
+        tagObjects: settings.tagObjects,
         quarantine: props.quarantine && {
           outcomes: props.quarantine.outcomes,
+          bucket: props.quarantine.bucket ?? this.bucket,
           prefix: props.quarantine.prefix,
-          sameBucket: props.quarantine.bucket === undefined || props.quarantine.bucket === props.bucket,
         },
-        auditPrefix,
-        auditEnabled,
-        bulkMode,
-      }),
-    ];
-    if (problems.length > 0) {
-      throw new Error(
-        `Invalid ImageClassificationPipeline props at ${this.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-      );
-    }
-    const endpoint = binding.config;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-
-    const key = props.encryptionKey ?? new kms.Key(this, 'EncryptionKey', {
-      description: 'Encrypts an image classification pipeline (cdk-image-classification-pipeline)',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.encryptionKey = key;
-    const bucketEncryption = { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true };
-    const logGroupProps = { retention: logRetention, encryptionKey: key };
-    {
-      // CloudWatch Logs encrypts with the key only if its policy lets the service use it for this account's groups.
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-          },
-        },
-      }));
-    }
-
-    const createsBuckets = !props.bucket || (auditEnabled && !props.auditTrail?.bucket);
-    this.serverAccessLogsBucket = props.serverAccessLogsBucket ?? (createsBuckets ? createAccessLogsBucket(this) : undefined);
-    const accessLogs = {
-      serverAccessLogsBucket: this.serverAccessLogsBucket,
-      targetObjectKeyFormat: s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME),
-    };
-
-    // Both created buckets: encrypted with the key, access-logged, TLS-only, private, versioned, retained.
-    const secureBucket: s3.BucketProps = {
-      ...bucketEncryption,
-      ...accessLogs,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    };
-    this.bucket = props.bucket ?? new s3.Bucket(this, 'Bucket', {
-      ...secureBucket,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-      eventBridgeEnabled: true,
-    });
-    if (props.bucket && props.enableEventBridgeNotification !== false) {
-      props.bucket.enableEventBridgeNotification();
-      const notifications = props.bucket.node.tryFindChild('Notifications');
-      if (notifications) {
-        acknowledge(notifications, ACKNOWLEDGEMENTS.notificationsHandler);
-        notifications.node.findAll().forEach(writeNagV2Metadata);
-      }
-    }
-
-    const alertRoutes = [
-      ...(props.alertTopics ?? []).map((topic) => ({ topic, outcomes: DEFAULT_ALERT_OUTCOMES })),
-      ...(props.alerts ?? []).map((r) => ({ topic: r.topic, outcomes: r.outcomes ?? DEFAULT_ALERT_OUTCOMES })),
-    ];
-    if (!bringsTopics) {
-      const topic = new sns.Topic(this, 'AlertTopic', {
-        displayName: 'Image classification alerts',
-        masterKey: key,
-        enforceSSL: true,
-      });
-      const emails = props.alertEmails ?? [];
-      if (emails.length > 0) {
-        // Alerts SNS cannot deliver to an address (after its retries) are kept here instead of dropped.
-        this.alertDeadLetterQueue = this.deadLetterQueueOf('AlertDeadLetterQueue', key, ACKNOWLEDGEMENTS.alertDeadLetterQueue);
-        // SNS writes to the encrypted queue with the key, for this account's topics (naming the topic, which the
-        // key encrypts, would make key and topic depend on each other).
-        key.addToResourcePolicy(new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-        }));
-      }
-      for (const email of emails) {
-        topic.addSubscription(new subscriptions.EmailSubscription(email, { deadLetterQueue: this.alertDeadLetterQueue }));
-      }
-      alertRoutes.push({ topic, outcomes: DEFAULT_ALERT_OUTCOMES });
-    }
-    this.alertTopics = [...new Set(alertRoutes.map((r) => r.topic))];
-
-    if (auditEnabled) {
-      this.auditBucket = props.auditTrail?.bucket ?? new s3.Bucket(this, 'AuditBucket', {
-        ...secureBucket,
-        lifecycleRules: props.auditTrail?.retention ? [{ expiration: props.auditTrail.retention }] : undefined,
-      });
-    }
-    const tagObjects = props.tagObjects ?? true;
-
-    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    const metricsPipeline = Names.uniqueResourceName(this, { maxLength: 200, separator: '-' });
-    if (usesFunction) {
-      this.functionLogGroup = new logs.LogGroup(this, 'ClassifyFunctionLogs', logGroupProps);
-      this.classifyFunction = new ClassifyFunction(this, 'ClassifyFunction', {
-        description: `Classifies one image with SageMaker endpoint ${endpoint.endpointName} (cdk-image-classification-pipeline)`,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: handlerMemorySize,
-        timeout: handlerTimeout,
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup: this.functionLogGroup,
-        role: this.functionRole('ClassifyFunctionServiceRole', this.functionLogGroup),
-        environmentEncryption: key,
-        environment: {
-          [ClassifyEnv.ENDPOINT_NAME]: endpoint.endpointName!,
-          ...(endpoint.endpointRegion ? { [ClassifyEnv.ENDPOINT_REGION]: endpoint.endpointRegion } : {}),
-          ...(endpoint.variantName ? { [ClassifyEnv.TARGET_VARIANT]: endpoint.variantName } : {}),
-          ...(endpoint.contentType ? { [ClassifyEnv.CONTENT_TYPE]: endpoint.contentType } : {}),
-          [ClassifyEnv.RESPONSE_FORMAT]: endpoint.responseFormat ?? ResponseFormat.AUTO,
-          [ClassifyEnv.CLASS_LABELS]: JSON.stringify(classLabels),
-          [ClassifyEnv.CONFIDENCE_THRESHOLD]: String(this.confidenceThreshold),
-          [ClassifyEnv.MAX_IMAGE_BYTES]: String(maxImageSize.toBytes()),
-          [ClassifyEnv.TOP_K]: String(topK),
-          [ClassifyEnv.FLAGGED_LABELS]: JSON.stringify(flaggedLabels),
-          [ClassifyEnv.TAG_OBJECTS]: String(tagObjects),
-          ...(props.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: props.quarantine.prefix } : {}),
-          [MetricsEnv.NAMESPACE]: metricsNamespace,
-          [MetricsEnv.PIPELINE]: metricsPipeline,
-        },
-      });
-      // GetObject (of a version) and its tags under the input prefix; ListBucket so a missing key reads as
-      // NoSuchKey (ObjectNotFound, and the form-decoded key fallback) rather than AccessDenied.
-      grantReadObjects(this.bucket, this.classifyFunction, `${props.inputPrefix ?? ''}*`, { versionsAndTags: true, listBucket: true });
-      props.classifier.grantInvoke(this, this.classifyFunction);
-      acknowledgeFunction(this.classifyFunction);
-    }
-
-    const perImage: PerImageWorkflowProps = {
-      classifyFunction: this.classifyFunction,
-      rekognition: binding.config.rekognition && {
-        config: binding.config.rekognition,
-        moderation: binding.config.kind === ClassifierKind.REKOGNITION_MODERATION,
-        topK,
+        audit: this.auditBucket && { bucket: this.auditBucket, prefix: storage.auditPrefix },
+        resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
       },
-      flaggedLabels,
-      confidenceThreshold: this.confidenceThreshold,
-      failOnLowConfidence: props.failOnLowConfidence ?? true,
-      modelEndpoint: endpoint.modelId,
-      alertRoutes,
+      classLabels: settings.classLabels,
+      topK: settings.topK,
+      maxImageSize: settings.maxImageSize,
+      handlerMemorySize: settings.handlerMemorySize,
+      handlerTimeout: settings.handlerTimeout,
+      workflowType: settings.workflowType,
+      deferTransientErrors: settings.ingestion.type === IngestionType.QUEUED,
+      bulkMode: settings.bulkMode,
+      key: storage.key,
+      logGroupProps: storage.logGroupProps,
+      auditPrefix: storage.auditPrefix,
+      metrics,
+    });
+    this.classifyFunction = classification.classifyFunction;
+    this.functionLogGroup = classification.functionLogGroup;
+    this.stateMachine = classification.stateMachine;
+    this.stateMachineLogGroup = classification.stateMachineLogGroup;
+    this.bulkStateMachine = classification.bulkStateMachine;
+    this.summarizeFunction = classification.summarizeFunction;
+
+    // Ingestion: the upload rule, and the ingest queue with its dispatch function (or the rule starting executions).
+    const ingestion = createIngestion(this, {
+      ingestion: settings.ingestion,
+      maxConcurrency: settings.maxConcurrency,
       bucket: this.bucket,
-      inputPrefix: props.inputPrefix ?? '',
-      tagObjects,
-      quarantine: props.quarantine && {
-        outcomes: props.quarantine.outcomes,
-        bucket: props.quarantine.bucket ?? this.bucket,
-        prefix: props.quarantine.prefix,
-      },
-      audit: this.auditBucket && { bucket: this.auditBucket, prefix: auditPrefix },
-      resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
-    };
-    const workflow = new PerImageWorkflow(this, 'Workflow', perImage);
-
-    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', logGroupProps);
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(workflow.startState),
-      stateMachineType: workflowType,
-      // Express stops at 5 minutes; a Standard execution that is still running after an hour is stuck.
-      timeout: workflowType === sfn.StateMachineType.EXPRESS ? Duration.minutes(5) : Duration.hours(1),
-      tracingEnabled: true,
-      logs: {
-        destination: this.stateMachineLogGroup,
-        level: sfn.LogLevel.ALL,
-        // Inputs and results carry keys, labels and scores, never image bytes or secrets.
-        includeExecutionData: true,
-      },
+      inputPrefix: props.inputPrefix,
+      inputSuffixes: settings.inputSuffixes,
+      classification,
+      key: storage.key,
+      logRetention,
+      metrics,
     });
+    this.rule = ingestion.rule;
+    this.deadLetterQueue = ingestion.deadLetterQueue;
+    this.ingestQueue = ingestion.queued?.queue;
+    this.ingestDeadLetterQueue = ingestion.queued?.deadLetterQueue;
+    this.dispatchFunction = ingestion.queued?.dispatchFunction;
+    this.idempotencyTable = ingestion.queued?.idempotencyTable;
+    this.maxConcurrency = ingestion.queued ? settings.maxConcurrency : undefined;
 
-    if (bulkMode.type !== BulkModeType.NONE) {
-      const resultsLocation = this.auditBucket ? `s3://${this.auditBucket.bucketName}/${auditPrefix}` : undefined;
-      const bulkResultsPrefix = 'bulk-results';
-      const summarizeLogs = new logs.LogGroup(this, 'SummarizeFunctionLogs', logGroupProps);
-      this.summarizeFunction = new SummarizeFunction(this, 'SummarizeFunction', {
-        description: 'Summarizes a bulk image classification batch (cdk-image-classification-pipeline)',
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
-        timeout: Duration.minutes(5),
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup: summarizeLogs,
-        role: this.functionRole('SummarizeFunctionServiceRole', summarizeLogs),
-        environmentEncryption: key,
-      });
-      acknowledgeFunction(this.summarizeFunction);
-      const shared = {
-        perImage,
-        alertPerItem: bulkMode.alertPerItem ?? false,
-        summarizeFunction: this.summarizeFunction,
-        digestTopics: this.alertTopics,
-        resultsLocation,
-      };
-      const bulk = bulkMode.type === BulkModeType.INLINE
-        ? new InlineBulkWorkflow(this, 'Bulk', { ...shared, defaultBucket: this.bucket.bucketName, maxConcurrency: bulkMode.maxConcurrency ?? 40 })
-        : new DistributedBulkWorkflow(this, 'Bulk', {
-          ...shared,
-          bucket: this.bucket,
-          maxConcurrency: bulkMode.maxConcurrency ?? 1000,
-          toleratedFailurePercentage: bulkMode.toleratedFailurePercentage ?? 10,
-          executionType: bulkMode.executionType ?? sfn.StateMachineType.EXPRESS,
-          itemBatchSize: bulkMode.itemBatchSize,
-          resultsBucket: this.auditBucket!,
-          resultsPrefix: bulkResultsPrefix,
-        });
-      if (bulkMode.type === BulkModeType.DISTRIBUTED) {
-        // The summary reads the result writer's manifest and result files.
-        grantReadObjects(this.auditBucket!, this.summarizeFunction, `${bulkResultsPrefix}/*`);
-      }
-      // Batches outlast Express's 5 minutes and a Distributed Map needs a Standard parent; an inline batch may opt in.
-      const expressBulk = bulkMode.type === BulkModeType.INLINE && bulkMode.executionType === sfn.StateMachineType.EXPRESS;
-      this.bulkStateMachine = new sfn.StateMachine(this, 'BulkStateMachine', {
-        definitionBody: sfn.DefinitionBody.fromChainable(bulk.startState),
-        stateMachineType: expressBulk ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
-        timeout: expressBulk ? Duration.minutes(5) : Duration.hours(24),
-        tracingEnabled: true,
-        logs: {
-          destination: new logs.LogGroup(this, 'BulkStateMachineLogs', logGroupProps),
-          level: sfn.LogLevel.ALL,
-          includeExecutionData: true,
-        },
-      });
-    }
-
-    this.deadLetterQueue = this.deadLetterQueueOf('DeadLetterQueue', key, ACKNOWLEDGEMENTS.eventDeadLetterQueue);
-
+    // Monitoring: metrics, alarms and the dashboard.
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       stateMachine: this.stateMachine,
       stateMachineLogGroup: this.stateMachineLogGroup,
       functionLogGroup: this.functionLogGroup,
       deadLetterQueue: this.deadLetterQueue,
       alertDeadLetterQueue: this.alertDeadLetterQueue,
-      emf: this.classifyFunction && { namespace: metricsNamespace, pipeline: metricsPipeline },
+      ingestion: ingestion.queued,
+      emf: this.classifyFunction && metrics,
       options: props.monitoring ?? {},
     });
     this.alarms = this.monitoring.alarms;
     this.dashboard = this.monitoring.dashboard;
 
-    const keyFilter = keyFilterPattern(props.inputPrefix, inputSuffixes);
-    this.rule = new events.Rule(this, 'UploadRule', {
-      description: 'Starts an image classification for each image uploaded to the bucket',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [this.bucket.bucketName] },
-          ...(keyFilter ? { object: { key: keyFilter } } : {}),
-        },
-      },
-    });
-    this.rule.addTarget(new targets.SfnStateMachine(this.stateMachine, {
-      input: events.RuleTargetInput.fromObject({
-        bucket: events.EventField.fromPath('$.detail.bucket.name'),
-        key: events.EventField.fromPath('$.detail.object.key'),
-        object: events.EventField.fromPath('$.detail.object'),
-      }),
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: 185,
-      maxEventAge: Duration.hours(24),
-    }));
-
-    {
-      // EventBridge writes undeliverable upload events to the KMS-encrypted dead-letter queue.
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        conditions: { ArnLike: { 'aws:SourceArn': Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) } },
-      }));
-      // The SDK integrations (tagging, quarantine, audit records) act on the KMS-encrypted buckets.
-      // S3 SSE-KMS and SNS need Decrypt to read and GenerateDataKey to write; nothing calls Encrypt directly.
-      key.grant(this.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
-      if (this.bulkStateMachine) key.grant(this.bulkStateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
-    }
-    if (!usesFunction && props.bucket?.encryptionKey && props.bucket.encryptionKey !== key) {
-      // Rekognition reads the images with the state machine's role: an imported bucket's own key must let it decrypt.
-      for (const machine of [this.stateMachine, this.bulkStateMachine]) if (machine) props.bucket.encryptionKey.grantDecrypt(machine);
-    }
-
-    for (const created of [props.bucket ? undefined : this.bucket, props.auditTrail?.bucket ? undefined : this.auditBucket]) {
-      if (created) acknowledge(created, ACKNOWLEDGEMENTS.bucketReplication);
-    }
     // Before rule packs that run as aspects at the default priority (cdk-nag 2.x): acknowledge, then write metadata.
     Aspects.of(this).add(new PolicyAcknowledgements(this), { priority: ACKNOWLEDGE_PRIORITY });
     Aspects.of(this).add(new NagV2Metadata(this), { priority: AspectPriority.MUTATING });
-  }
-
-  /**
-   * A role for one of the pipeline's functions that may write only to the function's own log group, instead
-   * of the AWS managed basic execution role (logs on every group in the account).
-   */
-  private functionRole(id: string, logGroup: logs.ILogGroup): iam.Role {
-    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    logGroup.grantWrite(role);
-    return role;
-  }
-
-  /** An encrypted, TLS-only queue that keeps what could not be delivered for 14 days (the longest SQS allows). */
-  private deadLetterQueueOf(id: string, key: kms.IKey, acknowledgement: Acknowledgement): sqs.Queue {
-    const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledge(queue, acknowledgement);
-    return queue;
   }
 
   /**
@@ -703,25 +466,27 @@ export class ImageClassificationPipeline extends Construct {
   public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
   }
-}
 
-/** Grants reading objects under `pattern` (and decrypting them), naming each action instead of `s3:GetObject*`. */
-function grantReadObjects(
-  bucket: s3.IBucket, grantee: iam.IGrantable, pattern: string, opts: { versionsAndTags?: boolean; listBucket?: boolean } = {},
-) {
-  const actions = opts.versionsAndTags
-    ? ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging']
-    : ['s3:GetObject'];
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(pattern)] }));
-  if (opts.listBucket) {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  /**
+   * Images waiting in the ingest queue (visible, being classified or deferred with backoff). Queued ingestion only.
+   */
+  public metricBacklog(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric {
+    return this.queued('metricBacklog').metricBacklog(props);
   }
-  bucket.encryptionKey?.grantDecrypt(grantee);
-}
 
-/** Function findings that are wrong for this design (see compliance/acknowledgements.ts). */
-function acknowledgeFunction(fn: lambda.Function) {
-  acknowledge(fn, ACKNOWLEDGEMENTS.functionOutsideVpc);
-  acknowledge(fn, ACKNOWLEDGEMENTS.functionConcurrency);
-  acknowledge(fn, ACKNOWLEDGEMENTS.functionDeadLetterQueue);
+  /** Age in seconds of the oldest message in the ingest queue. Queued ingestion only. */
+  public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queued('metricOldestMessageAge').metricOldestMessageAge(props);
+  }
+
+  /** Upload messages in the ingest dead-letter queue (failed every receive). Queued ingestion only. */
+  public metricIngestDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queued('metricIngestDeadLetterQueueDepth').metricDeadLetterQueueDepth(props);
+  }
+
+  private queued(method: string) {
+    const queued = this.monitoring.ingestion;
+    if (!queued) throw new Error(`${method}() needs queued ingestion; this pipeline uses Ingestion.direct()`);
+    return queued;
+  }
 }

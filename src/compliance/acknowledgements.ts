@@ -25,24 +25,26 @@ const HIPAA_NIST = packs('HIPAA.Security', 'NIST.800.53.R5');
 export const ACKNOWLEDGEMENTS = {
   functionOutsideVpc: {
     rules: HIPAA_NIST_PCI('LambdaInsideVPC'),
-    appliesTo: 'classify and summarize functions',
-    reason: 'The functions call only AWS APIs (S3, SageMaker Runtime, CloudWatch Logs, X-Ray) over TLS with IAM '
+    appliesTo: 'classify, summarize and dispatch functions',
+    reason: 'The functions call only AWS APIs (S3, SageMaker Runtime, Step Functions, SQS, DynamoDB, CloudWatch Logs, X-Ray) over TLS with IAM '
       + 'authorization and reach no private network resource. A VPC would add NAT or interface endpoints the construct '
       + 'cannot assume, and no control over this traffic.',
   },
   functionConcurrency: {
     rules: HIPAA_NIST('LambdaConcurrency'),
-    appliesTo: 'classify and summarize functions',
+    appliesTo: 'classify, summarize and dispatch functions',
     reason: 'Step Functions invokes the classify function once per image and the summarize function once per batch; '
-      + 'their concurrency is bounded by the uploads, the bulk Map\'s maxConcurrency and the endpoint. A reserved '
+      + 'their concurrency is bounded by the ingest queue\'s event source mapping (MaximumConcurrency, which also caps '
+      + 'the dispatch function), the bulk Map\'s maxConcurrency and the endpoint. A reserved '
       + 'concurrency would throttle images into ERROR outcomes and take from the account\'s unreserved pool (accounts at '
       + 'the default limit cannot deploy one).',
   },
   functionDeadLetterQueue: {
     rules: [...HIPAA_NIST('LambdaDLQ'), 'Serverless-LambdaDLQ'],
-    appliesTo: 'classify and summarize functions',
-    reason: 'Step Functions invokes the functions synchronously; a Lambda dead-letter queue receives only failed '
-      + 'asynchronous invocations. The workflow retries and catches every failure and records it as an ERROR outcome '
+    appliesTo: 'classify, summarize and dispatch functions',
+    reason: 'Step Functions and the ingest queue\'s event source mapping invoke the functions synchronously; a Lambda '
+      + 'dead-letter queue receives only failed asynchronous invocations (ingest messages that fail every receive move '
+      + 'to the ingest dead-letter queue). The workflow retries and catches every failure and records it as an ERROR outcome '
       + 'with an alert and an audit record; upload events that cannot start an execution go to the pipeline\'s '
       + 'dead-letter queue.',
   },
@@ -79,6 +81,19 @@ export const ACKNOWLEDGEMENTS = {
     reason: 'The queue is itself a dead-letter queue: the EventBridge rule target\'s, for upload events that could not '
       + 'start an execution after 185 retries. The rules recognize only queues that another SQS queue redrives to.',
   },
+  ingestDeadLetterQueue: {
+    rules: ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy'],
+    appliesTo: 'the ingest dead-letter queue (queued ingestion)',
+    reason: 'The queue is itself a dead-letter queue: the ingest queue\'s redrive target, for upload messages that failed '
+      + 'every receive. The rules recognize only queues that another SQS queue redrives to.',
+  },
+  ingestEventSourceMappingDestination: {
+    rules: ['Serverless-LambdaEventSourceMappingDestination'],
+    appliesTo: 'the dispatch function\'s event source mapping on the ingest queue (queued ingestion)',
+    reason: 'Lambda supports on-failure destinations for stream and Kafka sources only; for an SQS source the queue\'s '
+      + 'redrive policy is the failure destination: a message that fails every receive moves to the ingest dead-letter queue, '
+      + 'which has an alarm.',
+  },
   alarmsWithoutTopic: {
     rules: HIPAA_NIST('CloudWatchAlarmAction'),
     appliesTo: 'the default alarms, only when `monitoring.alarmTopic` is not set',
@@ -97,6 +112,13 @@ export const ACKNOWLEDGEMENTS = {
     appliesTo: 'the alert dead-letter queue (created with `alertEmails`)',
     reason: 'The queue is itself a dead-letter queue: the email subscriptions\' redrive target, for alerts SNS could not '
       + 'deliver. The rules recognize only queues that another SQS queue redrives to.',
+  },
+  idempotencyTableBackup: {
+    rules: HIPAA_NIST_PCI('DynamoDBInBackupPlan'),
+    appliesTo: 'the idempotency table (queued ingestion)',
+    reason: 'The table holds only the dispatch function\'s idempotency records, each expiring by TTL after the '
+      + 'idempotency window (24 hours by default); results live in the audit trail. Point-in-time recovery is on; an '
+      + 'AWS Backup plan would keep copies of records whose only purpose is to expire.',
   },
   notificationsHandler: {
     rules: ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', ...HIPAA_NIST_PCI('IAMNoInlinePolicy')],

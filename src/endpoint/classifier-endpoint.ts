@@ -50,6 +50,8 @@ export class ClassifierEndpoint extends Resource implements IClassifierEndpoint 
   public readonly endpointName: string;
   public readonly endpointArn: string;
   public readonly requestContentType?: string;
+  /** Most invocations the endpoint serves at once: serverless `maxConcurrency`, or 4 per instance at the largest count. */
+  public readonly maxConcurrentInvocations?: number;
   /** The execution role SageMaker assumes. */
   public readonly role: iam.IRole;
   /** The SageMaker model. */
@@ -101,6 +103,9 @@ export class ClassifierEndpoint extends Resource implements IClassifierEndpoint 
       throw new Error(`Invalid ClassifierEndpoint props at ${this.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
     this.requestContentType = imageConfig.requestContentType;
+    this.maxConcurrentInvocations = hosting.type === EndpointHostingType.SERVERLESS
+      ? hosting.maxConcurrency
+      : INVOCATIONS_PER_INSTANCE * (hosting.autoScaling?.maxCapacity ?? hosting.initialInstanceCount ?? 1);
 
     this.grantLogsAndMetrics(props.endpointName);
     // Storage, captures and (HIPAA, NIST, PCI) the endpoint configuration are encrypted with a customer managed key,
@@ -259,3 +264,9 @@ export class ClassifierEndpoint extends Resource implements IClassifierEndpoint 
     }));
   }
 }
+
+/**
+ * Concurrent invocations an instance is assumed to serve (queued ingestion's default cap): a model server runs a
+ * few workers per instance and queues beyond them. Load-test your model and set `maxConcurrency` to tune it.
+ */
+const INVOCATIONS_PER_INSTANCE = 4;

@@ -31,6 +31,15 @@ export interface IClassifierEndpoint extends IResource {
   readonly requestContentType?: string;
 
   /**
+   * Most invocations the endpoint serves at the same time, when known: a serverless endpoint's `maxConcurrency`
+   * (SageMaker throttles beyond it), or 4 per instance of the largest instance count. Queued ingestion takes it as
+   * its default `maxConcurrency` and refuses a larger one.
+   *
+   * @default - not known
+   */
+  readonly maxConcurrentInvocations?: number;
+
+  /**
    * Grants `sagemaker:InvokeEndpoint` on this endpoint.
    */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
 import { rekognitionClassifyStates } from './rekognition-classify';
 import { RekognitionConfig } from '../classifier';
+import { DEFER_FIELD, DEFERRED_ERROR } from '../handlers/dispatch';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 
@@ -35,6 +36,12 @@ export interface PerImageWorkflowProps {
   readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly resultEvents?: { readonly eventBus?: events.IEventBus };
   /**
+   * Queued ingestion: an input with `deferTransientErrors: true` (the message has receives left) ends a transient
+   * classification failure as `ClassificationDeferred`, with no alert, audit record or other effect, so the queue
+   * tries the image again later. Without the field the failure is an ERROR, as with direct ingestion.
+   */
+  readonly deferTransientErrors?: boolean;
+  /**
    * Run as a bulk item: an input without `bucket` uses this one, and instead of failing, every outcome ends
    * with a compact item output (`bucket`, `key`, `outcome`, `label`/`error`) for the batch summary.
    */
@@ -54,6 +61,9 @@ export const StateName = {
   INVALID_INPUT: 'InvalidInput',
   CLASSIFY: 'Classify',
   CLASSIFICATION_FAILED: 'ClassificationFailed',
+  SHOULD_DEFER: 'ShouldDefer',
+  DEFER_CLASSIFICATION: 'DeferClassification',
+  CLASSIFICATION_DEFERRED: 'ClassificationDeferred',
   DECIDE: 'Decide',
   FLAGGED: 'Flagged',
   ACCEPTED: 'Accepted',
@@ -91,6 +101,12 @@ const OUTCOME_STATE_SUFFIX: Record<Outcome, string> = {
 
 /** Name of the publish state alerting the `index`-th topic routed for `outcome`, e.g. `AlertFlagged1`. */
 export const alertStateName = (outcome: Outcome, index: number) => `Alert${OUTCOME_STATE_SUFFIX[outcome]}${index + 1}`;
+
+/** Lambda service errors of the classify invocation (not the function's own), retried briefly in the workflow. */
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
+
+/** Lambda failures a queued image waits out in the queue: throttles and the service errors above. */
+const LAMBDA_TRANSIENT_ERRORS = ['Lambda.TooManyRequestsException', ...LAMBDA_SERVICE_ERRORS];
 
 /** Retry for action states: transient S3/SNS/EventBridge failures, and permanent ones a few times before giving up. */
 const ACTION_RETRY: sfn.RetryProps = {
@@ -156,6 +172,7 @@ export class PerImageWorkflow extends Construct {
       resultPath: '$.result',
     }).next(routeAlerts);
 
+    const onClassifyError = props.deferTransientErrors ? this.deferStates(classificationFailed) : classificationFailed;
     const classify = props.rekognition
       ? rekognitionClassifyStates(this, {
         rekognition: props.rekognition.config,
@@ -170,8 +187,8 @@ export class PerImageWorkflow extends Construct {
         quarantinePrefix: props.quarantine?.prefix,
         bucket: props.bucket,
         inputPrefix: props.inputPrefix,
-      }, classificationFailed)
-      : this.classifyTask(classificationFailed);
+      }, onClassifyError)
+      : this.classifyTask(onClassifyError);
 
     const setOutcome = (stateName: string, outcome: Outcome) =>
       new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' }).next(afterActions);
@@ -206,6 +223,29 @@ export class PerImageWorkflow extends Construct {
     this.startState = validate.otherwise(invalidInput);
   }
 
+  /**
+   * A transient failure while the message has receives left ends the execution `ClassificationDeferred` before any
+   * effect: the dispatch function puts the message back with backoff. Otherwise the failure is recorded as ERROR.
+   */
+  private deferStates(classificationFailed: sfn.IChainable): sfn.IChainable {
+    const transient = [...TRANSIENT_ERRORS, ...LAMBDA_TRANSIENT_ERRORS].map((e) => sfn.Condition.stringEquals('$.error.Error', e));
+    const defer = new sfn.Pass(this, StateName.DEFER_CLASSIFICATION, {
+      parameters: { cause: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause')) },
+      resultPath: '$.deferred',
+    }).next(new sfn.Fail(this, StateName.CLASSIFICATION_DEFERRED, {
+      comment: 'No alert, tag or audit record: the ingest queue tries the image again later.',
+      error: DEFERRED_ERROR,
+      causePath: '$.deferred.cause',
+    }));
+    return new sfn.Choice(this, StateName.SHOULD_DEFER, { comment: 'Queued ingestion: transient failures wait in the queue while the message has receives left.' })
+      .when(sfn.Condition.and(
+        sfn.Condition.isPresent(`$.${DEFER_FIELD}`),
+        sfn.Condition.booleanEquals(`$.${DEFER_FIELD}`, true),
+        sfn.Condition.or(...transient),
+      ), defer)
+      .otherwise(classificationFailed);
+  }
+
   /** The classify function's task: one invocation per image, returning `{ bucket, key, result, actions }`. */
   private classifyTask(onError: sfn.IChainable): sfn.TaskStateBase {
     const classify = new tasks.LambdaInvoke(this, StateName.CLASSIFY, {
@@ -222,7 +262,7 @@ export class PerImageWorkflow extends Construct {
       retryOnServiceExceptions: false,
     });
     classify.addRetry({
-      errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+      errors: LAMBDA_SERVICE_ERRORS,
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 2,

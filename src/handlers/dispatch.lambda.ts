@@ -1,0 +1,121 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  backoffSeconds, DEFER_FIELD, ExecutionEnd, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig, Upload,
+} from './dispatch';
+import { metricsOptions, setPipelineDimension } from './metrics';
+import { DispatchMetric, publishDispatched } from './dispatch-metrics';
+
+// Created once per execution environment and reused across invocations.
+const config = readDispatchConfig(process.env);
+const logger = new Logger({ serviceName: 'image-classification-pipeline' });
+const metrics = setPipelineDimension(new Metrics(metricsOptions(process.env)), process.env);
+const sfn = new SFNClient({ disableHostPrefix: config.disableHostPrefix });
+const sqs = new SQSClient({});
+const processor = new BatchProcessor(EventType.SQS);
+
+const idempotency = new IdempotencyConfig({
+  expiresAfterSeconds: config.idempotencyWindowSeconds,
+  // Called when a redelivery finds the upload done: counted, and answered with the stored end.
+  responseHook: (response) => {
+    metrics.addMetric(DispatchMetric.DUPLICATES_SUPPRESSED, 'Count', 1);
+    logger.info('Duplicate delivery: the upload was dispatched already');
+    return response;
+  },
+});
+const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable });
+
+/** A deferred classification or a Step Functions API failure: the message is tried again later. */
+class RetryLater extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+/** What the idempotency record keeps of an upload's (final) execution. */
+interface Dispatched extends ExecutionEnd {
+  readonly executionArn?: string;
+}
+
+/**
+ * Runs one upload's execution synchronously, at most once per upload for the idempotency window: a redelivery
+ * gets the stored end instead. A thrown error removes the in-progress record, so the upload can run again.
+ */
+const runUpload = makeIdempotent(
+  async (_upload: Record<string, string>, input: Record<string, unknown>, deferTransient: boolean): Promise<Dispatched> => {
+    const out = await sfn.send(new StartSyncExecutionCommand({
+      stateMachineArn: config.stateMachineArn,
+      input: JSON.stringify({ ...input, [DEFER_FIELD]: deferTransient }),
+    })).catch((err: Error) => {
+      throw new RetryLater(`StartSyncExecution failed: ${err.name}: ${err.message}`);
+    });
+    const end: Dispatched = { executionArn: out.executionArn, status: out.status, error: out.error, cause: out.cause };
+    logger.info('Execution ended', { executionArn: out.executionArn, status: out.status, error: out.error });
+    if (!isFinal(end)) throw new RetryLater(`${end.error}: ${end.cause ?? ''}`);
+    return end;
+  },
+  { persistenceStore, config: idempotency, dataIndexArgument: 0 },
+);
+
+async function dispatchRecord(record: SQSRecord, context: Context): Promise<void> {
+  const { upload, input } = parseIngestMessage(record.body);
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+  const lastAttempt = isLastAttempt(receiveCount, config.maxReceiveCount);
+  logger.appendKeys({ bucket: upload.bucket, key: upload.key, versionId: upload.versionId, messageId: record.messageId });
+  const sentAt = Number(record.attributes.SentTimestamp);
+  const startedAt = Date.now();
+  try {
+    // An execution may take the state machine's whole timeout: do not start one the function cannot wait for.
+    if (context.getRemainingTimeInMillis() < (config.executionTimeoutSeconds + 10) * 1000) {
+      throw new RetryLater('Not enough time left in this invocation to wait for an execution');
+    }
+    const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt);
+    publishDispatched(metrics, { attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt) });
+    logger.info('Upload dispatched', { executionArn: end.executionArn, status: end.status, error: end.error, attempts: receiveCount });
+  } catch (err) {
+    if (!(err instanceof RetryLater || err instanceof IdempotencyAlreadyInProgressError)) {
+      // Idempotency store or unexpected failure: the message is retried by visibility timeout, and after its
+      // last receive lands in the ingest dead-letter queue.
+      logger.error('Upload not dispatched', { errorName: (err as Error).name, errorMessage: (err as Error).message, attempts: receiveCount });
+    }
+    await deferMessage(record, upload, receiveCount, err as Error);
+    throw err;
+  } finally {
+    logger.resetKeys();
+  }
+}
+
+/** Sets the message's next attempt time with exponential backoff and jitter; the batch reports it as failed. */
+async function deferMessage(record: SQSRecord, upload: Upload, receiveCount: number, err: Error): Promise<void> {
+  const seconds = backoffSeconds(receiveCount, config.backoffBaseSeconds, config.backoffMaxSeconds);
+  logger.warn('Upload deferred', { key: upload.key, attempts: receiveCount, retryInSeconds: seconds, reason: err.message });
+  metrics.addMetric(DispatchMetric.DEFERRED, 'Count', 1);
+  try {
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: config.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+  } catch (e) {
+    // The message still returns after the queue's visibility timeout.
+    logger.warn('Could not change the message visibility', { errorName: (e as Error).name });
+  }
+}
+
+/** Entry point: one batch of ingest-queue messages, processed one after another (in-flight ≤ the mapping's concurrency). */
+export async function handler(event: SQSEvent, context: Context) {
+  idempotency.registerLambdaContext(context);
+  try {
+    return await processPartialResponse(event, (record: SQSRecord) => dispatchRecord(record, context), processor, {
+      context,
+      processInParallel: false,
+      // A batch whose every message was deferred is a normal answer, not a function error.
+      throwOnFullBatchFailure: false,
+    });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './ingestion/ingestion';
+export * from './ingestion/queued-ingestion';

@@ -1,0 +1,112 @@
+import { Duration } from 'aws-cdk-lib';
+
+/** How uploads reach the per-image workflow. */
+export enum IngestionType {
+  /** Through an SQS ingest queue and a dispatch function: bounded concurrency, backoff, exactly-once effects. */
+  QUEUED = 'QUEUED',
+  /** The upload rule starts each execution itself: lowest latency, at-least-once, no concurrency cap. */
+  DIRECT = 'DIRECT',
+}
+
+/**
+ * Options for {@link Ingestion.queued}.
+ */
+export interface QueuedIngestionOptions {
+  /**
+   * Most images classified at the same time (the event source mapping's `MaximumConcurrency`, 2 to 1,000; each
+   * dispatch invocation runs its batch one image after another). Size it to what the model serves at once: a
+   * burst beyond it waits in the queue instead of being throttled.
+   *
+   * @default - from the classifier: a `ClassifierEndpoint`'s serverless `maxConcurrency`, or 4 per instance of its
+   * largest instance count; 10 for an endpoint you bring; 5 for Rekognition (its lowest default TPS quota)
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Messages per dispatch invocation, 1 to 10. Larger batches mean fewer invocations; the images of a batch
+   * are classified one after another.
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+
+  /**
+   * How long the event source mapping gathers messages before invoking the dispatch function (up to 5 minutes).
+   * Adds up to this much latency to each image, for fuller batches.
+   *
+   * @default - no batching window: invoke as soon as messages are available
+   */
+  readonly maxBatchingWindow?: Duration;
+
+  /**
+   * Receives of a message before it moves to the ingest dead-letter queue (2 to 1,000). Transient failures
+   * (throttling, endpoint unavailable or not ready, S3 5xx, Lambda throttles) send the message back with
+   * exponential backoff (10 s doubling to 15 minutes, with jitter); only its last receive records ERROR. With
+   * the default, an image waits out at least 100 minutes of outage before it is recorded as ERROR.
+   *
+   * @default 20
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * How long the ingest queue keeps a message (1 minute to 14 days). Must exceed the time the receives and
+   * their backoff can take.
+   *
+   * @default Duration.days(4)
+   */
+  readonly retention?: Duration;
+
+  /**
+   * How long one upload (bucket, key, version, sequencer) is deduplicated: a redelivery within this window has
+   * no second alert, tag write, quarantine move, audit record or result event. At least 1 hour, at most 30 days.
+   *
+   * @default Duration.hours(24)
+   */
+  readonly idempotencyWindow?: Duration;
+
+  /**
+   * Alarm when the oldest message in the ingest queue is older than this (an outage, or a backlog the
+   * concurrency cannot drain).
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly oldestMessageAgeAlarmThreshold?: Duration;
+}
+
+/**
+ * How uploads reach the per-image workflow. Use a static factory: `Ingestion.queued()` (the default) or
+ * `Ingestion.direct()`.
+ */
+export abstract class Ingestion {
+  /**
+   * Uploads wait in an encrypted SQS ingest queue; a dispatch function runs each image's Express execution
+   * synchronously, never more at once than the model can serve, retries transient failures with backoff, and
+   * deduplicates redeliveries (Powertools idempotency, DynamoDB). The default.
+   */
+  public static queued(options: QueuedIngestionOptions = {}): Ingestion {
+    return new ConfiguredIngestion(IngestionType.QUEUED, options);
+  }
+
+  /**
+   * The upload rule starts each execution itself (EventBridge retries with a dead-letter queue). Lowest latency
+   * and cost, but at-least-once (a redelivered event runs again, with its alert and audit record) and no
+   * concurrency cap (a burst beyond the model's capacity ends ERROR `EndpointThrottled` after the workflow's retries).
+   */
+  public static direct(): Ingestion {
+    return new ConfiguredIngestion(IngestionType.DIRECT, {});
+  }
+
+  /** Which kind of ingestion this is. */
+  public abstract readonly type: IngestionType;
+  /** Queued only: its options as given. */
+  public abstract readonly queuedOptions?: QueuedIngestionOptions;
+}
+
+class ConfiguredIngestion extends Ingestion {
+  public readonly queuedOptions?: QueuedIngestionOptions;
+
+  constructor(public readonly type: IngestionType, options: QueuedIngestionOptions) {
+    super();
+    this.queuedOptions = type === IngestionType.QUEUED ? options : undefined;
+  }
+}

@@ -1,0 +1,155 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { EVENT_RETRY_ATTEMPTS } from './direct-ingestion';
+import { QUEUED_DEFAULTS } from './defaults';
+import { idempotencyTable } from './idempotency-table';
+import { QueuedIngestionOptions } from './ingestion';
+import { secureDeadLetterQueue } from '../dead-letter-queue';
+import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
+import { acknowledgeFunction, functionRole } from '../functions';
+import { DispatchEnv } from '../handlers/dispatch';
+import { DispatchFunction } from '../handlers/dispatch-function';
+import { MetricsEnv } from '../handlers/metrics';
+
+/** A batch runs its executions one after another, so the dispatch function may wait for several. */
+const DISPATCH_TIMEOUT = Duration.minutes(15);
+
+/** Properties of {@link QueuedIngestion}. */
+export interface QueuedIngestionProps {
+  readonly options: QueuedIngestionOptions;
+  /** The cap in force (given, or the classifier's default). */
+  readonly maxConcurrency: number;
+  /** The rule that matches uploads; its target becomes the ingest queue. */
+  readonly rule: events.Rule;
+  /** Where EventBridge puts events it could not send to the queue. */
+  readonly eventDeadLetterQueue: sqs.IQueue;
+  /** The per-image (Express) state machine. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The state machine's timeout: the longest one execution can take. */
+  readonly executionTimeout: Duration;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly metricsNamespace: string;
+  readonly metricsPipeline: string;
+}
+
+/**
+ * Queued ingestion: upload rule → SQS ingest queue (pipeline key, TLS-only, dead-letter queue) → event source
+ * mapping (MaximumConcurrency, partial batch responses) → dispatch function → StartSyncExecution per image, with
+ * Powertools idempotency records in DynamoDB so one upload has one set of effects.
+ */
+export class QueuedIngestion extends Construct {
+  /** The queue uploads wait in. */
+  public readonly queue: sqs.Queue;
+  /** Messages that failed every receive. Redrive them with `StartMessageMoveTask` once the cause is fixed. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Runs each queued image's execution. */
+  public readonly dispatchFunction: lambda.Function;
+  /** Powertools idempotency records, one per upload. */
+  public readonly idempotencyTable: dynamodb.Table;
+  /** Age of the oldest message above which the backlog alarm fires. */
+  public readonly oldestMessageAgeAlarmThreshold: Duration;
+
+  constructor(scope: Construct, id: string, props: QueuedIngestionProps) {
+    super(scope, id);
+    const o = props.options;
+    const maxReceiveCount = o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount;
+    this.oldestMessageAgeAlarmThreshold = o.oldestMessageAgeAlarmThreshold ?? QUEUED_DEFAULTS.oldestMessageAgeAlarmThreshold;
+    this.deadLetterQueue = secureDeadLetterQueue(this, 'DeadLetterQueue', props.encryptionKey, ACKNOWLEDGEMENTS.ingestDeadLetterQueue);
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: o.retention ?? QUEUED_DEFAULTS.retention,
+      // AWS's guidance for Lambda consumers: six times the function timeout, so throttled batches are not received again
+      // while still in flight. Deferred messages set their own, shorter visibility.
+      visibilityTimeout: Duration.seconds(DISPATCH_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+    });
+
+    this.idempotencyTable = idempotencyTable(this, 'IdempotencyTable', props.encryptionKey);
+
+    const logGroup = new logs.LogGroup(this, 'DispatchFunctionLogs', { retention: props.logRetention, encryptionKey: props.encryptionKey });
+    this.dispatchFunction = new DispatchFunction(this, 'DispatchFunction', {
+      description: 'Runs each queued image classification with bounded concurrency, backoff and deduplication (cdk-image-classification-pipeline)',
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: DISPATCH_TIMEOUT,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role: functionRole(this, 'DispatchFunctionServiceRole', logGroup),
+      environmentEncryption: props.encryptionKey,
+      environment: {
+        [DispatchEnv.STATE_MACHINE_ARN]: props.stateMachine.stateMachineArn,
+        [DispatchEnv.QUEUE_URL]: this.queue.queueUrl,
+        [DispatchEnv.MAX_RECEIVE_COUNT]: String(maxReceiveCount),
+        [DispatchEnv.IDEMPOTENCY_TABLE]: this.idempotencyTable.tableName,
+        [DispatchEnv.IDEMPOTENCY_WINDOW_SECONDS]: String((o.idempotencyWindow ?? QUEUED_DEFAULTS.idempotencyWindow).toSeconds()),
+        [DispatchEnv.BACKOFF_BASE_SECONDS]: String(QUEUED_DEFAULTS.backoffBase.toSeconds()),
+        [DispatchEnv.BACKOFF_MAX_SECONDS]: String(QUEUED_DEFAULTS.backoffMax.toSeconds()),
+        [DispatchEnv.EXECUTION_TIMEOUT_SECONDS]: String(props.executionTimeout.toSeconds()),
+        [MetricsEnv.NAMESPACE]: props.metricsNamespace,
+        [MetricsEnv.PIPELINE]: props.metricsPipeline,
+        // Powertools keeps the idempotency records' payload hash only; never log event bodies.
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+    acknowledgeFunction(this.dispatchFunction);
+    props.stateMachine.grantStartSyncExecution(this.dispatchFunction);
+    // Exactly what Powertools' DynamoDB persistence layer calls.
+    this.idempotencyTable.grant(this.dispatchFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    // The table and the queue are encrypted with the pipeline's key: reading needs Decrypt, writing a data key.
+    props.encryptionKey.grant(this.dispatchFunction, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+    // Receive, delete and ChangeMessageVisibility (deferred messages) on the ingest queue.
+    this.dispatchFunction.addEventSource(new SqsEventSource(this.queue, {
+      batchSize: o.batchSize ?? QUEUED_DEFAULTS.batchSize,
+      maxBatchingWindow: o.maxBatchingWindow,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+    }));
+    acknowledge(this.dispatchFunction, ACKNOWLEDGEMENTS.ingestEventSourceMappingDestination);
+
+    // The whole S3 event is the message: the dispatch function reads key, version and sequencer from it.
+    props.rule.addTarget(new targets.SqsQueue(this.queue, {
+      deadLetterQueue: props.eventDeadLetterQueue,
+      retryAttempts: EVENT_RETRY_ATTEMPTS,
+      maxEventAge: Duration.hours(24),
+    }));
+  }
+
+  /**
+   * Images waiting in the ingest queue: visible messages plus those in flight (being classified, or deferred with
+   * backoff after a transient failure).
+   */
+  public metricBacklog(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric {
+    return new cloudwatch.MathExpression({
+      label: 'Ingest backlog',
+      ...props,
+      expression: 'visible + inFlight',
+      usingMetrics: {
+        visible: this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
+        inFlight: this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum' }),
+      },
+    });
+  }
+
+  /** Age in seconds of the oldest message in the ingest queue. */
+  public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', ...props });
+  }
+
+  /** Messages in the ingest dead-letter queue. */
+  public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+}

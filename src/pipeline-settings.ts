@@ -1,0 +1,106 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { DEFAULT_ALERT_OUTCOMES } from './actions';
+import { BulkMode } from './bulk-mode';
+import { ClassifierConfig, ClassifierKind } from './classifier';
+import { Ingestion, IngestionType } from './ingestion/ingestion';
+import { defaultIngestion, resolveMaxConcurrency, validateIngestion } from './ingestion/validation';
+import type { ImageClassificationPipelineProps } from './pipeline';
+import { validatePipelineProps } from './pipeline-validation';
+import { DEFAULT_INPUT_SUFFIXES } from './workflow/key-filter';
+
+/** The pipeline's props with every default applied and the classifier bound. */
+export interface PipelineSettings {
+  readonly endpoint: ClassifierConfig;
+  readonly usesFunction: boolean;
+  readonly classLabels: string[];
+  readonly flaggedLabels: string[];
+  readonly confidenceThreshold: number;
+  readonly inputSuffixes: string[];
+  readonly workflowType: sfn.StateMachineType;
+  readonly handlerTimeout: Duration;
+  readonly handlerMemorySize: number;
+  readonly maxImageSize: Size;
+  readonly topK: number;
+  readonly bulkMode: BulkMode;
+  readonly ingestion: Ingestion;
+  /** Queued ingestion's cap (meaningless with direct ingestion). */
+  readonly maxConcurrency: number;
+  readonly tagObjects: boolean;
+}
+
+/**
+ * Applies the defaults, binds the classifier and validates everything at once: every problem of the props,
+ * the classifier's options and the ingestion options goes into one error.
+ */
+export function resolveSettings(scope: Construct, props: ImageClassificationPipelineProps): PipelineSettings {
+  const inputSuffixes = props.inputSuffixes ?? DEFAULT_INPUT_SUFFIXES;
+  const workflowType = props.workflowType ?? sfn.StateMachineType.EXPRESS;
+  const handlerTimeout = props.handlerTimeout ?? Duration.seconds(30);
+  const handlerMemorySize = props.handlerMemorySize ?? 512;
+  const maxImageSize = props.maxImageSize ?? Size.mebibytes(6);
+  const topK = props.topK ?? 5;
+  const bulkMode = props.bulkMode ?? BulkMode.none();
+  const confidenceThreshold = props.confidenceThreshold ?? 0.8;
+  const ingestion = props.ingestion ?? defaultIngestion(workflowType);
+  const bringsTopics = props.alertTopics !== undefined || props.alerts !== undefined;
+  const auditEnabled = props.auditTrail?.enabled ?? true;
+
+  const binding = props.classifier.bind(scope, { confidenceThreshold });
+  const usesFunction = binding.config.kind === ClassifierKind.SAGEMAKER_ENDPOINT;
+  const classLabels = props.classLabels ?? binding.config.classLabels;
+  const flaggedLabels = props.flaggedLabels ?? binding.config.defaultFlaggedLabels ?? [];
+  const classifierConcurrency = {
+    limit: binding.config.maxConcurrency,
+    fallback: binding.config.defaultConcurrency,
+    source: 'the ClassifierEndpoint\'s hosting',
+  };
+  const problems = [
+    ...binding.problems,
+    ...validatePipelineProps({
+      classLabels,
+      classLabelsRequired: usesFunction,
+      flaggedLabels,
+      confidenceThreshold,
+      inputPrefix: props.inputPrefix,
+      inputSuffixes,
+      handlerMemorySize,
+      handlerTimeout,
+      maxImageSize,
+      topK,
+      workflowType,
+      alertRouteOutcomes: (props.alerts ?? []).map((r) => r.outcomes ?? DEFAULT_ALERT_OUTCOMES),
+      alertEmailsWithOwnTopics: (props.alertEmails?.length ?? 0) > 0 && bringsTopics,
+      quarantine: props.quarantine && {
+        outcomes: props.quarantine.outcomes,
+        prefix: props.quarantine.prefix,
+        sameBucket: props.quarantine.bucket === undefined || props.quarantine.bucket === props.bucket,
+      },
+      auditPrefix: props.auditTrail?.prefix ?? 'results/',
+      auditEnabled,
+      bulkMode,
+    }),
+    ...validateIngestion(ingestion, { workflowType, classifier: classifierConcurrency }),
+  ];
+  if (problems.length > 0) {
+    throw new Error(`Invalid ImageClassificationPipeline props at ${scope.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return {
+    endpoint: binding.config,
+    usesFunction,
+    classLabels: classLabels ?? [],
+    flaggedLabels,
+    confidenceThreshold,
+    inputSuffixes,
+    workflowType,
+    handlerTimeout,
+    handlerMemorySize,
+    maxImageSize,
+    topK,
+    bulkMode,
+    ingestion,
+    maxConcurrency: ingestion.type === IngestionType.QUEUED ? resolveMaxConcurrency(ingestion, classifierConcurrency) : 0,
+    tagObjects: props.tagObjects ?? true,
+  };
+}
