@@ -7,7 +7,7 @@ import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
-  backoffSeconds, DEFER_FIELD, ExecutionEnd, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig, Upload,
+  backoffSeconds, DEFER_FIELD, ExecutionEnd, executionName, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig, Upload,
 } from './dispatch';
 import { metricsOptions, setPipelineDimension } from './metrics';
 import { DispatchMetric, publishDispatched } from './dispatch-metrics';
@@ -49,14 +49,17 @@ interface Dispatched extends ExecutionEnd {
  * gets the stored end instead. A thrown error removes the in-progress record, so the upload can run again.
  */
 const runUpload = makeIdempotent(
-  async (_upload: Record<string, string>, input: Record<string, unknown>, deferTransient: boolean): Promise<Dispatched> => {
+  async (_upload: Record<string, string>, input: Record<string, unknown>, deferTransient: boolean, name: string): Promise<Dispatched> => {
     const out = await sfn.send(new StartSyncExecutionCommand({
       stateMachineArn: config.stateMachineArn,
+      // Named after the message and its receive: logs, the execution and its audit record lead back to the message.
+      name,
       input: JSON.stringify({ ...input, [DEFER_FIELD]: deferTransient }),
     })).catch((err: Error) => {
       throw new RetryLater(`StartSyncExecution failed: ${err.name}: ${err.message}`);
     });
-    const end: Dispatched = { executionArn: out.executionArn, status: out.status, error: out.error, cause: out.cause };
+    // Stored as the idempotency record's response: DynamoDB takes no undefined attribute values.
+    const end: Dispatched = JSON.parse(JSON.stringify({ executionArn: out.executionArn, status: out.status, error: out.error, cause: out.cause }));
     logger.info('Execution ended', { executionArn: out.executionArn, status: out.status, error: out.error });
     if (!isFinal(end)) throw new RetryLater(`${end.error}: ${end.cause ?? ''}`);
     return end;
@@ -76,7 +79,7 @@ async function dispatchRecord(record: SQSRecord, context: Context): Promise<void
     if (context.getRemainingTimeInMillis() < (config.executionTimeoutSeconds + 10) * 1000) {
       throw new RetryLater('Not enough time left in this invocation to wait for an execution');
     }
-    const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt);
+    const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt, executionName(record.messageId, receiveCount));
     publishDispatched(metrics, { attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt) });
     logger.info('Upload dispatched', { executionArn: end.executionArn, status: end.status, error: end.error, attempts: receiveCount });
   } catch (err) {
@@ -116,6 +119,7 @@ export async function handler(event: SQSEvent, context: Context) {
       throwOnFullBatchFailure: false,
     });
   } finally {
-    metrics.publishStoredMetrics();
+    // Deferrals are counted per record and published once per batch.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }

@@ -85,6 +85,15 @@ export function idempotencyPayload(upload: Upload): Record<string, string> {
   };
 }
 
+/**
+ * The execution's name: the message id and its receive count (`<message id>-<n>`), so an execution, its log records
+ * and its audit record (`results/yyyy/mm/dd/<name>.json`) lead back to the ingest message and the attempt.
+ */
+export function executionName(messageId: string, receiveCount: number): string {
+  // Step Functions names: 1–80 characters of letters, digits, '-' and '_'.
+  return `${messageId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 70)}-${receiveCount}`;
+}
+
 /** How an execution ended, as StartSyncExecution reports it. */
 export interface ExecutionEnd {
   readonly status?: string;

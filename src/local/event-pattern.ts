@@ -74,6 +74,13 @@ export function applyInputTransformer(
   return JSON.parse(text);
 }
 
+let lastSequencer = 0;
+/** S3's sequencer: hexadecimal, increasing for the events of one key (two uploads in one millisecond still differ). */
+function nextSequencer(): string {
+  lastSequencer = Math.max(lastSequencer + 1, Date.now() * 1000);
+  return lastSequencer.toString(16).toUpperCase().padStart(16, '0');
+}
+
 /** The EventBridge event S3 sends for an upload. */
 export function objectCreatedEvent(
   bucket: string,
@@ -95,7 +102,7 @@ export function objectCreatedEvent(
     'detail': {
       'version': '0',
       'bucket': { name: bucket },
-      'object': { key, size, etag, ...(opts.versionId ? { 'version-id': opts.versionId } : {}), sequencer: Date.now().toString(16) },
+      'object': { key, size, etag, ...(opts.versionId ? { 'version-id': opts.versionId } : {}), sequencer: nextSequencer() },
       'request-id': 'LOCAL',
       'requester': opts.account ?? '123456789012',
       'source-ip-address': '127.0.0.1',

@@ -9,6 +9,8 @@ import * as vm from 'node:vm';
 import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { ScaledClock } from './clock';
+import { DispatchEnv } from '../handlers/dispatch';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
@@ -17,8 +19,11 @@ import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
 import { RekognitionModel, RekognitionPeer, startRekognition } from './peers/rekognition';
 import { S3Peer, startS3 } from './peers/s3';
-import { SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
+import { EndpointCapacity, SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
 import { SnsPublished, SnsSink, startSnsSink } from './peers/sns';
+import { ExecutionRequest, ExecutionResult } from './peers/stepfunctions';
+import { LocalQueuedIngestion, queuedTopology, QueuedTopology } from './queued-ingestion';
+import { scaledTimeout, scaleDefinitionTime } from './scaled-time';
 import { CfnTemplate, LOCAL_ACCOUNT, physicalName, resolveIntrinsics, stateMachineDefinition } from './template-resolver';
 
 /**
@@ -56,10 +61,24 @@ export interface LocalPipelineOptions {
     readonly detectModerationLabels?: RekognitionModel;
   };
   /**
-   * Wait before each retry, in ms, instead of the definition's backoff (which is seconds, with jitter).
+   * Wait before each retry, in ms, instead of the definition's backoff (which is seconds, with jitter). Ignored
+   * when `timeScale` is set.
    * @default 0
    */
   readonly retryDelayMs?: number;
+  /**
+   * Run AWS's timings in scaled time: real ms per simulated ms (0.001 turns 30 s into 30 ms). Retry intervals with
+   * their backoff and jitter, Express's 5-minute limit, Lambda timeouts, visibility timeouts and the dispatch
+   * function's backoff all honour it, so bursts and outages run in seconds.
+   * @default - real time for the queue and timeouts; retries wait `retryDelayMs`
+   */
+  readonly timeScale?: number;
+  /**
+   * What each SageMaker endpoint serves at once (`{ concurrency, latencyMs }`): requests beyond `concurrency` in
+   * flight are answered ThrottlingException (400), as SageMaker does; `latencyMs` is simulated time.
+   * @default - unlimited
+   */
+  readonly capacity?: Record<string, EndpointCapacity>;
   /** Directory of the bundled handlers (`<name>.lambda/index.js`). @default HANDLERS_DIR */
   readonly handlersDir?: string;
   /** Further buckets to create in the S3 peer (e.g. an imported quarantine or audit bucket). */
@@ -69,8 +88,12 @@ export interface LocalPipelineOptions {
 /** One execution of the pipeline's state machine. */
 export interface LocalExecution {
   readonly executionArn: string;
-  /** SUCCEEDED or FAILED, as Step Functions reports; NOT_TRIGGERED when the upload rule did not match. */
-  readonly status: 'SUCCEEDED' | 'FAILED' | 'NOT_TRIGGERED';
+  /**
+   * SUCCEEDED, FAILED or TIMED_OUT, as Step Functions reports; NOT_TRIGGERED when the upload rule did not match.
+   * Queued ingestion: DEDUPLICATED when the dispatch function found the upload done already (no execution, no
+   * effect), DEAD_LETTERED when the message failed every receive without a final execution.
+   */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'NOT_TRIGGERED' | 'DEDUPLICATED' | 'DEAD_LETTERED';
   /** The state machine's input. */
   readonly input?: unknown;
   /** The output of a SUCCEEDED execution (the classification result). */
@@ -92,6 +115,11 @@ export interface LocalExecution {
   readonly states: string[];
   /** Invocations of the classify function (retries included). */
   readonly lambdaInvocations: number;
+  /**
+   * Queued ingestion: the executions this delivery ran, in order (deferred attempts first, then the final one,
+   * whose fields this record carries; alerts, events and audit records are those of all of them).
+   */
+  readonly attempts?: LocalExecution[];
 }
 
 interface FunctionInfo {
@@ -167,8 +195,15 @@ export class LocalPipeline {
   private readonly stateMachineId: string;
   private readonly bulkStateMachineId?: string;
   private readonly functions = new Map<string, FunctionInfo>();
-  private readonly rules: Array<{ pattern: any; transformer?: any }> = [];
-  private readonly handlers = new Map<string, (event: unknown) => Promise<unknown>>();
+  private readonly rules: Array<{ pattern: any; transformer?: any; queued?: boolean }> = [];
+  private readonly topology?: QueuedTopology;
+  /** The queued path's peers (ingest queue, Step Functions, DynamoDB); undefined with direct ingestion. */
+  public queued?: LocalQueuedIngestion;
+  /** Simulated time of every timer, retry and timeout. */
+  public readonly clock: ScaledClock;
+  /** Every per-image and bulk execution, in the order they ended. */
+  public readonly executions: LocalExecution[] = [];
+  private readonly handlers = new Map<string, (event: unknown, context?: unknown) => Promise<unknown>>();
   /** Environment every function gets on top of its own: the peers' endpoints and credentials. */
   private peerEnv: Record<string, string> = {};
   private invocations = 0;
@@ -185,8 +220,15 @@ export class LocalPipeline {
     }
     for (const [id, r] of Object.entries(this.template.Resources)) {
       if (r.Type === 'AWS::Events::Rule') {
+        const pattern = () => resolveIntrinsics(r.Properties.EventPattern, this.template);
         const target = (r.Properties.Targets ?? []).find((t: any) => t.Arn?.Ref === this.stateMachineId);
-        if (target) this.rules.push({ pattern: resolveIntrinsics(r.Properties.EventPattern, this.template), transformer: target.InputTransformer });
+        if (target) this.rules.push({ pattern: pattern(), transformer: target.InputTransformer });
+        for (const t of r.Properties.Targets ?? []) {
+          const topology = queuedTopology(this.template, t);
+          if (!topology || this.topology) continue;
+          this.topology = topology;
+          this.rules.push({ pattern: pattern(), transformer: t.InputTransformer, queued: true });
+        }
       }
       if (r.Type === 'AWS::Lambda::Function') {
         this.functions.set(id, {
@@ -196,6 +238,7 @@ export class LocalPipeline {
         });
       }
     }
+    this.clock = new ScaledClock(options.timeScale ?? 1);
     const bucketNames = this.rules.flatMap((rule) => rule.pattern?.detail?.bucket?.name ?? []);
     if (bucketNames.length === 0) throw new Error('The pipeline has no upload rule naming a bucket');
     this.bucketName = bucketNames[0];
@@ -214,7 +257,33 @@ export class LocalPipeline {
     const rule = this.rules.find((r) => matchesEventPattern(r.pattern, event));
     if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], events: [], auditRecords: [], states: [], lambdaInvocations: 0 };
     const input = rule.transformer ? applyInputTransformer(rule.transformer, event) : event;
+    if (rule.queued) return this.deliverToQueue(input);
     return this.startExecution(input);
+  }
+
+  /**
+   * Queued ingestion: sends the event to the ingest queue and waits until the dispatch function is done with
+   * that message (deleted, or moved to the ingest dead-letter queue), reporting the executions it ran.
+   */
+  private async deliverToQueue(event: any): Promise<LocalExecution> {
+    const queued = this.queued!;
+    const messageId = queued.send(event);
+    const end = await queued.whenDone(messageId);
+    // The dispatch function names each execution `<message id>-<receive count>`.
+    const attempts = this.executions.filter((e) => executionNameOf(e.executionArn).startsWith(`${messageId}-`));
+    const last = attempts[attempts.length - 1];
+    const status = last ? last.status : end === 'DEAD_LETTERED' ? 'DEAD_LETTERED' : 'DEDUPLICATED';
+    return {
+      ...(last ?? { executionArn: '', states: [], lambdaInvocations: 0 }),
+      status,
+      input: last?.input ?? event,
+      alerts: attempts.flatMap((a) => a.alerts),
+      events: attempts.flatMap((a) => a.events),
+      auditRecords: attempts.flatMap((a) => a.auditRecords),
+      lambdaInvocations: attempts.reduce((n, a) => n + a.lambdaInvocations, 0),
+      tags: last ? last.tags : await this.currentTags({ bucket: event?.detail?.bucket?.name, key: event?.detail?.object?.key }),
+      attempts,
+    };
   }
 
   /** Starts a per-image execution with the given input, as StartExecution would. */
@@ -228,14 +297,17 @@ export class LocalPipeline {
     return this.execute(this.bulkStateMachineId, this.bulkDefinition, input);
   }
 
-  private async execute(stateMachineId: string, original: any, input: unknown): Promise<LocalExecution> {
-    const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
+  private async execute(stateMachineId: string, original: any, input: unknown, arn?: string): Promise<LocalExecution> {
+    const executionArn = arn ?? `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
     const { definition, stringify } = compatDefinition(original);
+    const scaled = this.options.timeScale !== undefined;
+    if (scaled) scaleDefinitionTime(definition, this.options.timeScale!);
     const jsonataOutputs = rewriteJsonataPassStates(definition);
+    // Effects are told apart by the execution ARN every result carries: executions run concurrently.
     const alertsBefore = this.sns.messages.length;
     const eventsBefore = this.events.length;
     const writesBefore = this.objectWrites.length;
-    const invocationsBefore = this.invocations;
+    let invocations = 0;
     const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
     for (const [name, state] of allStates(definition)) {
       if (state.Resource === JSONATA_PASS_RESOURCE) {
@@ -243,19 +315,25 @@ export class LocalPipeline {
         taskResourceLocalHandlers[name] = async (passInput: any) => JSON.parse(JSON.stringify(await evaluateOutput(output, passInput) ?? null));
       } else if (state.Type === 'Task') {
         const handler = this.taskHandler(state);
-        taskResourceLocalHandlers[name] = (params: any) => handler(stringifyDeferred(params, stringify[name]));
+        const lambda = this.isLambdaTask(state);
+        taskResourceLocalHandlers[name] = (params: any) => {
+          if (lambda) invocations++;
+          return handler(stringifyDeferred(params, stringify[name]));
+        };
       }
     }
-    const retryIntervalOverrides = Object.fromEntries(
+    // Scaled time runs the definition's own backoff and jitter; otherwise every retry waits retryDelayMs.
+    const retryIntervalOverrides = scaled ? {} : Object.fromEntries(
       allStates(definition).filter(([, s]) => s.Retry).map(([name]) => [name, this.options.retryDelayMs ?? 0]),
     );
     const overrides = { taskResourceLocalHandlers, retryIntervalOverrides };
     const context = (id: string) => ({
-      Execution: { Id: id, Name: id.split(':').pop() },
+      Execution: { Id: id, Name: executionNameOf(id) },
       // The interpreter does not fill $$.State; the execution start stands in for the entered time.
       State: { EnteredTime: new Date().toISOString() },
     });
-    const options = { validationOptions: { checkArn: false, checkPaths: false } };
+    // A scaled definition has fractional intervals, which the ASL validator rejects: the unscaled one was validated.
+    const options = { validationOptions: scaled ? { noValidate: true } : { checkArn: false, checkPaths: false } };
 
     // Distributed Maps run here (the interpreter ignores ItemReader and ResultWriter): each becomes a task
     // whose handler reads the items, runs the item processor as child executions and writes the results.
@@ -294,15 +372,21 @@ export class LocalPipeline {
     try {
       outcome = { status: 'SUCCEEDED', output: await run.result };
     } catch (e: any) {
-      outcome = { status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+      outcome = e?.name === 'ExecutionTimeoutError'
+        ? { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution ran longer than its TimeoutSeconds' }
+        : { status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
     }
     await collect;
-    const alerts = this.sns.messages.slice(alertsBefore);
-    const alerted = alerts.map((a) => safeJson(a.message)).find((m) => m?.executionArn === executionArn);
-    const events = this.events.slice(eventsBefore);
-    const auditRecords = this.objectWrites.slice(writesBefore).map((w) => ({ bucket: w.bucket, key: w.key, record: safeJson(w.body) }));
+    // A record without an ARN (a bulk digest) belongs to the execution that wrote it; child executions' ARNs extend the parent's.
+    const mine = (record: any) => typeof record?.executionArn !== 'string' || record.executionArn === executionArn
+      || record.executionArn.startsWith(`${executionArn}:`);
+    const alerts = this.sns.messages.slice(alertsBefore).filter((a) => mine(safeJson(a.message)));
+    const alerted = alerts.map((a) => safeJson(a.message))[0];
+    const events = this.events.slice(eventsBefore).filter((e) => mine(e.detail));
+    const auditRecords = this.objectWrites.slice(writesBefore).map((w) => ({ bucket: w.bucket, key: w.key, record: safeJson(w.body) }))
+      .filter((w) => mine(w.record));
     const result = outcome.output ?? auditRecords[0]?.record ?? events[0]?.detail ?? alerted;
-    return {
+    const execution: LocalExecution = {
       executionArn,
       input,
       ...outcome,
@@ -312,7 +396,25 @@ export class LocalPipeline {
       auditRecords,
       tags: await this.currentTags(input),
       states,
-      lambdaInvocations: this.invocations - invocationsBefore,
+      lambdaInvocations: invocations,
+    };
+    this.executions.push(execution);
+    return execution;
+  }
+
+  /** StartSyncExecution from the dispatch function: runs the named per-image state machine in this runner. */
+  private async startSync(req: ExecutionRequest): Promise<ExecutionResult> {
+    const startDate = this.clock.now();
+    if (req.stateMachineArn !== resolveIntrinsics({ Ref: this.stateMachineId }, this.template)) {
+      throw Object.assign(new Error(`State Machine Does Not Exist: '${req.stateMachineArn}'`), { name: 'StateMachineDoesNotExist', code: 'StateMachineDoesNotExist' });
+    }
+    const run = await this.execute(this.stateMachineId, this.definition, JSON.parse(req.input), req.executionArn);
+    return {
+      executionArn: run.executionArn,
+      status: run.status as ExecutionResult['status'],
+      ...(run.status === 'SUCCEEDED' ? { output: JSON.stringify(run.output ?? null) } : { error: run.error, cause: run.cause }),
+      startDate,
+      stopDate: this.clock.now(),
     };
   }
 
@@ -332,6 +434,7 @@ export class LocalPipeline {
     this.s3Client?.destroy();
     this.snsClient?.destroy();
     this.rekognitionClient?.destroy();
+    await this.queued?.close();
     await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close()]);
   }
 
@@ -339,7 +442,7 @@ export class LocalPipeline {
     // The upload bucket (maybe imported) and every bucket the template creates (audit, quarantine).
     const created = Object.entries(this.template.Resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket').map(([id]) => physicalName(id, 'AWS::S3::Bucket'));
     this.s3 = await startS3({ buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])] });
-    this.sagemaker = await startSageMakerRuntime({ models: this.options.models });
+    this.sagemaker = await startSageMakerRuntime({ models: this.options.models, capacity: this.options.capacity, clock: this.clock });
     this.sns = await startSnsSink();
     this.s3Client = this.s3.client();
     this.rekognition = await startRekognition({ s3: this.s3Client, ...this.options.rekognition });
@@ -361,6 +464,25 @@ export class LocalPipeline {
       // EMF metrics go to stdout as log lines on Lambda; locally they would only flood the console.
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
+    if (this.topology) {
+      const dispatch = this.functions.get(this.topology.functionId);
+      if (!dispatch) throw new Error(`The ingest queue's event source mapping invokes ${this.topology.functionId}, which is not in the template`);
+      // The SDK sends SQS requests to the queue URL's host: the dispatch function gets the peer's URL for the queue.
+      dispatch.env[DispatchEnv.QUEUE_URL] = `${'${'}QUEUE_PEER}`;
+      this.queued = await LocalQueuedIngestion.start({
+        topology: this.topology,
+        template: this.template,
+        clock: this.clock,
+        invokeDispatch: (event) => this.invoke(dispatch, event),
+        startSync: (req) => this.startSync(req),
+      });
+      Object.assign(this.peerEnv, this.queued.env);
+      dispatch.env[DispatchEnv.QUEUE_URL] = this.queued.queueUrlForClients;
+    }
+  }
+
+  private isLambdaTask(state: any): boolean {
+    return state.Resource.startsWith('arn:aws:lambda:') || state.Resource === 'arn:aws:states:::lambda:invoke';
   }
 
   private taskHandler(state: any): TaskHandler {
@@ -431,11 +553,25 @@ export class LocalPipeline {
     this.invocations++;
     const handler = this.loadHandler(fn);
     let timer: NodeJS.Timeout | undefined;
+    const timeoutRealMs = this.options.timeScale === undefined ? fn.timeoutMs : scaledTimeout(fn.timeoutMs / 1000, this.options.timeScale) * 1000;
     const timeout = new Promise((_r, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`Task timed out after ${fn.timeoutMs / 1000} seconds`), { name: 'Sandbox.Timedout' })), fn.timeoutMs);
+      timer = setTimeout(() => reject(Object.assign(new Error(`Task timed out after ${fn.timeoutMs / 1000} seconds`), { name: 'Sandbox.Timedout' })), timeoutRealMs);
     });
+    // The Lambda context, with the remaining time on the simulated clock.
+    const deadline = this.clock.now() + fn.timeoutMs;
+    const context = {
+      functionName: fn.logicalId,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:function:${fn.logicalId}`,
+      memoryLimitInMB: '256',
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/${fn.logicalId}`,
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()),
+    };
     try {
-      return await Promise.race([handler(JSON.parse(JSON.stringify(payload))), timeout]);
+      return await Promise.race([handler(JSON.parse(JSON.stringify(payload)), context), timeout]);
     } catch (e: any) {
       const errorType = e?.name ?? 'Error';
       throw Object.assign(new Error(JSON.stringify({ errorType, errorMessage: e?.message ?? String(e), trace: [] })), { name: errorType });
@@ -445,11 +581,11 @@ export class LocalPipeline {
   }
 
   /** Loads the bundle once per function with that function's environment, as a fresh execution environment would. */
-  private loadHandler(fn: FunctionInfo): (event: unknown) => Promise<unknown> {
+  private loadHandler(fn: FunctionInfo): (event: unknown, context?: unknown) => Promise<unknown> {
     let handler = this.handlers.get(fn.logicalId);
     if (!handler) {
       // Bundles are named after their function class: ClassifyFunction → classify.lambda.
-      const name = /(Classify|Summarize)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
+      const name = /(Classify|Summarize|Dispatch)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
       if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
       const entry = path.join(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
       // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
@@ -469,7 +605,7 @@ export class LocalPipeline {
       );
       const mod = { exports: {} as any };
       wrapper(mod.exports, createRequire(entry), mod, entry, path.dirname(entry), sandboxedProcess);
-      handler = mod.exports.handler as (event: unknown) => Promise<unknown>;
+      handler = mod.exports.handler as (event: unknown, context?: unknown) => Promise<unknown>;
       this.handlers.set(fn.logicalId, handler);
     }
     return handler;
@@ -512,6 +648,12 @@ function allStates(definition: any): Array<[string, any]> {
     ...(state.ItemProcessor ?? state.Iterator ? allStates(state.ItemProcessor ?? state.Iterator) : []),
     ...(state.Branches ?? []).flatMap((b: any) => allStates(b)),
   ]);
+}
+
+/** The name in an execution ARN: `...:execution:<machine>:<name>`, or Express's `...:express:<machine>:<name>[:<id>]`. */
+function executionNameOf(arn: string): string {
+  const parts = arn.split(':');
+  return parts[7] ?? parts[parts.length - 1];
 }
 
 function safeJson(text: string): any {

@@ -26,9 +26,33 @@ export interface SageMakerInvocation {
  */
 export type SageMakerFault = 500 | 503 | 424 | 'ThrottlingException' | 'ModelNotReadyException';
 
+/**
+ * What an endpoint serves at once, as SageMaker enforces it: requests beyond `concurrency` in flight are answered
+ * `ThrottlingException` (HTTP 400, as SageMaker throttles), and each accepted request takes at least `latencyMs`.
+ */
+export interface EndpointCapacity {
+  /** Requests served at the same time (a serverless endpoint's `MaxConcurrency`). */
+  readonly concurrency: number;
+  /**
+   * Least time one request takes, in simulated ms (scaled by `clock`).
+   * @default 0
+   */
+  readonly latencyMs?: number;
+}
+
 export interface SageMakerRuntimeOptions {
   /** Models by endpoint name. */
   readonly models: Record<string, ModelBackend>;
+  /**
+   * Capacity per endpoint name.
+   * @default - unlimited, no added latency
+   */
+  readonly capacity?: Record<string, EndpointCapacity>;
+  /**
+   * Simulated time for `latencyMs`.
+   * @default - real time
+   */
+  readonly clock?: { sleep(simulatedMs: number): Promise<void> };
   /** @default a random free port */
   readonly port?: number;
   /**
@@ -43,6 +67,10 @@ export interface SageMakerRuntimePeer {
   /** Endpoint URL for `new SageMakerRuntimeClient({ endpoint })`. */
   readonly url: string;
   readonly invocations: SageMakerInvocation[];
+  /** The most requests the peer had in flight at once, per endpoint name (every request, throttled ones included). */
+  readonly highestInFlight: Record<string, number>;
+  /** Sets (or, with undefined, removes) an endpoint's capacity. */
+  setCapacity(endpointName: string, capacity: EndpointCapacity | undefined): void;
   /** The next `count` requests to the endpoint fail with `fault`; later ones reach the model again. */
   failNext(endpointName: string, count: number, fault: SageMakerFault): void;
   /** While down, every request to the endpoint is answered 503 ServiceUnavailable (retried by SDKs, then fatal). */
@@ -72,6 +100,9 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
   const faults = new Map<string, SageMakerFault[]>();
   const down = new Set<string>();
   const invocations: SageMakerInvocation[] = [];
+  const capacity = new Map(Object.entries(options.capacity ?? {}));
+  const inFlight = new Map<string, number>();
+  const highestInFlight: Record<string, number> = {};
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const started = Date.now();
@@ -89,7 +120,16 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
       req.resume();
       return sendError(res, 413, 'ValidationError', `Request payload for endpoint ${endpointName} exceeds 6 MB.`);
     }
-    const answer = await respond(endpointName, body, contentType, targetVariant);
+    // In flight from the moment the request arrives until it is answered, whatever the answer.
+    const now = (inFlight.get(endpointName) ?? 0) + 1;
+    inFlight.set(endpointName, now);
+    highestInFlight[endpointName] = Math.max(highestInFlight[endpointName] ?? 0, now);
+    let answer: Answer;
+    try {
+      answer = await respond(endpointName, body, contentType, targetVariant, now);
+    } finally {
+      inFlight.set(endpointName, (inFlight.get(endpointName) ?? 1) - 1);
+    }
     invocations.push({
       endpointName,
       contentType,
@@ -109,7 +149,7 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
     res.end(answer.body);
   };
 
-  const respond = async (name: string, body: Buffer, contentType: string, variant?: string): Promise<Answer> => {
+  const respond = async (name: string, body: Buffer, contentType: string, variant: string | undefined, inFlightNow: number): Promise<Answer> => {
     const model = models.get(name);
     if (!model) {
       return fail(400, 'ValidationError', `Endpoint ${name} of account ${LOCAL_ACCOUNT_ID} not found.`);
@@ -121,6 +161,9 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
     const fault = faults.get(name)?.shift();
     if (fault !== undefined) return injected(name, fault);
     if (!loaded.has(name)) return fail(400, 'ModelNotReadyException', `Model for endpoint ${name} is not ready.`);
+    const cap = capacity.get(name);
+    if (cap && inFlightNow > cap.concurrency) return fail(400, 'ThrottlingException', 'Rate exceeded');
+    if (cap?.latencyMs) await (options.clock?.sleep(cap.latencyMs) ?? new Promise((r) => setTimeout(r, cap.latencyMs)));
     try {
       const out = await model.invoke(body, contentType);
       return { status: 200, body: out.body, contentType: out.contentType };
@@ -140,6 +183,11 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
   return {
     url: server.url,
     invocations,
+    highestInFlight,
+    setCapacity(endpointName, c) {
+      if (c) capacity.set(endpointName, c);
+      else capacity.delete(endpointName);
+    },
     failNext(endpointName, count, fault) {
       const queue = faults.get(endpointName) ?? [];
       for (let i = 0; i < count; i++) queue.push(fault);
