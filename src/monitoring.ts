@@ -8,8 +8,8 @@ import { Construct } from 'constructs';
 import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
 import { ErrorName } from './handlers/errors';
 import { EmfDimension, EmfMetric } from './handlers/metrics';
-import { MonitoringOptions } from './monitoring-options';
 import { QueuedIngestion } from './ingestion/queued-ingestion';
+import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { StateName } from './workflow/per-image';
 

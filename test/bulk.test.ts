@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { pipelineStack, icsProps } from './stacks';
-import { BulkMode, ImageClassificationPipeline } from '../src';
+import { BulkMode, ImageClassificationPipeline, Ingestion } from '../src';
 import { images } from './handlers/fixtures';
 import { functionModel } from '../src/local/models/function-model';
 import { LocalPipeline } from '../src/local/runner';
@@ -39,7 +39,8 @@ describe('bulk mode template', () => {
   });
 
   test('inline: a Standard bulk state machine mapping the same per-image workflow, summarized once', () => {
-    const { template, json, pipeline } = pipelineStack({ bulkMode: BulkMode.inline({ maxConcurrency: 10 }) });
+    // Bulk items run the per-image workflow as direct ingestion does: nothing to defer to a queue.
+    const { template, json, pipeline } = pipelineStack({ bulkMode: BulkMode.inline({ maxConcurrency: 10 }), ingestion: Ingestion.direct() });
     expect(pipeline.bulkStateMachine).toBeDefined();
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',

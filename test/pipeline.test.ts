@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { icsProps, pipelineStack, VEHICLE_LABELS } from './stacks';
-import { Classifier, ImageClassificationPipeline, ResponseFormat } from '../src';
+import { Classifier, ImageClassificationPipeline, Ingestion, ResponseFormat } from '../src';
 
 const resourcesOf = (json: any, type: string) =>
   Object.values<any>(json.Resources).filter((r) => r.Type === type);
@@ -89,8 +89,8 @@ describe('defaults', () => {
     });
   });
 
-  test('rule target passes bucket, key and the object, retries and dead-letters to an encrypted queue', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
+  test('direct ingestion: the rule target passes bucket, key and the object, retries and dead-letters to an encrypted queue', () => {
+    pipelineStack({ ingestion: Ingestion.direct() }).template.hasResourceProperties('AWS::Events::Rule', {
       Targets: [Match.objectLike({
         RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
         DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('IcsDeadLetterQueue'), 'Arn'] } },
@@ -154,7 +154,9 @@ describe('defaults', () => {
     expect(classify.Retry).toEqual(expect.arrayContaining([
       expect.objectContaining({ ErrorEquals: expect.arrayContaining(['ModelNotReady', 'EndpointThrottled', 'EndpointUnavailable', 'S3Unavailable']), BackoffRate: 2, JitterStrategy: 'FULL' }),
     ]));
-    expect(classify.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ClassificationFailed' }]);
+    // Queued ingestion (the default) first asks whether a transient failure may wait in the queue.
+    expect(classify.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ShouldDefer' }]);
+    expect(definition.States.ShouldDefer.Default).toBe('ClassificationFailed');
     expect(definition.States.Failed).toEqual(expect.objectContaining({ Type: 'Fail', ErrorPath: '$.result.error.name' }));
     expect(definition.States.LowConfidenceFailed).toEqual(expect.objectContaining({ Type: 'Fail', Error: 'LowConfidence' }));
   });

@@ -62,8 +62,9 @@ describe('SchoolModerationPipeline', () => {
   test('defaults: Rekognition moderation, no Lambda, FLAGGED and LOW_CONFIDENCE quarantined, admins alerted', () => {
     const { definition, template, pipeline } = synth((s) => new SchoolModerationPipeline(s, 'School', { adminEmails: ['it@school.example'] }));
     expect(pipeline.classifyFunction).toBeUndefined();
-    // Only CDK's deploy-time handler that turns on the bucket's EventBridge notifications.
-    expect(Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => !id.startsWith('BucketNotificationsHandler'))).toEqual([]);
+    // No function classifies: only queued ingestion's dispatch function and CDK's deploy-time notifications handler.
+    expect(Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => !id.startsWith('BucketNotificationsHandler')))
+      .toEqual([expect.stringMatching(/^SchoolIngestionDispatchFunction/)]);
     expect(definition.States.Classify.Resource).toBe('arn:aws:states:::aws-sdk:rekognition:detectModerationLabels');
     expect(flaggedOf(definition)).toBe(Object.values(ModerationCategory).join(', '));
     expect(definition.States.ShouldQuarantine.Choices[0].Or.map((c: any) => c.StringEquals)).toEqual(['FLAGGED', 'LOW_CONFIDENCE']);

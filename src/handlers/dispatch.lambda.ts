@@ -9,8 +9,8 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   backoffSeconds, DEFER_FIELD, ExecutionEnd, executionName, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig, Upload,
 } from './dispatch';
-import { metricsOptions, setPipelineDimension } from './metrics';
 import { DispatchMetric, publishDispatched } from './dispatch-metrics';
+import { metricsOptions, setPipelineDimension } from './metrics';
 
 // Created once per execution environment and reused across invocations.
 const config = readDispatchConfig(process.env);
@@ -101,7 +101,9 @@ async function deferMessage(record: SQSRecord, upload: Upload, receiveCount: num
   logger.warn('Upload deferred', { key: upload.key, attempts: receiveCount, retryInSeconds: seconds, reason: err.message });
   metrics.addMetric(DispatchMetric.DEFERRED, 'Count', 1);
   try {
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: config.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+    await sqs.send(new ChangeMessageVisibilityCommand({
+      QueueUrl: config.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds,
+    }));
   } catch (e) {
     // The message still returns after the queue's visibility timeout.
     logger.warn('Could not change the message visibility', { errorName: (e as Error).name });

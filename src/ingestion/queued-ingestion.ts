@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -10,12 +11,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { EVENT_RETRY_ATTEMPTS } from './direct-ingestion';
 import { QUEUED_DEFAULTS } from './defaults';
+import { EVENT_RETRY_ATTEMPTS } from './direct-ingestion';
 import { idempotencyTable } from './idempotency-table';
 import { QueuedIngestionOptions } from './ingestion';
-import { secureDeadLetterQueue } from '../dead-letter-queue';
 import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
+import { secureDeadLetterQueue } from '../dead-letter-queue';
 import { acknowledgeFunction, functionRole } from '../functions';
 import { DispatchEnv } from '../handlers/dispatch';
 import { DispatchFunction } from '../handlers/dispatch-function';
@@ -100,8 +101,6 @@ export class QueuedIngestion extends Construct {
         [DispatchEnv.EXECUTION_TIMEOUT_SECONDS]: String(props.executionTimeout.toSeconds()),
         [MetricsEnv.NAMESPACE]: props.metricsNamespace,
         [MetricsEnv.PIPELINE]: props.metricsPipeline,
-        // Powertools keeps the idempotency records' payload hash only; never log event bodies.
-        POWERTOOLS_LOG_LEVEL: 'INFO',
       },
     });
     acknowledgeFunction(this.dispatchFunction);
@@ -124,6 +123,14 @@ export class QueuedIngestion extends Construct {
       deadLetterQueue: props.eventDeadLetterQueue,
       retryAttempts: EVENT_RETRY_ATTEMPTS,
       maxEventAge: Duration.hours(24),
+    }));
+    // aws-cdk-lib leaves out the aws:SourceArn condition for KMS-encrypted queues: only the upload rule may send.
+    this.queue.addToResourcePolicy(new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [this.queue.queueArn],
+      conditions: { ArnNotEquals: { 'aws:SourceArn': props.rule.ruleArn } },
     }));
   }
 

@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Ingestion, IngestionType } from './ingestion';
 import { QUEUED_DEFAULTS } from './defaults';
+import { Ingestion, IngestionType } from './ingestion';
 import { backoffSeconds } from '../handlers/dispatch';
 
 /** What the classifier says about concurrency (from its binding). */

@@ -97,7 +97,8 @@ export class LocalQueuedIngestion {
         },
       ],
     });
-    const dynamodb = await startDynamoDB({ tables: t.tables.map((x) => ({ tableName: x.id, partitionKey: x.partitionKey, ttlAttribute: x.ttlAttribute })) });
+    const tables = t.tables.map((x) => ({ tableName: x.id, partitionKey: x.partitionKey, ttlAttribute: x.ttlAttribute }));
+    const dynamodb = await startDynamoDB({ tables });
     const stepFunctions = await startStepFunctions({ startSync: options.startSync, clock });
     return new LocalQueuedIngestion(options, sqs, dynamodb, stepFunctions);
   }

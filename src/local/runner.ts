@@ -10,11 +10,11 @@ import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ScaledClock } from './clock';
-import { DispatchEnv } from '../handlers/dispatch';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
+import { DispatchEnv } from '../handlers/dispatch';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
 import { RekognitionModel, RekognitionPeer, startRekognition } from './peers/rekognition';
@@ -207,6 +207,8 @@ export class LocalPipeline {
   /** Environment every function gets on top of its own: the peers' endpoints and credentials. */
   private peerEnv: Record<string, string> = {};
   private invocations = 0;
+  /** Definitions validated already (validation costs more than an execution). */
+  private readonly validated = new Set<unknown>();
 
   private constructor(private readonly options: LocalPipelineOptions) {
     this.template = options.template;
@@ -332,8 +334,10 @@ export class LocalPipeline {
       // The interpreter does not fill $$.State; the execution start stands in for the entered time.
       State: { EnteredTime: new Date().toISOString() },
     });
-    // A scaled definition has fractional intervals, which the ASL validator rejects: the unscaled one was validated.
-    const options = { validationOptions: scaled ? { noValidate: true } : { checkArn: false, checkPaths: false } };
+    // The interpreter validates the ASL once per definition (it takes longer than running one execution); a scaled
+    // definition has fractional intervals, which the validator rejects, so the unscaled one is validated.
+    this.validateOnce(original);
+    const options = { validationOptions: { noValidate: true } };
 
     // Distributed Maps run here (the interpreter ignores ItemReader and ResultWriter): each becomes a task
     // whose handler reads the items, runs the item processor as child executions and writes the results.
@@ -418,6 +422,22 @@ export class LocalPipeline {
     };
   }
 
+  /** Validates a definition as the interpreter does, once: its rewritten form, with every JSONata Pass state a task. */
+  private validateOnce(original: unknown) {
+    if (this.validated.has(original)) return;
+    const { definition } = compatDefinition(original);
+    rewriteJsonataPassStates(definition);
+    for (const state of Object.values<any>(definition.States)) {
+      // Distributed Maps run as tasks of the runner; the interpreter's validator does not know their fields.
+      if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') {
+        Object.assign(state, { Type: 'Task', Resource: 'arn:aws:states:::ics-local:distributed-map' });
+        for (const k of ['ItemProcessor', 'ItemReader', 'ItemSelector', 'ItemBatcher', 'ResultWriter', 'MaxConcurrency', 'ToleratedFailurePercentage', 'Label', 'ItemsPath', 'Parameters']) delete state[k];
+      }
+    }
+    new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
+    this.validated.add(original);
+  }
+
   /** Tags of the execution's input object, if it still exists (it does not after quarantine). */
   private async currentTags(input: any): Promise<Record<string, string> | undefined> {
     if (typeof input?.bucket !== 'string' || typeof input?.key !== 'string') return undefined;
@@ -431,10 +451,11 @@ export class LocalPipeline {
 
   /** Stops the peers. */
   public async close(): Promise<void> {
+    // First the queue's pollers: a batch in flight finishes against the peers still running.
+    await this.queued?.close();
     this.s3Client?.destroy();
     this.snsClient?.destroy();
     this.rekognitionClient?.destroy();
-    await this.queued?.close();
     await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close()]);
   }
 

@@ -43,6 +43,8 @@ describe('Rekognition DetectLabels, run locally end to end (no Lambda)', () => {
       }),
       models: {},
       rekognition: { detectLabels: tableModel(['Car', 'Motorcycle', 'Truck', 'Person'], answers, [0.9, 0, 0, 0]) },
+      // Throttling outlasting the workflow's retries waits in the ingest queue: AWS's backoff, 20 times faster.
+      timeScale: 0.05,
     });
   });
   afterAll(() => local?.close());
@@ -129,10 +131,21 @@ describe('Rekognition DetectLabels, run locally end to end (no Lambda)', () => {
     expect(local.rekognition.requests.slice(-3).map((r) => r.errorType)).toEqual(['ThrottlingException', 'ThrottlingException', undefined]);
   });
 
-  test('persistent throttling: ERROR EndpointThrottled after the retries', async () => {
+  test('throttling beyond the workflow\'s retries waits in the ingest queue, then the image is classified', async () => {
     local.rekognition.failNext(5, 'ThrottlingException');
     const run = await local.upload('uploads/storm.jpg', imageFor(2));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'ACCEPTED' } });
+    expect(run.attempts!.map((a) => a.error)).toEqual(['ClassificationDeferred', undefined]);
+    expect(run.alerts).toHaveLength(0);
+    expect(run.auditRecords).toHaveLength(1);
+  });
+
+  test('an execution started without the queue (direct, or its last receive): ERROR EndpointThrottled after the retries', async () => {
+    await local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: 'uploads/storm-2.jpg', Body: imageFor(2) }));
+    local.rekognition.failNext(5, 'ThrottlingException');
+    const run = await local.startExecution({ bucket: local.bucketName, key: 'uploads/storm-2.jpg' });
     expect(run).toMatchObject({ status: 'FAILED', error: 'EndpointThrottled' });
+    expect(run.alerts).toHaveLength(1);
   });
 });
 

@@ -45,7 +45,8 @@ const outcomes = (runs: Array<{ result?: any }>) => runs.reduce<Record<string, n
 
 describe('queued ingestion, run locally as synthesized', () => {
   test('300 uploads at once against an endpoint serving 2: all classified, never more than 2 in flight', async () => {
-    await withPipeline({ ingestion: Ingestion.queued({ maxConcurrency: 2 }) }, { capacity: { vehicles: { concurrency: 2, latencyMs: 200 } } }, async (local) => {
+    const capacity = { vehicles: { concurrency: 2, latencyMs: 200 } };
+    await withPipeline({ ingestion: Ingestion.queued({ maxConcurrency: 2 }) }, { capacity }, async (local) => {
       const runs = await Promise.all(keys(300).map((k) => local.upload(k, images.jpeg)));
       expect(outcomes(runs)).toEqual({ FLAGGED: 300 });
       expect(local.sagemaker.highestInFlight.vehicles).toBeLessThanOrEqual(2);
