@@ -3,10 +3,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import {
   BankSecurityPipeline, BulkMode, Classifier, ClassifierEndpoint, EndpointHosting, ImageClassificationPipeline, ImageClassificationPipelineProps,
-  LogisticsDamagePipeline, ModelData, Outcome, ProductTaggingPipeline, SchoolModerationPipeline,
+  Ingestion, LogisticsDamagePipeline, ModelData, Outcome, ProductTaggingPipeline, SchoolModerationPipeline,
 } from '../../src';
 import { icsProps } from '../stacks';
 
@@ -58,9 +59,13 @@ const topic = (stack: Stack, id: string) =>
   new sns.Topic(stack, id, { masterKey: new kms.Key(stack, `${id}Key`, { enableKeyRotation: true }), enforceSSL: true });
 
 /** Every configuration a platform team may embed; each is synthesized once and checked by all five packs. */
-/** Every configuration a platform team may embed; each is synthesized once and checked by all five packs. */
 export const CONFIGURATIONS: Array<[string, Build]> = [
   ['defaults', pipeline(() => ({}))],
+  ['direct ingestion', pipeline(() => ({ ingestion: Ingestion.direct() }))],
+  ['queued ingestion with every option', pipeline(() => ({
+    ingestion: Ingestion.queued({ maxConcurrency: 4, batchSize: 5, maxBatchingWindow: Duration.seconds(20), maxReceiveCount: 10, idempotencyWindow: Duration.hours(2) }),
+  }))],
+  ['STANDARD workflow (direct ingestion)', pipeline(() => ({ workflowType: sfn.StateMachineType.STANDARD }))],
   ['alerts, tagging, quarantine, audit trail and result events', pipeline((stack) => ({
     alerts: [{ topic: topic(stack, 'Security'), outcomes: [Outcome.FLAGGED] }, { topic: topic(stack, 'Ops'), outcomes: [Outcome.ERROR] }],
     tagObjects: true,

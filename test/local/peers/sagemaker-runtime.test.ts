@@ -128,3 +128,19 @@ test('until a model is loaded its endpoint answers ModelNotReadyException', asyn
   c.destroy();
   await slow.close();
 });
+
+test('capacity: requests beyond the endpoint\'s concurrency are throttled as SageMaker throttles (400 ThrottlingException)', async () => {
+  peer.setCapacity('vehicles', { concurrency: 2, latencyMs: 100 });
+  try {
+    const results = await Promise.allSettled([invoke('vehicles'), invoke('vehicles'), invoke('vehicles'), invoke('vehicles')]);
+    const throttled = results.filter((r) => r.status === 'rejected').map((r: any) => [r.reason.name, r.reason.$metadata.httpStatusCode]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(throttled).toEqual([['ThrottlingException', 400], ['ThrottlingException', 400]]);
+    // Throttled requests count while they are answered: more than the 2 served were in flight.
+    expect(peer.highestInFlight.vehicles).toBeGreaterThan(2);
+    // Once the first two are answered, the endpoint serves again.
+    await expect(invoke('vehicles')).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+  } finally {
+    peer.setCapacity('vehicles', undefined);
+  }
+});
