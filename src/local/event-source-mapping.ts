@@ -26,6 +26,8 @@ export interface EventSourceMappingOptions {
 }
 
 export interface EventSourceMapping {
+  readonly invocations: number;
+  readonly maxConcurrentInvocations: number;
   /** Stops polling; resolves once the batches already received have been processed. */
   stop(): Promise<void>;
   /**
@@ -33,8 +35,6 @@ export interface EventSourceMapping {
    * stayed so for `idleMs` simulated milliseconds (default 0).
    */
   drained(opts?: { idleMs?: number }): Promise<void>;
-  readonly invocations: number;
-  readonly maxConcurrentInvocations: number;
 }
 
 /** How often (simulated ms) `drained` looks at the queue. */
@@ -58,6 +58,8 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
   let stopped = false;
   let pollers = 0;
   let busy = 0; // pollers holding a batch: gathering, invoking or deleting
+  let gathering = 0; // pollers waiting in a batching window: they get new messages first
+  let waking = 0; // idle pollers resumed but not yet running: they will take what is visible
   let active = 0;
   let invocations = 0;
   let maxConcurrentInvocations = 0;
@@ -69,7 +71,10 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
   const wake = (): void => {
     if (stopped) return;
     const next = idle.shift();
-    if (next) return next();
+    if (next) {
+      waking++;
+      return next();
+    }
     if (pollers >= maxConcurrency) return;
     pollers++;
     const p = poll().finally(() => {
@@ -104,7 +109,8 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       }
       const left = deadline - clock.now();
       if (left <= 0 || stopped) return;
-      await waitAvailable(left);
+      gathering++;
+      await waitAvailable(left).finally(() => gathering--);
     }
   };
 
@@ -142,12 +148,13 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       const batch = queue.receive(Math.min(10, batchSize));
       if (!batch.length) {
         await new Promise<void>((resolve) => idle.push(resolve));
+        waking--;
         continue;
       }
       busy++;
       try {
-        if (queue.visibleCount > 0) wake(); // more backlog: another poller takes the next batch
         await fill(batch);
+        if (queue.visibleCount > 0) wake(); // more backlog: another poller takes the next batch
         await handleBatch(batch);
       } finally {
         busy--;
@@ -155,7 +162,8 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
     }
   };
 
-  const unsubscribe = queue.onAvailable(wake);
+  // A new message goes to a poller already waiting for one; only otherwise does it wake (or start) another.
+  const unsubscribe = queue.onAvailable(() => gathering === 0 && waking === 0 && wake());
   wake();
 
   return {
@@ -168,7 +176,10 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
     async stop() {
       stopped = true;
       unsubscribe();
-      idle.splice(0).forEach((resume) => resume());
+      for (let resume = idle.shift(); resume; resume = idle.shift()) {
+        waking++;
+        resume();
+      }
       [...waits].forEach((done) => done());
       await Promise.all([...running]);
     },

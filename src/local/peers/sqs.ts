@@ -145,8 +145,16 @@ export class LocalQueue {
     const now = this.now();
     const id = randomUUID();
     this.admit({
-      id, body, md5: md5(body), attributes, senderId: this.arn.split(':')[4] ?? '123456789012',
-      sentAt: now, enqueuedAt: now, visibleAt: now + delay * 1000, receiveCount: 0, receipt: 0,
+      id,
+      body,
+      md5: md5(body),
+      attributes,
+      senderId: this.arn.split(':')[4] ?? '123456789012',
+      sentAt: now,
+      enqueuedAt: now,
+      visibleAt: now + delay * 1000,
+      receiveCount: 0,
+      receipt: 0,
     });
     return id;
   }
@@ -271,8 +279,18 @@ export class LocalQueue {
       }
       this.drop(m);
       // A redriven message is sent anew: visible now, never received, with a fresh retention period.
-      target.admit({ ...m, sentAt: now, enqueuedAt: now, visibleAt: now, receiveCount: 0, firstReceiveAt: undefined,
-        receivedAt: undefined, receipt: 0, deadLetterSourceArn: undefined, timer: undefined });
+      target.admit({
+        ...m,
+        sentAt: now,
+        enqueuedAt: now,
+        visibleAt: now,
+        receiveCount: 0,
+        firstReceiveAt: undefined,
+        receivedAt: undefined,
+        receipt: 0,
+        deadLetterSourceArn: undefined,
+        timer: undefined,
+      });
       moved++;
     }
     return { moved, unknownSource };
@@ -293,8 +311,17 @@ export class LocalQueue {
   private moveToDeadLetterQueue(m: Stored, now: number): void {
     const dlq = this.resolve(this.redrive!.deadLetterTargetArn)!;
     this.drop(m);
-    dlq.admit({ ...m, enqueuedAt: now, visibleAt: now, receiveCount: 0, firstReceiveAt: undefined, receivedAt: undefined,
-      receipt: 0, deadLetterSourceArn: this.arn, timer: undefined });
+    dlq.admit({
+      ...m,
+      enqueuedAt: now,
+      visibleAt: now,
+      receiveCount: 0,
+      firstReceiveAt: undefined,
+      receivedAt: undefined,
+      receipt: 0,
+      deadLetterSourceArn: this.arn,
+      timer: undefined,
+    });
   }
 
   private drop(m: Stored): void {
@@ -331,7 +358,9 @@ export class LocalQueue {
     clearTimeout(m.timer);
     m.timer = this.clock.setTimeout(() => {
       m.timer = undefined;
-      this.notify();
+      // Node timers can fire a millisecond early, which a scaled clock turns into seconds: wait out the rest.
+      if (m.visibleAt > this.now()) this.wakeAt(m);
+      else this.notify();
     }, m.visibleAt - this.now());
   }
 
@@ -376,9 +405,9 @@ export class LocalQueue {
 export interface SqsPeer {
   /** Endpoint URL for `new SQSClient({ endpoint })`. */
   readonly url: string;
+  readonly queues: LocalQueue[];
   /** The queue with this URL, ARN or name (or a URL whose last path segment is its name); else QueueDoesNotExist. */
   queue(urlOrArnOrName: string): LocalQueue;
-  readonly queues: LocalQueue[];
   close(): Promise<void>;
 }
 
@@ -660,7 +689,10 @@ function queueAttributes(q: LocalQueue, names: string[]): Record<string, string>
     DelaySeconds: () => '0',
     ReceiveMessageWaitTimeSeconds: () => '0',
     QueueArn: () => q.arn,
-    RedrivePolicy: () => q.redrive && JSON.stringify({ deadLetterTargetArn: q.redrive.deadLetterTargetArn, maxReceiveCount: q.redrive.maxReceiveCount }),
+    RedrivePolicy: () => {
+      const r = q.redrive;
+      return r && JSON.stringify({ deadLetterTargetArn: r.deadLetterTargetArn, maxReceiveCount: r.maxReceiveCount });
+    },
   };
   const wanted = names.includes('All') ? Object.keys(attributes) : names;
   const out: Record<string, string> = {};

@@ -35,8 +35,6 @@ export class SfnError extends Error {
 }
 
 export interface StepFunctionsPeerOptions {
-  /** Runs one execution to its end: StartSyncExecution answers with it, StartExecution runs it in the background. */
-  startSync(req: ExecutionRequest): Promise<ExecutionResult>;
   /** State machines that exist, with their type. @default every well-formed ARN is an EXPRESS machine */
   readonly stateMachines?: Record<string, 'STANDARD' | 'EXPRESS'>;
   /** Answer ThrottlingException (which SDKs retry) while this returns true. */
@@ -45,6 +43,8 @@ export interface StepFunctionsPeerOptions {
   readonly clock?: ScaledClock;
   /** @default a random free port */
   readonly port?: number;
+  /** Runs one execution to its end: StartSyncExecution answers with it, StartExecution runs it in the background. */
+  startSync(req: ExecutionRequest): Promise<ExecutionResult>;
 }
 
 export interface StepFunctionsPeer {
@@ -188,7 +188,10 @@ export async function startStepFunctions(options: StepFunctionsPeerOptions): Pro
       res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
       res.end(JSON.stringify(output));
     } catch (err) {
-      const e = err instanceof SfnError ? err : new SfnError('InternalFailure', String((err as Error)?.message ?? err), 500);
+      // The callback may throw an SfnError, or any error with a Step Functions `code` (e.g. StateMachineDoesNotExist).
+      const code = (err as { code?: unknown })?.code;
+      const message = String((err as Error)?.message ?? err);
+      const e = err instanceof SfnError ? err : typeof code === 'string' ? new SfnError(code, message) : new SfnError('InternalFailure', message, 500);
       if (res.headersSent) return void res.destroy();
       res.writeHead(e.status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
       res.end(JSON.stringify({ __type: `com.amazonaws.sfn#${e.code}`, message: e.message }));
