@@ -16,10 +16,11 @@ const statementsOf = (template: Template) => Object.values(template.findResource
   .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
 
 describe('Classifier.rekognitionLabels', () => {
-  test('no Lambda: the state machine calls Rekognition with the S3 object and may read only the input objects', () => {
+  test('no classify Lambda: the state machine calls Rekognition with the S3 object and may read only the input objects', () => {
     const { template, pipeline, definition } = rekognition({ inputPrefix: 'cams/' });
-    // Only CDK's deploy-time handler that turns on the bucket's EventBridge notifications.
-    expect(Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => !id.startsWith('BucketNotificationsHandler'))).toEqual([]);
+    // No function classifies: only queued ingestion's dispatch function and CDK's deploy-time notifications handler.
+    expect(Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => !id.startsWith('BucketNotificationsHandler')))
+      .toEqual([expect.stringMatching(/^IcsIngestionDispatchFunction/)]);
     expect(pipeline.classifyFunction).toBeUndefined();
     expect(pipeline.functionLogGroup).toBeUndefined();
     expect(definition.States.Classify).toMatchObject({

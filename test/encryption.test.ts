@@ -21,14 +21,17 @@ describe('a customer managed key encrypts everything the pipeline creates', () =
     expect(logs.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
   });
 
-  test('topic, dead-letter queue, every log group and both functions\' environments', () => {
+  test('topic, queues, idempotency table, every log group and every function\'s environment', () => {
     expect(resources('AWS::SNS::Topic').map((t) => t.KmsMasterKeyId)).toEqual([keyArn]);
-    expect(resources('AWS::SQS::Queue').map((q) => q.KmsMasterKeyId)).toEqual([keyArn]);
+    // The upload events' dead-letter queue, the ingest queue and its dead-letter queue.
+    expect(resources('AWS::SQS::Queue').map((q) => q.KmsMasterKeyId)).toEqual([keyArn, keyArn, keyArn]);
+    expect(resources('AWS::DynamoDB::Table').map((t) => t.SSESpecification.KMSMasterKeyId)).toEqual([keyArn]);
     const groups = resources('AWS::Logs::LogGroup');
-    expect(groups.length).toBe(4);
+    expect(groups.length).toBe(5);
     for (const g of groups) expect(g.KmsKeyId).toEqual(keyArn);
+    // classify, summarize and dispatch
     const functions = resources('AWS::Lambda::Function').filter((f) => f.Runtime.startsWith('nodejs'));
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     for (const f of functions) expect(f.KmsKeyArn).toEqual(keyArn);
   });
 
@@ -68,7 +71,9 @@ describe('a customer managed key encrypts everything the pipeline creates', () =
     const created = { 'Fn::GetAtt': [expect.stringMatching(/^IcsEncryptionKey/), 'Arn'] };
     const props = (type: string) => Object.values<any>(plain.json.Resources).filter((r) => r.Type === type).map((r) => r.Properties);
     expect(props('AWS::SNS::Topic').map((t) => t.KmsMasterKeyId)).toEqual([created]);
-    expect(props('AWS::SQS::Queue').map((q) => q.KmsMasterKeyId)).toEqual([created]);
+    // The upload events' dead-letter queue, the ingest queue and its dead-letter queue.
+    expect(props('AWS::SQS::Queue').map((q) => q.KmsMasterKeyId)).toEqual([created, created, created]);
+    expect(props('AWS::DynamoDB::Table').map((t) => t.SSESpecification.KMSMasterKeyId)).toEqual([created]);
     for (const g of props('AWS::Logs::LogGroup')) expect(g.KmsKeyId).toEqual(created);
     expect(props('AWS::S3::Bucket').filter((b) => JSON.stringify(b).includes('aws:kms'))).toHaveLength(2);
     expect(plain.pipeline.encryptionKey).toBeDefined();
