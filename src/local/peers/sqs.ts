@@ -103,6 +103,11 @@ interface Stored {
   timer?: NodeJS.Timeout;
 }
 
+/** A message as it enters another queue (moved or redriven): visible now and never received there. */
+function unreceived(m: Stored, now: number): Stored {
+  return { ...m, enqueuedAt: now, visibleAt: now, receiveCount: 0, firstReceiveAt: undefined, receivedAt: undefined, receipt: 0, timer: undefined };
+}
+
 /** An SQS standard queue on the simulated clock. */
 export class LocalQueue {
   public readonly name: string;
@@ -279,18 +284,7 @@ export class LocalQueue {
       }
       this.drop(m);
       // A redriven message is sent anew: visible now, never received, with a fresh retention period.
-      target.admit({
-        ...m,
-        sentAt: now,
-        enqueuedAt: now,
-        visibleAt: now,
-        receiveCount: 0,
-        firstReceiveAt: undefined,
-        receivedAt: undefined,
-        receipt: 0,
-        deadLetterSourceArn: undefined,
-        timer: undefined,
-      });
+      target.admit({ ...unreceived(m, now), sentAt: now, deadLetterSourceArn: undefined });
       moved++;
     }
     return { moved, unknownSource };
@@ -311,17 +305,7 @@ export class LocalQueue {
   private moveToDeadLetterQueue(m: Stored, now: number): void {
     const dlq = this.resolve(this.redrive!.deadLetterTargetArn)!;
     this.drop(m);
-    dlq.admit({
-      ...m,
-      enqueuedAt: now,
-      visibleAt: now,
-      receiveCount: 0,
-      firstReceiveAt: undefined,
-      receivedAt: undefined,
-      receipt: 0,
-      deadLetterSourceArn: this.arn,
-      timer: undefined,
-    });
+    dlq.admit({ ...unreceived(m, now), deadLetterSourceArn: this.arn });
   }
 
   private drop(m: Stored): void {
