@@ -7,7 +7,8 @@ import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
-  backoffSeconds, DEFER_FIELD, ExecutionEnd, executionName, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig, Upload,
+  backoffSeconds, DEFER_FIELD, ExecutionEnd, executionName, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig,
+  Upload,
 } from './dispatch';
 import { DispatchMetric, publishDispatched } from './dispatch-metrics';
 import { metricsOptions, setPipelineDimension } from './metrics';
@@ -80,7 +81,9 @@ async function dispatchRecord(record: SQSRecord, context: Context): Promise<void
       throw new RetryLater('Not enough time left in this invocation to wait for an execution');
     }
     const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt, executionName(record.messageId, receiveCount));
-    publishDispatched(metrics, { attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt) });
+    publishDispatched(metrics, {
+      attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt),
+    });
     logger.info('Upload dispatched', { executionArn: end.executionArn, status: end.status, error: end.error, attempts: receiveCount });
   } catch (err) {
     if (!(err instanceof RetryLater || err instanceof IdempotencyAlreadyInProgressError)) {

@@ -63,7 +63,9 @@ export const CONFIGURATIONS: Array<[string, Build]> = [
   ['defaults', pipeline(() => ({}))],
   ['direct ingestion', pipeline(() => ({ ingestion: Ingestion.direct() }))],
   ['queued ingestion with every option', pipeline(() => ({
-    ingestion: Ingestion.queued({ maxConcurrency: 4, batchSize: 5, maxBatchingWindow: Duration.seconds(20), maxReceiveCount: 10, idempotencyWindow: Duration.hours(2) }),
+    ingestion: Ingestion.queued({
+      maxConcurrency: 4, batchSize: 5, maxBatchingWindow: Duration.seconds(20), maxReceiveCount: 10, idempotencyWindow: Duration.hours(2),
+    }),
   }))],
   ['STANDARD workflow (direct ingestion)', pipeline(() => ({ workflowType: sfn.StateMachineType.STANDARD }))],
   ['alerts, tagging, quarantine, audit trail and result events', pipeline((stack) => ({
