@@ -5,8 +5,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { measureBursts } from './figures/bursts';
 import { measureHandlers } from './figures/cold-start';
-import { measureCost, WORKLOAD } from './figures/cost';
+import { measureCost, queuedAddedCost, WORKLOAD } from './figures/cost';
 import { measureSizeLimits } from './figures/size-limit';
 import { measureSynth } from './figures/synth';
 import { measureThroughput } from './figures/throughput';
@@ -18,7 +19,7 @@ import { bundleReference } from './reference/bundle';
 
 /**
  * `npm run bench`: measures ICS and the reference design side by side (bench/README.md) and writes
- * bench/results.json and bench/RESULTS.md. `BENCH_QUICK=1` shrinks every repetition count for a smoke run.
+ * bench/results.json and bench/RESULTS.md. `BENCH_QUICK=1` shrinks every repetition count (and the bursts) for a smoke run.
  */
 async function main() {
   const quick = process.env.BENCH_QUICK === '1';
@@ -32,16 +33,18 @@ async function main() {
   bundleReference();
   probe.install();
 
-  step('1/5 Orchestration cost per image (local executions, counted)');
+  step('1/6 Orchestration cost per image (local executions, counted)');
   const cost = await measureCost(quick ? 1 : 3, log);
-  step('2/5 Largest image that completes end to end (binary search)');
+  step('2/6 Largest image that completes end to end (binary search)');
   const sizeLimits = await measureSizeLimits(log);
-  step('3/5 Handlers: bundle size, cold start in fresh processes, warm overhead');
+  step('3/6 Handlers: bundle size, cold start in fresh processes, warm overhead');
   const handlers = await measureHandlers(quick ? 2 : 5, quick ? 20 : 50, log);
-  step('4/5 Synth time of apps with 1, 10 and 50 pipelines');
+  step('4/6 Synth time of apps with 1, 10 and 50 pipelines');
   const synth = await measureSynth(quick ? [1, 10] : [1, 10, 50], (n) => (quick ? 1 : n >= 50 ? 2 : 3), log);
-  step('5/5 Local end-to-end throughput');
+  step('5/6 Local end-to-end throughput');
   const throughput = await measureThroughput({ count: quick ? 20 : 40, reps: quick ? 1 : 3, concurrencies: [1, 4], passes: quick ? 1 : 2 }, log);
+  step(`6/6 Bursts, outages and duplicates, direct and queued ingestion (simulated time${quick ? '; BENCH_QUICK=1: smaller bursts' : ''})`);
+  const bursts = await measureBursts(quick, log);
 
   const results: BenchResults = {
     meta: {
@@ -56,10 +59,12 @@ async function main() {
     },
     prices: PRICES,
     cost,
+    queuedAddedCost: queuedAddedCost(cost),
     sizeLimits,
     handlers,
     synth,
     throughput,
+    bursts,
   };
   fs.writeFileSync(path.join(BENCH, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const markdown = renderMarkdown(results);

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { BulkMode } from '../../src';
+import { BulkMode, Ingestion } from '../../src';
 import { functionModel } from '../../src/local/models/function-model';
 import { LocalExecution, LocalPipeline } from '../../src/local/runner';
 import { CfnTemplate } from '../../src/local/template-resolver';
@@ -11,6 +11,7 @@ import { pngOfSize } from '../lib/images';
 import { PRICES } from '../lib/prices';
 import { probe, s3Operation, s3RequestClass } from '../lib/probes';
 import { handlerLogBytes } from '../lib/quiet';
+import { meterQueue, SqsMeter } from '../lib/sqs-meter';
 import { round, summarize, Summary } from '../lib/stats';
 import { LambdaCall, takeLambdaCalls } from '../lib/timed-handlers';
 
@@ -29,9 +30,19 @@ export interface WorkPerImage {
   readonly lambdaInvocations: number;
   /** Σ handler wall time rounded up to 1 ms × the function's configured memory. */
   readonly lambdaGbSeconds: number;
+  /** Invocations and GB-seconds by function (`classify`, `dispatch`, `summarize`; the reference's three). */
+  readonly lambdaByFunction: Record<string, { invocations: number; gbSeconds: number }>;
   readonly snsPublishes: number;
   readonly eventBridgeEvents: number;
   readonly s3Requests: Record<string, number>;
+  /** Queued ingestion: billed SQS requests on the ingest queue, by action (64 KB chunks). */
+  readonly sqsRequests: Record<string, number>;
+  /** Queued ingestion: the dispatch function's DynamoDB requests (idempotency records), by operation. */
+  readonly dynamoDbRequests: Record<string, number>;
+  readonly dynamoDbWriteUnits: number;
+  readonly dynamoDbReadUnits: number;
+  /** Queued ingestion: StartSyncExecution calls (each is the Express execution's request, counted there). */
+  readonly startSyncExecutions: number;
   readonly endpointInvocations: number;
   /** Bytes of state inputs and outputs (all executions): a lower bound of what logging at level ALL with data ingests. */
   readonly stateDataBytes: number;
@@ -45,6 +56,8 @@ export interface CostBreakdown {
   readonly sns: number;
   readonly eventBridge: number;
   readonly s3: number;
+  readonly sqs: number;
+  readonly dynamoDb: number;
   readonly total: number;
 }
 
@@ -78,6 +91,13 @@ interface Scenario {
   readonly notes: string;
 }
 
+/** What the queued path's meters saw during one run. */
+interface QueuedCounts {
+  readonly sqs: SqsMeter;
+  /** Size of the largest idempotency record at the end of the run (DynamoDB's item size rules, approximately). */
+  readonly itemBytes: number;
+}
+
 const single = async (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => {
   const runs: LocalExecution[] = [];
   for (const image of images) runs.push(await local.upload(image.key, image.bytes));
@@ -98,22 +118,32 @@ const inlineBatch = async (local: LocalPipeline, images: Array<{ key: string; by
 
 export const SCENARIOS: Scenario[] = [
   {
-    id: 'ics-single-express',
+    id: 'ics-single-express-queued',
     design: 'ICS',
-    label: 'ICS, one execution per upload, Express (default)',
+    label: 'ICS, Express, queued (default)',
     rootType: 'EXPRESS',
-    template: () => icsTemplate(),
+    template: () => icsTemplate({ ingestion: Ingestion.queued() }),
     run: single,
-    notes: 'S3 upload → EventBridge → Express state machine',
+    notes: 'S3 upload → EventBridge → SQS ingest queue → event source mapping → dispatch function (Powertools idempotency in '
+      + 'DynamoDB) → StartSyncExecution of the Express state machine; uploads one at a time, so each batch holds one message',
+  },
+  {
+    id: 'ics-single-express-direct',
+    design: 'ICS',
+    label: 'ICS, Express, direct',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({ ingestion: Ingestion.direct() }),
+    run: single,
+    notes: 'Ingestion.direct(): S3 upload → EventBridge → Express state machine',
   },
   {
     id: 'ics-single-standard',
     design: 'ICS',
-    label: 'ICS, one execution per upload, Standard',
+    label: 'ICS, one execution per upload, Standard (direct)',
     rootType: 'STANDARD',
     template: () => icsTemplate({ workflowType: sfn.StateMachineType.STANDARD }),
     run: single,
-    notes: 'workflowType: STANDARD',
+    notes: 'workflowType: STANDARD (its default ingestion is direct: StartSyncExecution runs Express machines only)',
   },
   {
     id: 'ics-bulk-inline',
@@ -174,6 +204,7 @@ const memGb = (f: BilledFunction | undefined) => (f?.memoryMb ?? 128) / 1024;
 
 function countWork(
   scenario: Scenario, local: LocalPipeline, runs: LocalExecution[], calls: LambdaCall[], functions: Record<string, BilledFunction>, logBytes: number,
+  queued?: QueuedCounts,
 ): { work: WorkPerImage; usd: CostBreakdown } {
   const n = WORKLOAD.images;
   const executions = probe.executions;
@@ -189,6 +220,29 @@ function countWork(
     const f = functions[c.fn];
     return s + PRICES.lambda.perRequest + (Math.ceil(c.ms) / 1000) * memGb(f) * (PRICES.lambda.perGbSecond[f?.architecture ?? 'x86_64']);
   }, 0);
+  const byFunction: Record<string, { invocations: number; gbSeconds: number }> = {};
+  for (const c of calls) {
+    const entry = (byFunction[c.fn] ??= { invocations: 0, gbSeconds: 0 });
+    entry.invocations++;
+    entry.gbSeconds += (Math.ceil(c.ms) / 1000) * memGb(functions[c.fn]);
+  }
+
+  // Queued ingestion: SQS requests (metered on the queue object), the dispatch function's DynamoDB and Step Functions requests.
+  const sqsRequests: Record<string, number> = { ...queued?.sqs.counts ?? {} };
+  const sqsUsd = Object.values(sqsRequests).reduce((a, b) => a + b, 0) * PRICES.sqs.perRequest;
+  const dynamoHost = local.queued ? hostOf(local.queued.dynamodb.url) : undefined;
+  const dynamoDbRequests: Record<string, number> = {};
+  for (const r of probe.requests.filter((q) => q.host === dynamoHost)) {
+    const op = (r.target ?? 'unknown').split('.').pop()!;
+    dynamoDbRequests[op] = (dynamoDbRequests[op] ?? 0) + 1;
+  }
+  const writes = ['PutItem', 'UpdateItem', 'DeleteItem'].reduce((a, op) => a + (dynamoDbRequests[op] ?? 0), 0);
+  // Every write of the record (a failed conditional PutItem too) is one WRU per started KB; GetItem is strongly consistent.
+  const dynamoDbWriteUnits = writes * chunks(queued?.itemBytes ?? 0, PRICES.dynamoDb.writeUnitBytes);
+  const dynamoDbReadUnits = (dynamoDbRequests.GetItem ?? 0) * chunks(queued?.itemBytes ?? 0, PRICES.dynamoDb.readUnitBytes);
+  const dynamoUsd = dynamoDbWriteUnits * PRICES.dynamoDb.perWriteRequestUnit + dynamoDbReadUnits * PRICES.dynamoDb.perReadRequestUnit;
+  const sfnHost = local.queued ? hostOf(local.queued.stepFunctions.url) : undefined;
+  const startSyncExecutions = probe.requests.filter((q) => q.host === sfnHost && q.target === 'AWSStepFunctions.StartSyncExecution').length;
 
   const s3Host = hostOf(local.s3.url);
   const s3Requests: Record<string, number> = {};
@@ -212,6 +266,8 @@ function countWork(
     sns: snsUnits * PRICES.sns.perPublish,
     eventBridge: ebUnits * PRICES.eventBridge.perCustomEvent,
     s3: s3Usd,
+    sqs: sqsUsd,
+    dynamoDb: dynamoUsd,
   };
   const perMillion = (v: number) => round((v / n) * 1e6, 2);
   const breakdown: CostBreakdown = {
@@ -220,7 +276,9 @@ function countWork(
     sns: perMillion(usd.sns),
     eventBridge: perMillion(usd.eventBridge),
     s3: perMillion(usd.s3),
-    total: perMillion(usd.stepFunctions + usd.lambda + usd.sns + usd.eventBridge + usd.s3),
+    sqs: perMillion(usd.sqs),
+    dynamoDb: perMillion(usd.dynamoDb),
+    total: perMillion(Object.values(usd).reduce((a, b) => a + b, 0)),
   };
   const per = (v: number, d = 3) => round(v / n, d);
   return {
@@ -230,15 +288,35 @@ function countWork(
       expressGbSeconds: per(expressGbSeconds, 5),
       lambdaInvocations: per(calls.length, 2),
       lambdaGbSeconds: per(lambdaGbSeconds, 5),
+      lambdaByFunction: Object.fromEntries(Object.entries(byFunction).sort()
+        .map(([fn, v]) => [fn, { invocations: per(v.invocations, 2), gbSeconds: per(v.gbSeconds, 5) }])),
       snsPublishes: per(alerts.length, 3),
       eventBridgeEvents: per(events.length, 3),
       s3Requests: Object.fromEntries(Object.entries(s3Requests).sort().map(([k, v]) => [k, per(v, 3)])),
+      sqsRequests: Object.fromEntries(Object.entries(sqsRequests).filter(([, v]) => v > 0).map(([k, v]) => [k, per(v, 3)])),
+      dynamoDbRequests: Object.fromEntries(Object.entries(dynamoDbRequests).sort().map(([k, v]) => [k, per(v, 3)])),
+      dynamoDbWriteUnits: per(dynamoDbWriteUnits, 3),
+      dynamoDbReadUnits: per(dynamoDbReadUnits, 3),
+      startSyncExecutions: per(startSyncExecutions, 3),
       endpointInvocations: per(endpointInvocations, 2),
       stateDataBytes: per(executions.reduce((sum, e) => sum + e.dataBytes, 0), 0),
       handlerLogBytes: per(logBytes, 0),
     },
     usd: breakdown,
   };
+}
+
+/** Size of the largest idempotency record (DynamoDB item size: attribute names plus values, approximately). */
+async function largestItemBytes(local: LocalPipeline): Promise<number> {
+  const q = local.queued!;
+  let largest = 0;
+  for (const table of q.topology.tables) {
+    for (const item of await q.dynamodb.scan(table.id)) {
+      const bytes = Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v)), 0);
+      largest = Math.max(largest, bytes);
+    }
+  }
+  return largest;
 }
 
 /** Whether the template's state machines log execution data at level ALL. */
@@ -249,6 +327,19 @@ function logsAtLevelAll(template: CfnTemplate): boolean {
 
 /** Runs every scenario `reps` times on a fresh local pipeline each and returns work and cost per image. */
 export async function measureCost(reps: number, log: (line: string) => void): Promise<CostScenarioResult[]> {
+  // The functions set no log level (no POWERTOOLS_LOG_LEVEL, no Lambda log-level control), so on AWS Powertools logs at
+  // its default, INFO; the runner would default them to ERROR. Their INFO lines are part of the logs estimate.
+  const logLevel = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = logLevel ?? 'INFO';
+  try {
+    return await measureScenarios(reps, log);
+  } finally {
+    if (logLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+    else process.env.POWERTOOLS_LOG_LEVEL = logLevel;
+  }
+}
+
+async function measureScenarios(reps: number, log: (line: string) => void): Promise<CostScenarioResult[]> {
   const results: CostScenarioResult[] = [];
   for (const scenario of SCENARIOS) {
     const template = scenario.template();
@@ -260,14 +351,25 @@ export async function measureCost(reps: number, log: (line: string) => void): Pr
       try {
         // Warm the handlers first (one image, not counted): the cost figure is the steady state; cold starts are figure 3.
         await local.upload('warmup/w.png', pngOfSize(WORKLOAD.bytes, 99).bytes);
+        const q = local.queued;
+        probe.recordHosts(q ? [q.sqs.url, q.stepFunctions.url, q.dynamodb.url].map(hostOf) : []);
+        const sqs = q ? meterQueue(q.queue) : undefined;
         probe.reset();
         takeLambdaCalls();
         handlerLogBytes();
-        const runs = await scenario.run(local, images);
+        let runs: LocalExecution[];
+        try {
+          runs = await scenario.run(local, images);
+        } finally {
+          sqs?.stop();
+          probe.recordHosts([]);
+        }
         const logBytes = handlerLogBytes();
+        const calls = takeLambdaCalls();
         const failed = runs.filter((r) => r.status !== 'SUCCEEDED');
         if (failed.length > 0) throw new Error(`${scenario.id}: ${failed.length} executions failed: ${failed[0].error} ${failed[0].cause}`);
-        samples.push(countWork(scenario, local, runs, takeLambdaCalls(), functions, logBytes));
+        const queued = q && sqs ? { sqs, itemBytes: await largestItemBytes(local) } : undefined;
+        samples.push(countWork(scenario, local, runs, calls, functions, logBytes, queued));
       } finally {
         await local.close();
       }
@@ -290,4 +392,47 @@ export async function measureCost(reps: number, log: (line: string) => void): Pr
       + `${mid.work.expressRequests} Express requests, ${mid.work.lambdaInvocations} Lambda invocations per image)`);
   }
   return results;
+}
+
+/** What queued ingestion adds to the direct path, per 1 million images, from the two rows of the cost figure. */
+export interface QueuedAddedCost {
+  /** SQS requests, DynamoDB request units and the dispatch function (requests + GB-s at arm64), from the queued row. */
+  readonly usdPerMillion: { readonly sqs: number; readonly dynamoDb: number; readonly dispatchFunction: number; readonly total: number };
+  /** Queued total minus direct total (includes run-to-run noise in the shared parts' durations). */
+  readonly totalDifferenceUsdPerMillion: number;
+  /** Dispatch GB-s per image; it waits for the whole execution, so a model's latency L adds L × 0.25 GB to it. */
+  readonly dispatchGbSecondsPerImage: number;
+  /** USD per 1M images that each extra second of execution time adds to the dispatch function (arm64, its memory). */
+  readonly dispatchUsdPerMillionPerExecutionSecond: number;
+  /**
+   * Long polls of an idle queue, charged whether or not images arrive: with MaximumConcurrency set, Lambda keeps five
+   * pollers (no scale-down to two), each a ReceiveMessage with a 20-second wait.
+   */
+  readonly idlePolls: { readonly pollers: number; readonly waitSeconds: number; readonly requestsPer30Days: number; readonly usdPer30Days: number };
+}
+
+export function queuedAddedCost(cost: CostScenarioResult[], template = icsTemplate({ ingestion: Ingestion.queued() })): QueuedAddedCost | undefined {
+  const queued = cost.find((c) => c.id === 'ics-single-express-queued');
+  const direct = cost.find((c) => c.id === 'ics-single-express-direct');
+  if (!queued || !direct) return undefined;
+  const dispatch = billedFunctions('ICS', template).dispatch;
+  const gb = (dispatch?.memoryMb ?? 256) / 1024;
+  const perGbSecond = PRICES.lambda.perGbSecond[dispatch?.architecture ?? 'arm64'];
+  const d = queued.work.lambdaByFunction.dispatch ?? { invocations: 0, gbSeconds: 0 };
+  const dispatchUsd = round((d.invocations * PRICES.lambda.perRequest + d.gbSeconds * perGbSecond) * 1e6, 2);
+  const pollers = 5;
+  const waitSeconds = 20;
+  const requestsPer30Days = pollers * (30 * 86_400 / waitSeconds);
+  return {
+    usdPerMillion: {
+      sqs: queued.usdPerMillion.sqs,
+      dynamoDb: queued.usdPerMillion.dynamoDb,
+      dispatchFunction: dispatchUsd,
+      total: round(queued.usdPerMillion.sqs + queued.usdPerMillion.dynamoDb + dispatchUsd, 2),
+    },
+    totalDifferenceUsdPerMillion: round(queued.usdPerMillion.total - direct.usdPerMillion.total, 2),
+    dispatchGbSecondsPerImage: d.gbSeconds,
+    dispatchUsdPerMillionPerExecutionSecond: round(gb * perGbSecond * 1e6, 2),
+    idlePolls: { pollers, waitSeconds, requestsPer30Days, usdPer30Days: round(requestsPer30Days * PRICES.sqs.perRequest, 2) },
+  };
 }

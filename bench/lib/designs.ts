@@ -38,13 +38,13 @@ export interface BilledFunction {
   readonly architecture: string;
 }
 
-/** The functions a design invokes, by the name the timing wrapper records (`classify`, `serialize`...). */
+/** The functions a design invokes, by the name the timing wrapper records (`classify`, `dispatch`, `serialize`...). */
 export function billedFunctions(design: DesignName, template: CfnTemplate): Record<string, BilledFunction> {
   const out: Record<string, BilledFunction> = {};
   for (const [id, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
     const env = resolveIntrinsics(r.Properties?.Environment?.Variables ?? {}, template);
-    const name = design === 'reference' ? env.REF_FUNCTION : /(Classify|Summarize)Function/.exec(id)?.[1]?.toLowerCase();
+    const name = design === 'reference' ? env.REF_FUNCTION : /(Classify|Summarize|Dispatch)Function/.exec(id)?.[1]?.toLowerCase();
     if (!name) continue;
     out[name] = { memoryMb: r.Properties?.MemorySize ?? 128, architecture: r.Properties?.Architectures?.[0] ?? 'x86_64' };
   }
@@ -55,8 +55,10 @@ export function billedFunctions(design: DesignName, template: CfnTemplate): Reco
 export function timedHandlersDir(design: DesignName): string {
   const dir = path.join(TMP, 'timed', design);
   if (design === 'ICS') {
-    for (const name of ['classify', 'summarize']) {
-      writeTimedHandler(path.join(ICS_HANDLERS, `${name}.lambda`, 'index.js'), path.join(dir, `${name}.lambda`, 'index.js'), `'${name}'`);
+    for (const name of ['classify', 'summarize', 'dispatch']) {
+      // The event source mapping invokes the dispatch function concurrently: one environment per concurrent invocation.
+      writeTimedHandler(path.join(ICS_HANDLERS, `${name}.lambda`, 'index.js'), path.join(dir, `${name}.lambda`, 'index.js'), `'${name}'`,
+        { environmentPerInvocation: name === 'dispatch' });
     }
   } else {
     writeTimedHandler(path.join(REFERENCE_RUNNER_BUNDLES, 'classify.lambda', 'index.js'), path.join(dir, 'classify.lambda', 'index.js'), 'process.env.REF_FUNCTION');

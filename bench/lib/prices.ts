@@ -1,6 +1,6 @@
 /**
  * us-east-1 list prices (USD) used to turn counted work into dollars, first pricing tier, no free tier.
- * Retrieved 2026-11-22 from the stored public text of the pages below (this machine cannot browse the live pages):
+ * Retrieved 2026-11-22 (SQS and DynamoDB: 2026-12-01) from the stored public text of the pages below (this machine cannot browse the live pages):
  * re-check them before quoting a figure in a decision.
  */
 export const PRICES = {
@@ -44,6 +44,34 @@ export const PRICES = {
     putCopyPostList: 0.005 / 1000,
     getAndOther: 0.0004 / 1000,
     source: 'https://aws.amazon.com/s3/pricing/ (as quoted by third-party summaries)',
+  },
+  sqs: {
+    /**
+     * Standard queues: $0.40 per 1M requests (first 100 billion a month). Every API action is a request (SendMessage,
+     * ReceiveMessage with or without messages, DeleteMessage(Batch), ChangeMessageVisibility), and each 64 KB chunk of a
+     * request's payload counts as one request. EventBridge's SendMessage to a rule's queue target and Lambda's event
+     * source mapping polls are requests billed to the queue owner.
+     */
+    perRequest: 0.4 / 1e6,
+    chunkBytes: 64 * 1024,
+    retrieved: '2026-12-01',
+    source: 'https://aws.amazon.com/sqs/pricing/ (as quoted by third-party summaries of that page: $0.40 per million standard '
+      + 'requests, 64 KB chunks, empty receives billed); Lambda polls an SQS event source with long polling and keeps at least five '
+      + 'concurrent batches when MaximumConcurrency is set: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html',
+  },
+  dynamoDb: {
+    /**
+     * On-demand (PAY_PER_REQUEST) tables, Standard table class: $0.625 per 1M write request units (one standard write of an
+     * item up to 1 KB; a failed conditional write still consumes it) and $0.125 per 1M read request units (one strongly
+     * consistent read of up to 4 KB; eventually consistent reads take half). Prices after the 2024-11-01 on-demand reduction.
+     */
+    perWriteRequestUnit: 0.625 / 1e6,
+    perReadRequestUnit: 0.125 / 1e6,
+    writeUnitBytes: 1024,
+    readUnitBytes: 4096,
+    retrieved: '2026-12-01',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (request unit definitions); rates as quoted by third-party '
+      + 'summaries of that page after the November 2024 on-demand price reduction (e.g. airbyte.com, jusdb.com)',
   },
   cloudWatchLogs: {
     /** Ingestion, first tier: $0.50 per GB, for standard logs (Lambda) and vended logs (Step Functions execution logs) alike. */

@@ -11,7 +11,9 @@ import { payloadBytes } from '../../src/local/payload-limit';
  *   recorded with its StateEntered and StateRetried events (Standard bills both as transitions) and its wall time.
  * - Requests: Node's `http.client.request.start` diagnostics channel sees every request any in-process client
  *   (the bundled handlers, the runner's service integrations, the Distributed Map reader and writer) sends to the
- *   loopback peers while an execution is running.
+ *   loopback peers while an execution is running; requests to the hosts named by `recordHosts` (the queued path's SQS,
+ *   Step Functions and DynamoDB peers, which only the dispatch function calls, before, around and after the
+ *   execution it starts) are recorded whenever they are sent.
  */
 
 export interface ExecutionRecord {
@@ -31,6 +33,8 @@ export interface RequestRecord {
   readonly method: string;
   readonly path: string;
   readonly copy: boolean;
+  /** `X-Amz-Target` of JSON-protocol requests (`DynamoDB_20120810.PutItem`, `AWSStepFunctions.StartSyncExecution`...). */
+  readonly target?: string;
 }
 
 interface RunResult {
@@ -44,11 +48,18 @@ class Probe {
   public requests: RequestRecord[] = [];
   private active = 0;
   private installed = false;
+  private readonly always = new Set<string>();
 
   /** Clears what was recorded (call between measurements). */
   public reset(): void {
     this.executions = [];
     this.requests = [];
+  }
+
+  /** Records every request to these hosts (`host:port`), inside an execution or not; replaces the previous set. */
+  public recordHosts(hosts: string[]): void {
+    this.always.clear();
+    hosts.forEach((h) => this.always.add(h));
   }
 
   public install(): void {
@@ -105,13 +116,16 @@ class Probe {
     };
 
     dc.subscribe('http.client.request.start', (message) => {
-      if (this.active === 0) return;
       const request = (message as { request: ClientRequest }).request;
+      const host = String(request.getHeader('host') ?? request.host);
+      if (this.active === 0 && !this.always.has(host)) return;
+      const target = request.getHeader('x-amz-target');
       this.requests.push({
-        host: String(request.getHeader('host') ?? request.host),
+        host,
         method: request.method,
         path: request.path,
         copy: request.getHeader('x-amz-copy-source') !== undefined,
+        ...(target !== undefined && { target: String(target) }),
       });
     });
   }

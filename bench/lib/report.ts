@@ -1,7 +1,8 @@
 import { PRICES } from './prices';
 import { fmt } from './stats';
+import { BurstCaseResult, BurstFigures, recoveryText } from '../figures/bursts';
 import type { HandlerFigures } from '../figures/cold-start';
-import type { CostScenarioResult } from '../figures/cost';
+import type { CostScenarioResult, QueuedAddedCost } from '../figures/cost';
 import type { SizeLimitResult } from '../figures/size-limit';
 import type { SynthResult } from '../figures/synth';
 import type { ThroughputFigures } from '../figures/throughput';
@@ -18,10 +19,13 @@ export interface BenchResults {
   };
   readonly prices: typeof PRICES;
   readonly cost: CostScenarioResult[];
+  /** What queued ingestion adds to the direct path (from the two Express rows). */
+  readonly queuedAddedCost?: QueuedAddedCost;
   readonly sizeLimits: SizeLimitResult[];
   readonly handlers: HandlerFigures;
   readonly synth: SynthResult[];
   readonly throughput: ThroughputFigures;
+  readonly bursts: BurstFigures;
 }
 
 const table = (head: string[], rows: string[][]) =>
@@ -31,8 +35,10 @@ const kib = (b: number) => `${n(b / 1024, 1)} KiB`;
 const usd = (v: number) => `$${n(v, 2)}`;
 
 export function costTable(cost: CostScenarioResult[]): string {
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   return table(
-    ['path', 'Standard transitions', 'Express requests', 'Lambda invocations', 'Lambda GB-s', 'SNS', 'EventBridge', 'S3 requests', 'USD / 1M images'],
+    ['path', 'Standard transitions', 'Express requests', 'Lambda invocations', 'Lambda GB-s', 'SNS', 'EventBridge', 'S3 requests',
+      'SQS requests', 'DynamoDB WRU / RRU', 'USD / 1M images'],
     cost.map((c) => [
       c.label,
       n(c.work.standardTransitions, 2),
@@ -41,10 +47,81 @@ export function costTable(cost: CostScenarioResult[]): string {
       n(c.work.lambdaGbSeconds, 4),
       n(c.work.snsPublishes, 2),
       n(c.work.eventBridgeEvents, 2),
-      n(Object.values(c.work.s3Requests).reduce((s, v) => s + v, 0), 2),
+      n(sum(c.work.s3Requests), 2),
+      n(sum(c.work.sqsRequests), 2),
+      `${n(c.work.dynamoDbWriteUnits, 2)} / ${n(c.work.dynamoDbReadUnits, 2)}`,
       `**${usd(c.usdPerMillion.total)}** (${usd(c.usdPerMillionRuns.min)}–${usd(c.usdPerMillionRuns.max)})`,
     ]),
   );
+}
+
+function queuedCostText(q: QueuedAddedCost | undefined, cost: CostScenarioResult[]): string[] {
+  const row = cost.find((c) => c.id === 'ics-single-express-queued');
+  if (!q || !row) return [];
+  const w = row.work;
+  const d = w.lambdaByFunction.dispatch;
+  const list = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${n(v, 2)}`).join(', ') || 'none';
+  return [
+    `**Queued ingestion adds ${usd(q.usdPerMillion.total)} per 1M images** to the direct path: SQS ${usd(q.usdPerMillion.sqs)} `
+      + `(${list(w.sqsRequests)} per image), DynamoDB ${usd(q.usdPerMillion.dynamoDb)} (${list(w.dynamoDbRequests)} per image: `
+      + `${n(w.dynamoDbWriteUnits, 2)} WRU, ${n(w.dynamoDbReadUnits, 2)} RRU), the dispatch function ${usd(q.usdPerMillion.dispatchFunction)} `
+      + `(${n(d?.invocations ?? 0, 2)} invocations, ${n(q.dispatchGbSecondsPerImage, 4)} GB-s per image at 256 MB arm64; `
+      + `${n(w.startSyncExecutions, 2)} StartSyncExecution per image, the Express request counted under Step Functions). `
+      + `Total difference between the two rows: ${usd(q.totalDifferenceUsdPerMillion)} (includes run-to-run noise in shared durations).`,
+    '',
+    `Not per image: with MaximumConcurrency set, Lambda keeps ${q.idlePolls.pollers} pollers long-polling the ingest queue `
+      + `(${q.idlePolls.waitSeconds}-second ReceiveMessage waits) whether or not images arrive: about ${n(q.idlePolls.requestsPer30Days)} `
+      + `requests, ${usd(q.idlePolls.usdPer30Days)} per pipeline per 30 days, on top (at 1M images a month, at most that much per 1M images, `
+      + 'since polls that return messages are already counted above). The dispatch function waits for each execution: every second of '
+      + `execution time (a model's latency) adds ${usd(q.dispatchUsdPerMillionPerExecutionSecond)} per 1M images (zero-latency model here). `
+      + 'Uploads are one at a time, so each batch holds one message; a backlog batches up to 10 messages per invocation, receive and '
+      + 'delete (figure 6 shows dispatch invocations per image under bursts).',
+    '',
+  ];
+}
+
+const s1 = (ms: number | undefined) => (ms === undefined ? '–' : `${n(ms / 1000, 1)} s`);
+const dupText = (r: BurstCaseResult) => {
+  const d = r.duplicateEffects;
+  return `${d.alerts} / ${d.auditRecords} / ${d.resultEvents}`;
+};
+const notClassified = (r: BurstCaseResult) => [
+  ...Object.entries(r.errors).map(([k, v]) => `${n(v)} ERROR ${k}`),
+  ...Object.entries(r.unfinished).map(([k, v]) => `**${n(v)} ${k}**`),
+].join(', ') || '0';
+
+export function burstTables(b: BurstFigures): string[] {
+  const out: string[] = [];
+  const bursts = b.cases.filter((c) => c.kind === 'burst');
+  out.push(table(
+    ['ingestion', 'uploads', 'endpoint concurrency', 'classified', 'not classified', 'duplicate alerts / audit records / result events',
+      'highest in flight', 'throttled requests', 'drain (simulated)', 'ideal', 'drain ÷ ideal', 'net of per-image work', 'per-image work (real ms)',
+      'time scale', 'event loop busy'],
+    bursts.map((r) => [
+      r.mode, n(r.uploads), String(r.concurrency), n(r.classified), notClassified(r), dupText(r), String(r.endpoint.highestInFlight),
+      n(r.endpoint.throttled), s1(r.drainMs), s1(r.idealMs), r.ratio === undefined ? '–' : n(r.ratio, 2),
+      r.lanes?.netRatio === undefined ? '–' : n(r.lanes.netRatio, 2), r.lanes ? n(r.lanes.perImageWorkRealMs, 0) : '–',
+      String(r.timeScale), `${n(r.runner.eventLoopUtilization * 100)} %`,
+    ]),
+  ), '');
+  const direct = bursts.filter((r) => r.mode === 'direct' && r.lastFirstReadMs !== undefined);
+  if (direct.length > 0) {
+    out.push(`Direct: the runner took ${direct.map((r) => `${s1(r.lastFirstReadMs)} (${n(r.uploads)} at ${r.concurrency})`).join(', ')} `
+      + 'of simulated time to start every upload of a burst (its CPU is one thread); AWS starts them within about a second, so more would '
+      + 'meet a busy endpoint: the ERROR counts above are lower bounds.', '');
+  }
+  const others = b.cases.filter((c) => c.kind !== 'burst');
+  out.push(table(
+    ['case', 'ingestion', 'uploads', 'classified', 'not classified', 'duplicate alerts / audit records / result events', 'executions',
+      'executions per upload (max)', 'endpoint requests (503)', 'drain (simulated)', 'recovery → drained'],
+    others.map((r) => [
+      r.kind === 'outage' ? `endpoint down ${n(r.outageMs! / 60_000)} min, uploads arriving throughout` : `each event delivered ${r.deliveries}×`,
+      r.mode, n(r.uploads), n(r.classified), notClassified(r), dupText(r), n(r.executions), `${n(r.attemptsPerUpload.mean, 1)} (${r.attemptsPerUpload.max})`,
+      `${n(r.endpoint.requests)} (${n(r.endpoint.unavailable)})`, s1(r.drainMs),
+      r.recoveryToDrainedMs === undefined ? '–' : recoveryText(r.recoveryToDrainedMs),
+    ]),
+  ), '');
+  return out;
 }
 
 export function renderMarkdown(r: BenchResults): string {
@@ -59,11 +136,12 @@ export function renderMarkdown(r: BenchResults): string {
     + `prices (${r.prices.retrieved}, bench/lib/prices.ts), excluding the endpoint, storage, logs and X-Ray, which both designs pay alike `
     + 'or which are listed under caveats. Lambda GB-s use each function\'s configured memory and measured local durations.', '');
   out.push(costTable(r.cost), '');
+  out.push(...queuedCostText(r.queuedAddedCost, r.cost));
   out.push(table(
-    ['path', 'Step Functions', 'Lambda', 'SNS', 'EventBridge', 'S3', 'S3 requests per image', 'logs at level ALL (estimate, not in total)'],
+    ['path', 'Step Functions', 'Lambda', 'SNS', 'EventBridge', 'S3', 'SQS', 'DynamoDB', 'S3 requests per image', 'logs at level ALL (estimate, not in total)'],
     r.cost.map((c) => [
       c.label, usd(c.usdPerMillion.stepFunctions), usd(c.usdPerMillion.lambda), usd(c.usdPerMillion.sns),
-      usd(c.usdPerMillion.eventBridge), usd(c.usdPerMillion.s3),
+      usd(c.usdPerMillion.eventBridge), usd(c.usdPerMillion.s3), usd(c.usdPerMillion.sqs), usd(c.usdPerMillion.dynamoDb),
       Object.entries(c.work.s3Requests).map(([k, v]) => `${k} ${n(v, 2)}`).join(', '),
       `≥ ${usd(c.logsUsdPerMillionEstimate)} (${kib(c.logsUsdPerMillionEstimate / PRICES.cloudWatchLogs.perGb * 1000)} per image)`,
     ]),
@@ -124,5 +202,15 @@ export function renderMarkdown(r: BenchResults): string {
       n(e.pipelineImagesPerSecond, 2), `${n(e.overheadPercent, 1)} %`]),
   ), '');
   out.push(`Embedded model: the COCO detector of \`npm run demo\` on ${r.throughput.photos.join(', ')}, one image at a time.`, '');
+
+  out.push('## 6. Bursts, outages and duplicates', '');
+  out.push(`${r.bursts.note} Every image is FLAGGED (one alert, audit record, result event and tag write each); model latency `
+    + `${n(r.bursts.latencyMs)} ms (simulated) per request; queued runs \`Ingestion.queued({ maxConcurrency: <endpoint concurrency> })\`, `
+    + 'the duplicates case the default (10) against an endpoint that never throttles. Times are simulated (the runner\'s clock at the '
+    + 'time scale shown: real ms per simulated ms); "per-image work" is what a queued lane spends per image besides the endpoint\'s '
+    + 'latency, here the runner\'s own CPU and its wait for the shared event loop (on AWS: the services\' latencies), and "net of '
+    + 'per-image work" is the drain ratio without it: how much of the lanes\' time no dispatch invocation ran (bench/README.md). '
+    + `${r.bursts.cases.length} cases over ${r.bursts.workers} worker processes, ${n(r.bursts.wallSeconds)} s.`, '');
+  out.push(...burstTables(r.bursts));
   return out.join('\n');
 }
