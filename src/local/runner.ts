@@ -129,6 +129,8 @@ interface FunctionInfo {
 }
 
 type TaskHandler = (input: any) => Promise<any>;
+/** A bundled Lambda handler. */
+type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
 
 /** Service integrations the runner executes, against the peers or in-process. */
 const SUPPORTED_INTEGRATIONS = [
@@ -203,7 +205,10 @@ export class LocalPipeline {
   public readonly clock: ScaledClock;
   /** Every per-image and bulk execution, in the order they ended. */
   public readonly executions: LocalExecution[] = [];
-  private readonly handlers = new Map<string, (event: unknown, context?: unknown) => Promise<unknown>>();
+  /** Execution environments created per function logical ID (cold starts): one per concurrent invocation at most. */
+  public readonly coldStarts: Record<string, number> = {};
+  /** Idle execution environments per function: Lambda runs each concurrent invocation in its own. */
+  private readonly idleHandlers = new Map<string, Handler[]>();
   /** Environment every function gets on top of its own: the peers' endpoints and credentials. */
   private peerEnv: Record<string, string> = {};
   private invocations = 0;
@@ -572,11 +577,19 @@ export class LocalPipeline {
   /** Invokes the bundled handler in-process as Lambda would, errors shaped as Step Functions reports them. */
   private async invoke(fn: FunctionInfo, payload: unknown): Promise<unknown> {
     this.invocations++;
-    const handler = this.loadHandler(fn);
+    // An idle environment of this function, or a new one (a cold start): never one another invocation is using,
+    // since a bundle's module state (SDK clients, Powertools' batch processor) belongs to one invocation at a time.
+    const idle = this.idleHandlers.get(fn.logicalId) ?? [];
+    this.idleHandlers.set(fn.logicalId, idle);
+    const handler = idle.pop() ?? this.loadHandler(fn);
+    let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const timeoutRealMs = this.options.timeScale === undefined ? fn.timeoutMs : scaledTimeout(fn.timeoutMs / 1000, this.options.timeScale) * 1000;
     const timeout = new Promise((_r, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`Task timed out after ${fn.timeoutMs / 1000} seconds`), { name: 'Sandbox.Timedout' })), timeoutRealMs);
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(Object.assign(new Error(`Task timed out after ${fn.timeoutMs / 1000} seconds`), { name: 'Sandbox.Timedout' }));
+      }, timeoutRealMs);
     });
     // The Lambda context, with the remaining time on the simulated clock.
     const deadline = this.clock.now() + fn.timeoutMs;
@@ -598,38 +611,36 @@ export class LocalPipeline {
       throw Object.assign(new Error(JSON.stringify({ errorType, errorMessage: e?.message ?? String(e), trace: [] })), { name: errorType });
     } finally {
       clearTimeout(timer);
+      // Lambda discards an environment whose invocation timed out; the others are reused.
+      if (!timedOut) idle.push(handler);
     }
   }
 
-  /** Loads the bundle once per function with that function's environment, as a fresh execution environment would. */
-  private loadHandler(fn: FunctionInfo): (event: unknown, context?: unknown) => Promise<unknown> {
-    let handler = this.handlers.get(fn.logicalId);
-    if (!handler) {
-      // Bundles are named after their function class: ClassifyFunction → classify.lambda.
-      const name = /(Classify|Summarize|Dispatch)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
-      if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
-      const entry = path.join(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
-      // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
-      // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
-      // its own peers, as a new execution environment would, and the host process's environment is untouched.
-      const env = { ...process.env, ...this.peerEnv, ...fn.env };
-      const sandboxedProcess = new Proxy(process, {
-        get: (target, prop) => {
-          if (prop === 'env') return env;
-          const value = Reflect.get(target, prop);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-      const wrapper = vm.runInThisContext(
-        `(function (exports, require, module, __filename, __dirname, process) {${fs.readFileSync(entry, 'utf8')}\n})`,
-        { filename: entry },
-      );
-      const mod = { exports: {} as any };
-      wrapper(mod.exports, createRequire(entry), mod, entry, path.dirname(entry), sandboxedProcess);
-      handler = mod.exports.handler as (event: unknown, context?: unknown) => Promise<unknown>;
-      this.handlers.set(fn.logicalId, handler);
-    }
-    return handler;
+  /** Loads the bundle with the function's environment, as a new execution environment does. */
+  private loadHandler(fn: FunctionInfo): Handler {
+    this.coldStarts[fn.logicalId] = (this.coldStarts[fn.logicalId] ?? 0) + 1;
+    // Bundles are named after their function class: ClassifyFunction → classify.lambda.
+    const name = /(Classify|Summarize|Dispatch)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
+    if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
+    const entry = path.join(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
+    // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
+    // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
+    // its own peers, as a new execution environment would, and the host process's environment is untouched.
+    const env = { ...process.env, ...this.peerEnv, ...fn.env };
+    const sandboxedProcess = new Proxy(process, {
+      get: (target, prop) => {
+        if (prop === 'env') return env;
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const wrapper = vm.runInThisContext(
+      `(function (exports, require, module, __filename, __dirname, process) {${fs.readFileSync(entry, 'utf8')}\n})`,
+      { filename: entry },
+    );
+    const mod = { exports: {} as any };
+    wrapper(mod.exports, createRequire(entry), mod, entry, path.dirname(entry), sandboxedProcess);
+    return mod.exports.handler as Handler;
   }
 
   /** The pipeline's state machine whose logical ID ends in `<kind><hash>` (e.g. IcsStateMachine1A2B3C4D). */

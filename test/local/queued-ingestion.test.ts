@@ -108,6 +108,26 @@ describe('queued ingestion, run locally as synthesized', () => {
     });
   });
 
+  test('concurrent batches each run in their own execution environment: no delivery is lost or mis-reported', async () => {
+    // Regression: one shared module instance let concurrent batches overwrite each other's partial batch responses.
+    const capacity = { vehicles: { concurrency: 1000, latencyMs: 1000 } };
+    await withPipeline({}, { capacity, timeScale: 0.05 }, async (local) => {
+      const events = await Promise.all(keys(30, 'cams/pair-').map(async (key) => {
+        const put = await local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: images.jpeg }));
+        return objectCreatedEvent(local.bucketName, key, images.jpeg.length, 'etag', { versionId: put.VersionId });
+      }));
+      const runs = await Promise.all(events.flatMap((e) => [local.putEvent(e), local.putEvent(e)]));
+      expect(runs.filter((r) => r.status === 'SUCCEEDED')).toHaveLength(30);
+      expect(runs.filter((r) => r.status === 'DEDUPLICATED')).toHaveLength(30);
+      expect(local.executions).toHaveLength(30);
+      expect(local.sns.messages).toHaveLength(30);
+      // Batches overlapped, and no two overlapping invocations shared an environment (module state).
+      const overlapping = local.queued!.mapping.maxConcurrentInvocations;
+      expect(overlapping).toBeGreaterThan(1);
+      expect(local.coldStarts[local.queued!.topology.functionId]).toBeGreaterThanOrEqual(overlapping);
+    });
+  });
+
   test('the same key uploaded again (a new version) is classified again', async () => {
     await withPipeline({}, {}, async (local) => {
       const first = await local.upload('cams/again.jpg', images.jpeg);
