@@ -159,7 +159,11 @@ async function runCase(c: BurstCase, template: CfnTemplate, handlersDir: string)
     const deliveries: Record<string, number> = {};
     let attemptsMax = 0;
     let attemptsTotal = 0;
-    for (const r of runs) deliveries[r.run.status] = (deliveries[r.run.status] ?? 0) + 1;
+    const deliveryErrors: Record<string, number> = {};
+    for (const r of runs) {
+      deliveries[r.run.status] = (deliveries[r.run.status] ?? 0) + 1;
+      if (r.run.error) deliveryErrors[r.run.error] = (deliveryErrors[r.run.error] ?? 0) + 1;
+    }
     for (const key of keys) {
       const executed = (byKey.get(key) ?? []).filter((r) => r.status !== 'DEDUPLICATED');
       const final = executed[executed.length - 1];
@@ -202,6 +206,7 @@ async function runCase(c: BurstCase, template: CfnTemplate, handlersDir: string)
       errors,
       unfinished,
       deliveryStatuses: deliveries,
+      deliveryErrors,
       duplicateEffects: {
         alerts: duplicates(effects.alerts),
         auditRecords: duplicates(effects.auditRecords),

@@ -49,6 +49,8 @@ export interface BurstCaseResult extends BurstCase {
   readonly unfinished: Record<string, number>;
   /** What each delivery reported (SUCCEEDED, FAILED, DEDUPLICATED...). */
   readonly deliveryStatuses: Record<string, number>;
+  /** Error names of the deliveries that ended FAILED (a duplicate delivery's own execution, a deferred attempt...). */
+  readonly deliveryErrors: Record<string, number>;
   /** Every effect of the case's uploads (one of each per upload when nothing is duplicated or lost). */
   readonly effects: EffectCounts;
   /** Effects beyond one per upload. */
@@ -187,7 +189,7 @@ export function burstCases(quick: boolean): BurstCase[] {
       uploads: quick ? 20 : 100,
       concurrency: 1000,
       latencyMs: LATENCY_MS,
-      timeScale: 0.05,
+      timeScale: 0.2,
       deliveries: 3,
     });
   }
