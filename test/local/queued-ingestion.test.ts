@@ -63,7 +63,11 @@ describe('queued ingestion, run locally as synthesized', () => {
     await withPipeline({}, {}, async (local) => {
       local.sagemaker.setDown('vehicles', true);
       const pending = Promise.all(keys(10, 'cams/outage-').map((k) => local.upload(k, images.jpeg)));
+      // Down for at least 10 simulated minutes, and until every upload has been deferred at least once (how long the
+      // first attempts take in real time depends on the machine: cold starts and CPU do not scale).
+      const deferredKeys = () => new Set(local.executions.filter((e) => e.error === 'ClassificationDeferred').map((e) => (e.input as any).key));
       await local.clock.sleep(10 * 60_000);
+      while (deferredKeys().size < 10) await local.clock.sleep(60_000);
       const deferredSoFar = local.executions.filter((e) => e.error === 'ClassificationDeferred').length;
       local.sagemaker.setDown('vehicles', false);
       const runs = await pending;
