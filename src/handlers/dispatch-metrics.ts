@@ -24,7 +24,7 @@ export interface DispatchedUpload {
   readonly endToEndMs: number;
 }
 
-/** Publishes one upload whose execution ended for good (or was found done already). */
+/** Publishes one upload whose execution ended for good; a duplicate delivery is counted as suppressed instead. */
 export function publishDispatched(metrics: MetricsSink, upload: DispatchedUpload): void {
   metrics.addMetric(DispatchMetric.ATTEMPTS, 'Count', upload.attempts);
   metrics.addMetric(DispatchMetric.QUEUE_WAIT, 'Milliseconds', upload.queueWaitMs);

@@ -25,11 +25,14 @@ const idempotency = new IdempotencyConfig({
   expiresAfterSeconds: config.idempotencyWindowSeconds,
   // Called when a redelivery finds the upload done: counted, and answered with the stored end.
   responseHook: (response) => {
+    duplicateDelivery = true;
     metrics.addMetric(DispatchMetric.DUPLICATES_SUPPRESSED, 'Count', 1);
     logger.info('Duplicate delivery: the upload was dispatched already');
     return response;
   },
 });
+/** Set by the response hook: the current record was a duplicate, so its attempts and latency are not counted again. */
+let duplicateDelivery = false;
 const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable });
 
 /** A deferred classification or a Step Functions API failure: the message is tried again later. */
@@ -80,10 +83,14 @@ async function dispatchRecord(record: SQSRecord, context: Context): Promise<void
     if (context.getRemainingTimeInMillis() < (config.executionTimeoutSeconds + 10) * 1000) {
       throw new RetryLater('Not enough time left in this invocation to wait for an execution');
     }
+    // Records run one after another in an environment, so the flag belongs to this record.
+    duplicateDelivery = false;
     const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt, executionName(record.messageId, receiveCount));
-    publishDispatched(metrics, {
-      attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt),
-    });
+    if (!duplicateDelivery) {
+      publishDispatched(metrics, {
+        attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt),
+      });
+    }
     logger.info('Upload dispatched', { executionArn: end.executionArn, status: end.status, error: end.error, attempts: receiveCount });
   } catch (err) {
     if (!(err instanceof RetryLater || err instanceof IdempotencyAlreadyInProgressError)) {

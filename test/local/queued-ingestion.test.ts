@@ -94,6 +94,27 @@ describe('queued ingestion, run locally as synthesized', () => {
   });
 
   test('one upload event delivered 3 times: 1 alert, 1 audit record, 1 result event, 1 tag write', async () => {
+    // The handlers' EMF lines (stdout on Lambda) are read back to check what the dashboard would count.
+    const emf: any[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+      for (const line of String(chunk).split('\n')) if (line.includes('"_aws"')) emf.push(JSON.parse(line));
+      return true;
+    });
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    try {
+      await deliverThreeTimes();
+    } finally {
+      delete process.env.POWERTOOLS_METRICS_DISABLED;
+      write.mockRestore();
+    }
+    const sum = (name: string) => emf.reduce((n, m) => n + (typeof m[name] === 'number' ? 1 : Array.isArray(m[name]) ? m[name].length : 0), 0);
+    // One dispatch counted (attempts, latency); the two redeliveries only as suppressed duplicates.
+    expect(sum('DispatchAttempts')).toBe(1);
+    expect(sum('EndToEndLatency')).toBe(1);
+    expect(emf.reduce((n, m) => n + (m.DuplicatesSuppressed ?? 0), 0)).toBe(2);
+  });
+
+  async function deliverThreeTimes(): Promise<void> {
     await withPipeline({}, {}, async (local) => {
       const put = await local.s3.client().send(new PutObjectCommand({ Bucket: local.bucketName, Key: 'cams/dup.jpg', Body: images.jpeg }));
       const event = objectCreatedEvent(local.bucketName, 'cams/dup.jpg', images.jpeg.length, 'etag', { versionId: put.VersionId });
@@ -110,7 +131,7 @@ describe('queued ingestion, run locally as synthesized', () => {
       const records = await local.queued!.dynamodb.scan(local.queued!.topology.tables[0].id);
       expect(records).toEqual([expect.objectContaining({ status: 'COMPLETED' })]);
     });
-  });
+  }
 
   test('concurrent batches each run in their own execution environment: no delivery is lost or mis-reported', async () => {
     // Regression: one shared module instance let concurrent batches overwrite each other's partial batch responses.
