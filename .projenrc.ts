@@ -1,11 +1,21 @@
-import { awscdk, javascript } from 'projen';
+import * as fs from 'node:fs';
+import { awscdk, javascript, JsonFile } from 'projen';
 
-// Packages only the local runner, its CLI and the demo need (src/local, demo/). Dev dependencies, so consumers who
-// only deploy never install them; the README lists them for consumers who want to run the pipeline locally.
-const localRunnerDevDeps: string[] = [
+const LIBRARY = 'cdk-image-classification-pipeline';
+// The testing kit: the local runner, its models, the demo and the `ics-local` CLI, published from local/ as its own
+// package so that deploy-only consumers install none of it, and testing consumers install it in one command.
+const KIT = `${LIBRARY}-local`;
+
+// What the kit needs at run time (local/src). Root dev dependencies too, so the repository's tests and bench
+// resolve them from one node_modules; the kit's package.json takes the same ranges.
+const kitDeps: string[] = [
+  '@aws-sdk/client-s3',
   '@aws-sdk/client-sns',
   // the Rekognition peer speaks the real protocol; JSONata Pass states are evaluated with the reference library
   '@aws-sdk/client-rekognition',
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/lib-dynamodb',
+  'aws-local-stepfunctions@^3.0.0',
   'jsonata@^2.0.0',
   '@vladmandic/human@^3.3.6',
   '@tensorflow/tfjs-core@^4.22.0',
@@ -14,11 +24,13 @@ const localRunnerDevDeps: string[] = [
   'onnxruntime-web',
   'jpeg-js',
   'pngjs',
-  '@types/pngjs',
   's3rver@^3.7.1',
-  '@types/s3rver',
   // DynamoDB for the dispatch function's idempotency records: a real implementation of the protocol, in memory
   'dynalite@^4.0.0',
+  // types the kit's declarations refer to, so a consumer's type check needs nothing else
+  '@types/aws-lambda',
+  '@types/pngjs',
+  '@types/s3rver',
 ];
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -94,31 +106,42 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-local-stepfunctions@^3.0.0',
     'asl-validator',
     'cdk-nag@^3.0.2',
-    ...localRunnerDevDeps,
+    ...kitDeps,
   ],
 
   // End-to-end suites start loopback peers and load wasm models; on 2 busy cores that can exceed jest's 5 s.
   jestOptions: {
     jestConfig: {
       testTimeout: 60_000,
-      // examples/ holds a consumer's snapshot test ("Testing your stack" in the README); it runs with the suite.
-      testMatch: ['<rootDir>/examples/**/*.test.ts'],
+      // examples/ holds a consumer's snapshot test ("Testing your stack" in the README); local/test the kit's tests.
+      testMatch: ['<rootDir>/examples/**/*.test.ts', '<rootDir>/local/test/**/*.test.ts'],
+      // The kit imports the library by its package name; in this repository that is the library's source.
+      moduleNameMapper: {
+        [`^${LIBRARY}$`]: '<rootDir>/src/index.ts',
+        [`^${LIBRARY}/lib/(.*)$`]: '<rootDir>/src/$1',
+      },
     },
   },
 
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../scripts/**/*.ts'],
+    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../scripts/**/*.ts', '../local/src/**/*.ts', '../local/test/**/*.ts'],
+    // Type-checks the kit against the library's source, as jest runs it.
+    compilerOptions: {
+      paths: { [LIBRARY]: ['../src/index.ts'], [`${LIBRARY}/lib/*`]: ['../src/*'] },
+    },
   },
-  gitignore: ['/examples/**/cdk.out', '/.ics-local/', '/bench/tmp/'],
+  gitignore: ['/examples/**/cdk.out', '/.ics-local/', '/bench/tmp/', '/local/lib/', '/local/node_modules/', '/local/*.tgz'],
   npmignoreEnabled: true,
 });
 
-// Handlers bundle their SDK clients at build time and src/local is dev-only tooling: both import devDependencies
-// on purpose, and neither reaches consumers' node_modules.
+// Handlers bundle their SDK clients at build time (devDependencies on purpose); the kit's tests use the root's
+// dev dependencies, which its own package.json does not list.
 project.eslint?.addOverride({
-  files: ['src/handlers/**/*.ts', 'src/local/**/*.ts'],
+  files: ['src/handlers/**/*.ts', 'local/test/**/*.ts'],
   rules: { 'import/no-extraneous-dependencies': 'off' },
 });
+project.eslint?.addLintPattern('local/src');
+project.eslint?.addLintPattern('local/test');
 
 // `npm ci` on a fresh clone fails on missing platform-specific lock entries without this pin.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
@@ -159,14 +182,82 @@ project.addTask('cdk-nag-v2', {
   exec: 'scripts/cdk-nag-v2-check.sh',
 });
 
-// The README's main job: run the bank-security pipeline on this machine with the embedded model.
+// ---- The testing kit (local/) ----
+const rootPackage = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+const kitPackage = {
+  name: KIT,
+  description: `Testing kit for ${LIBRARY}: runs the synthesized pipeline on this machine (Step Functions, S3, SQS, DynamoDB, SageMaker Runtime, Rekognition and SNS peers), with embedded models, the ics-local CLI and HTML reports.`,
+  version: rootPackage.version,
+  license: 'Apache-2.0',
+  author: { name: 'ICS developers', email: 'ics@example.com', organization: false },
+  repository: { type: 'git', url: 'https://github.com/ics/cdk-image-classification-pipeline.git', directory: 'local' },
+  keywords: ['aws-cdk', 'testing', 'step-functions', 'local', 'sagemaker'],
+  main: 'lib/index.js',
+  types: 'lib/index.d.ts',
+  bin: { 'ics-local': 'lib/cli.js' },
+  files: ['lib/**/*.js', 'lib/**/*.d.ts', 'demo/images/'],
+  engines: { node: '>= 20.0.0' },
+  // One copy of the library and of aws-cdk-lib: the consumer's, which synthesized the template the kit runs.
+  peerDependencies: {
+    [LIBRARY]: rootPackage.version,
+    'aws-cdk-lib': project.cdkVersion,
+    'constructs': '^10.5.1',
+  },
+  dependencies: Object.fromEntries(kitDeps.map((spec) => {
+    const name = spec.replace(/(.)@.*$/, '$1');
+    const range = rootPackage.devDependencies?.[name] ?? spec.slice(name.length + 1);
+    return [name, range || '*'];
+  })),
+};
+new JsonFile(project, 'local/package.json', { obj: kitPackage, newline: true });
+new JsonFile(project, 'local/tsconfig.json', {
+  allowComments: true,
+  obj: {
+    compilerOptions: {
+      rootDir: 'src', outDir: 'lib', declaration: true, target: 'ES2022', lib: ['es2022'], module: 'node16',
+      strict: true, esModuleInterop: true, resolveJsonModule: true, skipLibCheck: true, noUnusedLocals: true,
+      noImplicitReturns: true, noFallthroughCasesInSwitch: true, inlineSourceMap: true, types: ['node', 'aws-lambda', 'pngjs', 's3rver'],
+    },
+    include: ['src/**/*.ts'],
+  },
+});
+// The kit's tests type-check (and lint) with the repository's dev config.
+new JsonFile(project, 'local/test/tsconfig.json', {
+  allowComments: true,
+  obj: { extends: '../../test/tsconfig.json', include: ['**/*.ts'] },
+});
+
+// In this repository the kit resolves the library as a package, through a link to the repository root.
+const kitLink = project.addTask('kit:link', {
+  description: `Link local/node_modules/${LIBRARY} to this repository, as npm installs it for a consumer`,
+  exec: `mkdir -p local/node_modules && ln -sfn ../.. local/node_modules/${LIBRARY}`,
+});
+const kitCompile = project.addTask('kit:compile', {
+  description: 'Compile the testing kit (local/) against the compiled library',
+  exec: 'tsc -p local/tsconfig.json',
+});
+kitCompile.prependSpawn(kitLink);
+project.postCompileTask.spawn(kitCompile);
+project.testTask.prependSpawn(kitLink);
+const kitPackageTask = project.addTask('kit:package', {
+  description: 'Pack the testing kit into dist/js beside the library',
+  exec: `mkdir -p dist/js && cd local && npm pack --pack-destination ../dist/js`,
+});
+project.packageTask.spawn(kitPackageTask);
+
+// The construct package holds the library and its bundled handlers only (a test checks `npm pack --dry-run`).
+for (const p of ['/local/', '/examples/', '/scripts/', '/.ci/', '/.ics-local/']) project.addPackageIgnore(p);
+
+// The README's main job: run the bank-security pipeline on this machine with the embedded model, through the
+// kit's CLI as a consumer runs it (compiled: the kit loads the library as a package).
 const demo = project.addTask('demo', {
-  description: 'Run the pipeline locally on demo/images with the embedded COCO model and write .ics-local/report.html',
+  description: 'Run the pipeline locally on local/demo/images with the embedded COCO model and write .ics-local/report.html',
 });
 demo.spawn(project.tasks.tryFind('bundle')!);
-demo.exec('ts-node --project test/tsconfig.json src/local/cli.ts demo');
+demo.spawn(project.compileTask);
+demo.spawn(kitCompile);
+demo.exec('node local/lib/cli.js demo');
 project.package.setScript('demo', 'npx projen demo');
-project.addBins({ 'ics-local': 'lib/local/cli.js' });
 
 // Benchmarks ICS against the reference design (bench/README.md). Not part of the build: figures are measured,
 // never asserted. --transpile-only: the bench is type-checked with the dev tsconfig, not on every run.
@@ -174,6 +265,8 @@ const bench = project.addTask('bench', {
   description: 'Benchmark ICS against the three-Lambda reference design; writes bench/results.json and bench/RESULTS.md',
   exec: 'ts-node --transpile-only --project test/tsconfig.json bench/run.ts',
 });
+bench.prependSpawn(kitLink);
+bench.prependSpawn(project.compileTask);
 bench.prependSpawn(project.tasks.tryFind('bundle')!);
 project.package.setScript('bench', 'npx projen bench');
 project.addPackageIgnore('/bench/');

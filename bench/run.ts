@@ -1,6 +1,6 @@
 /* eslint-disable no-console */
 import './lib/quiet';
-import '../src/local/polyfills';
+import '../local/src/polyfills';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

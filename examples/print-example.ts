@@ -5,7 +5,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BringYourOwnEndpointStack } from './bring-your-own/stack';
-import { CfnTemplate, findResource, stateMachineDefinition } from '../src/local/template-resolver';
+import { CfnTemplate, findResource, stateMachineDefinition } from '../local/src/template-resolver';
 
 const app = new App({ outdir: 'examples/bring-your-own/cdk.out' });
 const stack = new BringYourOwnEndpointStack(app, 'IcsBringYourOwnEndpoint');

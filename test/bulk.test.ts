@@ -6,9 +6,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { pipelineStack, icsProps } from './stacks';
 import { BulkMode, ImageClassificationPipeline, Ingestion } from '../src';
 import { images } from './handlers/fixtures';
-import { functionModel } from '../src/local/models/function-model';
-import { LocalPipeline } from '../src/local/runner';
-import { CfnTemplate, findResource, stateMachineDefinition } from '../src/local/template-resolver';
+import { functionModel } from '../local/src/models/function-model';
+import { LocalPipeline } from '../local/src/runner';
+import { CfnTemplate, findResource, stateMachineDefinition } from '../local/src/template-resolver';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
 

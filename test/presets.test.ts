@@ -1,11 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { CfnTemplate, stateMachineDefinition } from '../local/src/template-resolver';
 import {
   BankSecurityPipeline, BulkMode, Classifier, ImageClassificationPipeline, LogisticsDamagePipeline, ModerationCategory, Outcome,
   ProductTaggingPipeline, SchoolModerationPipeline,
 } from '../src';
-import { CfnTemplate, stateMachineDefinition } from '../src/local/template-resolver';
 
 const endpoint = () => Classifier.sagemakerEndpoint({ endpointName: 'model' });
 

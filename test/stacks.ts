@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { CfnTemplate, findResource, stateMachineDefinition } from '../local/src/template-resolver';
 import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps } from '../src';
-import { CfnTemplate, findResource, stateMachineDefinition } from '../src/local/template-resolver';
 
 export const VEHICLE_LABELS = ['bicycle', 'motorcycle', 'pickup_truck', 'bus', 'tank', 'tractor'];
 

@@ -1,14 +1,14 @@
 /* eslint-disable import/no-extraneous-dependencies */
 import '../lib/quiet';
-import '../../src/local/polyfills';
+import '../../local/src/polyfills';
 import * as dc from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import * as os from 'node:os';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { objectCreatedEvent } from '../../src/local/event-pattern';
-import { functionModel } from '../../src/local/models/function-model';
-import { LocalExecution, LocalPipeline } from '../../src/local/runner';
-import type { CfnTemplate } from '../../src/local/template-resolver';
+import { objectCreatedEvent } from '../../local/src/event-pattern';
+import { functionModel } from '../../local/src/models/function-model';
+import { LocalExecution, LocalPipeline } from '../../local/src/runner';
+import type { CfnTemplate } from '../../local/src/template-resolver';
 import type { BurstCase, BurstCaseResult, EffectCounts } from '../figures/bursts';
 import { pngOfSize } from '../lib/images';
 import { round } from '../lib/stats';

@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
+import { CfnTemplate } from '../../local/src/template-resolver';
 import { Ingestion } from '../../src';
-import { CfnTemplate } from '../../src/local/template-resolver';
 import { icsTemplate, timedHandlersDir } from '../lib/designs';
 import { BENCH, REPO } from '../lib/paths';
 

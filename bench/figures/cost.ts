@@ -2,10 +2,10 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { functionModel } from '../../local/src/models/function-model';
+import { LocalExecution, LocalPipeline } from '../../local/src/runner';
+import { CfnTemplate } from '../../local/src/template-resolver';
 import { BulkMode, Ingestion } from '../../src';
-import { functionModel } from '../../src/local/models/function-model';
-import { LocalExecution, LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
 import { BilledFunction, billedFunctions, DesignName, hostOf, icsTemplate, referenceTemplate, startDesign } from '../lib/designs';
 import { pngOfSize } from '../lib/images';
 import { PRICES } from '../lib/prices';

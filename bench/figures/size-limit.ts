@@ -1,8 +1,8 @@
 /* eslint-disable import/no-extraneous-dependencies */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { functionModel } from '../../src/local/models/function-model';
-import { STATE_PAYLOAD_LIMIT_BYTES } from '../../src/local/payload-limit';
-import { CfnTemplate, resolveIntrinsics } from '../../src/local/template-resolver';
+import { functionModel } from '../../local/src/models/function-model';
+import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/src/payload-limit';
+import { CfnTemplate, resolveIntrinsics } from '../../local/src/template-resolver';
 import { DesignName, icsTemplate, referenceTemplate, startDesign } from '../lib/designs';
 import { pngOfSize } from '../lib/images';
 

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cocoVehiclesModel } from '../../src/local/models/coco-vehicles';
-import { functionModel } from '../../src/local/models/function-model';
-import { ModelBackend } from '../../src/local/models/model-backend';
-import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
+import { cocoVehiclesModel } from '../../local/src/models/coco-vehicles';
+import { functionModel } from '../../local/src/models/function-model';
+import { ModelBackend } from '../../local/src/models/model-backend';
+import { LocalPipeline } from '../../local/src/runner';
+import { CfnTemplate } from '../../local/src/template-resolver';
 import { DesignName, icsTemplate, referenceTemplate, startDesign } from '../lib/designs';
 import { pngOfSize } from '../lib/images';
 import { REPO } from '../lib/paths';
@@ -135,7 +135,7 @@ export async function measureThroughput(
   }
   for (const r of zero) log(`  ${r.design}, zero-latency model, concurrency ${r.concurrency}: ${r.imagesPerSecond.median} images/s`);
 
-  const dir = path.join(REPO, 'demo', 'images');
+  const dir = path.join(REPO, 'local', 'demo', 'images');
   const names = fs.readdirSync(dir).filter((f) => /\.(jpe?g|png)$/i.test(f) && f !== 'truncated.jpg').sort();
   const photos = names.map((f) => fs.readFileSync(path.join(dir, f)));
   const model = cocoVehiclesModel();

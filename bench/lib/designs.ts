@@ -4,10 +4,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ICS_HANDLERS, TMP } from './paths';
 import { writeTimedHandler } from './timed-handlers';
+import { ModelBackend } from '../../local/src/models/model-backend';
+import { LocalPipeline } from '../../local/src/runner';
+import { CfnTemplate, resolveIntrinsics } from '../../local/src/template-resolver';
 import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps } from '../../src';
-import { ModelBackend } from '../../src/local/models/model-backend';
-import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate, resolveIntrinsics } from '../../src/local/template-resolver';
 import { REFERENCE_RUNNER_BUNDLES } from '../reference/bundle';
 import { REFERENCE_FLAGGED, REFERENCE_LABELS, ReferenceStack } from '../reference/stack';
 

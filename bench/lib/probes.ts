@@ -1,7 +1,7 @@
 /* eslint-disable import/no-extraneous-dependencies */
 import * as dc from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import { payloadBytes } from '../../src/local/payload-limit';
+import { payloadBytes } from '../../local/src/payload-limit';
 
 /**
  * Counting probes for real local-runner executions. Nothing here changes what runs:

@@ -1,5 +1,5 @@
 import { PRICES } from './prices';
-import type { LocalQueue } from '../../src/local/peers/sqs';
+import type { LocalQueue } from '../../local/src/peers/sqs';
 
 /** SQS API requests made on one queue, as SQS bills them (each 64 KB chunk of a request's payload is one request). */
 export interface SqsRequestCounts {

@@ -1,8 +1,8 @@
+import { objectCreatedEvent } from '../../local/src/event-pattern';
 import {
   backoffSeconds, DEFERRED_ERROR, DispatchEnv, executionName, idempotencyPayload, isFinal, isLastAttempt, minimumRetrySpan,
   parseIngestMessage, readDispatchConfig,
 } from '../../src/handlers/dispatch';
-import { objectCreatedEvent } from '../../src/local/event-pattern';
 
 describe('ingest messages', () => {
   test('an S3 Object Created event becomes the direct rule target\'s input, and names its upload', () => {

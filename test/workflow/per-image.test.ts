@@ -1,7 +1,7 @@
-import '../../src/local/polyfills';
+import '../../local/src/polyfills';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { compatDefinition, stringifyDeferred } from '../../src/local/interpreter-compat';
+import { compatDefinition, stringifyDeferred } from '../../local/src/interpreter-compat';
 import { decideOutcome, Outcome } from '../../src/outcomes';
 import { pipelineStack } from '../stacks';
 // eslint-disable-next-line @typescript-eslint/no-require-imports

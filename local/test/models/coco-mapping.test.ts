@@ -1,4 +1,4 @@
-import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, cocoProbabilities } from '../../../src/local/models/coco-mapping';
+import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, cocoProbabilities } from '../../src/models/coco-mapping';
 
 const p = (d: { label: string; score: number }[]) => cocoProbabilities(d, BANK_SECURITY_LABELS, BANK_SECURITY_COCO_MAPPING);
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ScaledClock } from '../../src/local/clock';
-import { EventSourceMapping, EventSourceMappingOptions, SqsRecord, startEventSourceMapping } from '../../src/local/event-source-mapping';
-import { LocalQueue, SqsPeer, startSqs } from '../../src/local/peers/sqs';
+import { ScaledClock } from '../src/clock';
+import { EventSourceMapping, EventSourceMappingOptions, SqsRecord, startEventSourceMapping } from '../src/event-source-mapping';
+import { LocalQueue, SqsPeer, startSqs } from '../src/peers/sqs';
 
 const arn = (name: string): string => `arn:aws:sqs:eu-west-1:123456789012:${name}`;
 

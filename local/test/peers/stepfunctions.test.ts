@@ -6,8 +6,8 @@ import {
   StartSyncExecutionCommand,
   StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
-import { ScaledClock } from '../../../src/local/clock';
-import { ExecutionRequest, ExecutionResult, SfnError, StepFunctionsPeer, startStepFunctions } from '../../../src/local/peers/stepfunctions';
+import { ScaledClock } from '../../src/clock';
+import { ExecutionRequest, ExecutionResult, SfnError, StepFunctionsPeer, startStepFunctions } from '../../src/peers/stepfunctions';
 
 const EXPRESS = 'arn:aws:states:us-east-1:123456789012:stateMachine:PerImage';
 const STANDARD = 'arn:aws:states:us-east-1:123456789012:stateMachine:Bulk';

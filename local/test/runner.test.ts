@@ -3,13 +3,13 @@ import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aw
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from '../../src';
-import { objectCreatedEvent } from '../../src/local/event-pattern';
-import { functionModel } from '../../src/local/models/function-model';
-import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
-import { images } from '../handlers/fixtures';
-import { icsProps } from '../stacks';
+import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
+import { images } from '../../test/handlers/fixtures';
+import { icsProps } from '../../test/stacks';
+import { objectCreatedEvent } from '../src/event-pattern';
+import { functionModel } from '../src/models/function-model';
+import { LocalPipeline } from '../src/runner';
+import { CfnTemplate } from '../src/template-resolver';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** Vehicle-label score vectors (bicycle, motorcycle, pickup_truck, bus, tank, tractor). */

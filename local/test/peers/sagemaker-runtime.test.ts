@@ -1,6 +1,6 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { functionModel } from '../../../src/local/models/function-model';
-import { SageMakerRuntimePeer, startSageMakerRuntime } from '../../../src/local/peers/sagemaker-runtime';
+import { functionModel } from '../../src/models/function-model';
+import { SageMakerRuntimePeer, startSageMakerRuntime } from '../../src/peers/sagemaker-runtime';
 
 let peer: SageMakerRuntimePeer;
 let client: SageMakerRuntimeClient;

@@ -2,13 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { BankSecurityPipeline, Classifier } from '..';
+import { BankSecurityPipeline, Classifier } from 'cdk-image-classification-pipeline';
 import { cocoVehiclesModel } from './models/coco-vehicles';
 import { formatTable, renderHtmlReport, ReportRow } from './report';
 import { LocalPipeline } from './runner';
 import { CfnTemplate } from './template-resolver';
 
-export const DEMO_IMAGES_DIR = path.join(__dirname, '..', '..', 'demo', 'images');
+export const DEMO_IMAGES_DIR = path.join(__dirname, '..', 'demo', 'images');
 
 /**
  * The demo pipeline: the BankSecurityPipeline preset (SentryCam vehicle labels, flagged classes), at a threshold

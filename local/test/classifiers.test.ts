@@ -2,13 +2,13 @@ import { createHash } from 'crypto';
 import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, ModerationCategory, Outcome } from 'cdk-image-classification-pipeline';
 import { DeployTheModelStack } from '../../examples/deploy-the-model/stack';
-import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, ModerationCategory, Outcome } from '../../src';
-import { objectCreatedEvent } from '../../src/local/event-pattern';
-import { functionModel } from '../../src/local/models/function-model';
-import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate, physicalName } from '../../src/local/template-resolver';
-import { images } from '../handlers/fixtures';
+import { images } from '../../test/handlers/fixtures';
+import { objectCreatedEvent } from '../src/event-pattern';
+import { functionModel } from '../src/models/function-model';
+import { LocalPipeline } from '../src/runner';
+import { CfnTemplate, physicalName } from '../src/template-resolver';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** Same picture, distinct bytes: the local model keys its answer on the bytes. */

@@ -1,13 +1,13 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion } from '../../src';
-import { objectCreatedEvent } from '../../src/local/event-pattern';
-import { functionModel } from '../../src/local/models/function-model';
-import { LocalPipeline, LocalPipelineOptions } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
-import { images } from '../handlers/fixtures';
-import { icsProps } from '../stacks';
+import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion } from 'cdk-image-classification-pipeline';
+import { images } from '../../test/handlers/fixtures';
+import { icsProps } from '../../test/stacks';
+import { objectCreatedEvent } from '../src/event-pattern';
+import { functionModel } from '../src/models/function-model';
+import { LocalPipeline, LocalPipelineOptions } from '../src/runner';
+import { CfnTemplate } from '../src/template-resolver';
 
 const FLAGGED = [0.01, 0.97, 0.01, 0.005, 0.0025, 0.0025];
 

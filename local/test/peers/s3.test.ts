@@ -2,7 +2,7 @@ import {
   CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand,
   ListObjectsV2Command, PutObjectCommand, PutObjectTaggingCommand, S3Client,
 } from '@aws-sdk/client-s3';
-import { S3Peer, startS3 } from '../../../src/local/peers/s3';
+import { S3Peer, startS3 } from '../../src/peers/s3';
 
 let peer: S3Peer;
 let s3: S3Client;

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DescribeTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBPeer, startDynamoDB } from '../../../src/local/peers/dynamodb';
+import { DynamoDBPeer, startDynamoDB } from '../../src/peers/dynamodb';
 
 let peer: DynamoDBPeer;
 let client: DynamoDBClient;

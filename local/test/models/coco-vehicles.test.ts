@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { BANK_SECURITY_LABELS } from '../../../src/local/models/coco-mapping';
-import { cocoVehiclesModel } from '../../../src/local/models/coco-vehicles';
-import { startSageMakerRuntime } from '../../../src/local/peers/sagemaker-runtime';
+import { BANK_SECURITY_LABELS } from '../../src/models/coco-mapping';
+import { cocoVehiclesModel } from '../../src/models/coco-vehicles';
+import { startSageMakerRuntime } from '../../src/peers/sagemaker-runtime';
 
-const image = (name: string) => readFileSync(path.join(__dirname, '..', '..', '..', 'demo', 'images', name));
+const image = (name: string) => readFileSync(path.join(__dirname, '..', '..', 'demo', 'images', name));
 const model = cocoVehiclesModel();
 const predict = async (name: string) =>
   (JSON.parse((await model.invoke(image(name), 'image/jpeg')).body.toString()) as { prediction: number[] }).prediction;

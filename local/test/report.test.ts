@@ -4,13 +4,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ImageClassificationPipeline } from '../../src';
-import { functionModel } from '../../src/local/models/function-model';
-import { formatTable, renderHtmlReport, ReportRow } from '../../src/local/report';
-import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
-import { images } from '../handlers/fixtures';
-import { icsProps } from '../stacks';
+import { ImageClassificationPipeline } from 'cdk-image-classification-pipeline';
+import { images } from '../../test/handlers/fixtures';
+import { icsProps } from '../../test/stacks';
+import { functionModel } from '../src/models/function-model';
+import { formatTable, renderHtmlReport, ReportRow } from '../src/report';
+import { LocalPipeline } from '../src/runner';
+import { CfnTemplate } from '../src/template-resolver';
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromium = (...args: string[]) => execFileSync(CHROMIUM, [

@@ -1,5 +1,5 @@
-import '../../src/local/polyfills';
-import { checkPayload, DataLimitExceededError, enforcePayloadLimit, payloadBytes, STATE_PAYLOAD_LIMIT_BYTES } from '../../src/local/payload-limit';
+import '../src/polyfills';
+import { checkPayload, DataLimitExceededError, enforcePayloadLimit, payloadBytes, STATE_PAYLOAD_LIMIT_BYTES } from '../src/payload-limit';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { StateMachine } = require('aws-local-stepfunctions');

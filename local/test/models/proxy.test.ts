@@ -1,7 +1,7 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { proxyModel } from '../../../src/local/models/proxy';
-import { readBody, startLoopbackServer } from '../../../src/local/peers/loopback-server';
-import { startSageMakerRuntime } from '../../../src/local/peers/sagemaker-runtime';
+import { proxyModel } from '../../src/models/proxy';
+import { readBody, startLoopbackServer } from '../../src/peers/loopback-server';
+import { startSageMakerRuntime } from '../../src/peers/sagemaker-runtime';
 
 test('forwards to a SageMaker-style container and maps its failures to ModelError', async () => {
   // A stand-in container: answers /invocations with the body length and content type it received.

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import { onnxModel } from '../../../src/local/models/onnx';
+import { onnxModel } from '../../src/models/onnx';
 
 /** A solid-colour PNG. */
 function solidPng(r: number, g: number, b: number, size = 16): Buffer {

@@ -1,5 +1,5 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SnsSink, startSnsSink } from '../../../src/local/peers/sns';
+import { SnsSink, startSnsSink } from '../../src/peers/sns';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:security-alerts';
 let sink: SnsSink;

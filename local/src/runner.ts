@@ -9,12 +9,12 @@ import * as vm from 'node:vm';
 import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DispatchEnv } from 'cdk-image-classification-pipeline/lib/handlers/dispatch';
 import { ScaledClock } from './clock';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
-import { DispatchEnv } from '../handlers/dispatch';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
 import { RekognitionModel, RekognitionPeer, startRekognition } from './peers/rekognition';
@@ -38,8 +38,8 @@ const { StateMachine } = require('aws-local-stepfunctions') as {
   StateMachine: new (definition: unknown, options: unknown) => LocalStateMachine;
 };
 
-/** Where the build puts the bundled classify handler (the same code the template deploys). */
-export const HANDLERS_DIR = path.join(__dirname, '..', '..', 'assets', 'handlers');
+/** The library's bundled handlers (the same code the template deploys), from the installed copy of the library. */
+export const HANDLERS_DIR = path.join(path.dirname(require.resolve('cdk-image-classification-pipeline/package.json')), 'assets', 'handlers');
 
 export interface LocalPipelineOptions {
   /** The synthesized template of the stack that holds the pipeline. */

@@ -1,5 +1,5 @@
-import { itemsFromMapResults } from '../../src/handlers/map-results';
-import { evaluateTemplate, parseCsv } from '../../src/local/distributed-map';
+import { itemsFromMapResults } from 'cdk-image-classification-pipeline/lib/handlers/map-results';
+import { evaluateTemplate, parseCsv } from '../src/distributed-map';
 
 describe('Distributed Map emulation helpers', () => {
   test('CSV with a header row, quoting and CRLF', () => {

@@ -2,11 +2,11 @@ import { createHash } from 'crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ModerationCategory, ProductTaggingPipeline, SchoolModerationPipeline } from '../../src';
-import { functionModel } from '../../src/local/models/function-model';
-import { LocalPipeline } from '../../src/local/runner';
-import { CfnTemplate } from '../../src/local/template-resolver';
-import { images } from '../handlers/fixtures';
+import { ModerationCategory, ProductTaggingPipeline, SchoolModerationPipeline } from 'cdk-image-classification-pipeline';
+import { images } from '../../test/handlers/fixtures';
+import { functionModel } from '../src/models/function-model';
+import { LocalPipeline } from '../src/runner';
+import { CfnTemplate } from '../src/template-resolver';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const imageFor = (n: number) => Buffer.concat([images.jpeg, Buffer.alloc(n, 0)]);

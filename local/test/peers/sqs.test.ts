@@ -16,8 +16,8 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { ScaledClock } from '../../../src/local/clock';
-import { md5OfMessageAttributes, SqsPeer, startSqs } from '../../../src/local/peers/sqs';
+import { ScaledClock } from '../../src/clock';
+import { md5OfMessageAttributes, SqsPeer, startSqs } from '../../src/peers/sqs';
 
 const ACCOUNT = '123456789012';
 const arn = (name: string): string => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;

@@ -2,11 +2,10 @@
 /* eslint-disable import/no-extraneous-dependencies */
 import type * as http from 'node:http';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { REKOGNITION_IMAGE_LIMITS, ResponseFormat } from 'cdk-image-classification-pipeline';
+import { isComplete, sniffImageFormat } from 'cdk-image-classification-pipeline/lib/handlers/image-format';
+import { parseModelScores } from 'cdk-image-classification-pipeline/lib/handlers/model-response';
 import { readBody, startLoopbackServer } from './loopback-server';
-import { isComplete, sniffImageFormat } from '../../handlers/image-format';
-import { parseModelScores } from '../../handlers/model-response';
-import { REKOGNITION_IMAGE_LIMITS } from '../../rekognition';
-import { ResponseFormat } from '../../response-format';
 import { ModelBackend } from '../models/model-backend';
 
 /** A local model standing in for one Rekognition operation: its scores (any response format) by these labels. */

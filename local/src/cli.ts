@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * ics-local: run the pipeline on this machine. `ics-local --help` lists the commands.
+ */
+import * as fs from 'node:fs';
+import { runDemo } from './demo';
+import { CfnTemplate } from './template-resolver';
+
+const USAGE = `usage: ics-local <command> [options]
+
+commands:
+  demo [--report out.html]
+      Synthesize the bank-security preset and run it over the kit's demo photos with the embedded COCO model.
+  run --template <stack.template.json> [--report out.html] <images...>
+      Run your synthesized stack's pipeline over image files (the embedded COCO model answers its endpoint).
+  --help
+      Show this help.
+
+Reports are self-contained HTML files (default .ics-local/report.html).`;
+
+/** A mistake in the command line: printed with the usage hint, exit code 2, no stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Splits `--name value` options from positional arguments; every option takes a value. */
+export function parseArgs(args: readonly string[], known: readonly string[]): { options: Record<string, string>; positional: string[] } {
+  const options: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const name = arg.slice(2);
+    if (!known.includes(name)) throw new UsageError(`unknown option ${arg} (options: ${known.map((k) => `--${k}`).join(', ') || 'none'})`);
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+    options[name] = value;
+    i++;
+  }
+  return { options, positional };
+}
+
+/** Reads a synthesized CloudFormation template, with an error that says what is wrong with the file. */
+export function readTemplate(file: string): CfnTemplate {
+  if (!fs.existsSync(file)) throw new UsageError(`template not found: ${file} (synthesize first, e.g. npx cdk synth, then pass cdk.out/<Stack>.template.json)`);
+  let parsed: any;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`template ${file} is not JSON: ${(err as Error).message}`);
+  }
+  const resources = Object.values<any>(parsed?.Resources ?? {});
+  if (!resources.some((r) => r?.Type === 'AWS::StepFunctions::StateMachine')) {
+    throw new UsageError(`template ${file} holds no state machine: pass the template of the stack that contains the ImageClassificationPipeline`);
+  }
+  return parsed as CfnTemplate;
+}
+
+function readableFiles(files: readonly string[]): string[] {
+  const missing = files.filter((f) => !fs.existsSync(f) || !fs.statSync(f).isFile());
+  if (missing.length > 0) throw new UsageError(`not a file: ${missing.join(', ')}`);
+  return [...files];
+}
+
+/** Runs one command line; resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
+    case 'demo': {
+      const { options, positional } = parseArgs(rest, ['report']);
+      if (positional.length > 0) throw new UsageError(`demo takes no images (got ${positional.join(' ')}); use run for your own`);
+      await runDemo({ reportPath: options.report });
+      return 0;
+    }
+    case 'run': {
+      const { options, positional } = parseArgs(rest, ['template', 'report']);
+      if (!options.template) throw new UsageError('run needs --template <stack.template.json>');
+      if (positional.length === 0) throw new UsageError('run needs at least one image file');
+      const template = readTemplate(options.template);
+      await runDemo({ images: readableFiles(positional), template, reportPath: options.report });
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+    if (err instanceof UsageError) {
+      console.error(`ics-local: ${err.message}\nRun 'ics-local --help' for the commands.`);
+      process.exit(2);
+    }
+    console.error(`ics-local: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * cdk-image-classification-pipeline-local: the testing kit. Runs a synthesized ImageClassificationPipeline on
+ * this machine, with the library's bundled handlers and local peers for the AWS services it calls.
+ */
+export { LocalPipeline, HANDLERS_DIR } from './runner';
+export type { LocalPipelineOptions, LocalExecution, LocalEvent, LocalObjectWrite } from './runner';
+export { LOCAL_ACCOUNT } from './template-resolver';
+export type { CfnTemplate, LocalAccount } from './template-resolver';
+export { objectCreatedEvent } from './event-pattern';
+export { ScaledClock } from './clock';
+
+// Model backends: what answers the pipeline's SageMaker endpoint locally.
+export { ModelInvocationError, predictionOutput } from './models/model-backend';
+export type { ModelBackend, ModelOutput } from './models/model-backend';
+export { functionModel } from './models/function-model';
+export type { ModelFunction } from './models/function-model';
+export { onnxModel } from './models/onnx';
+export type { OnnxModelOptions } from './models/onnx';
+export { tfjsGraphModel } from './models/tfjs-graph';
+export type { TfjsGraphModelOptions } from './models/tfjs-graph';
+export { proxyModel } from './models/proxy';
+export type { ProxyModelOptions } from './models/proxy';
+export { cocoVehiclesModel } from './models/coco-vehicles';
+export type { CocoVehiclesOptions } from './models/coco-vehicles';
+export { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS } from './models/coco-mapping';
+export type { CocoLabelMapping } from './models/coco-mapping';
+export type { ImageInputOptions } from './models/image-input';
+
+// The peers' types, as tests reach them through a LocalPipeline (local.s3, local.sagemaker, local.sns, ...).
+export type { S3Peer } from './peers/s3';
+export type { SageMakerRuntimePeer, SageMakerInvocation, SageMakerFault, EndpointCapacity } from './peers/sagemaker-runtime';
+export type { RekognitionPeer, RekognitionModel, RekognitionFault } from './peers/rekognition';
+export type { SnsSink, SnsPublished, SnsMessageAttribute } from './peers/sns';
+export { LocalQueue } from './peers/sqs';
+export type { SqsPeer, LocalReceivedMessage, LocalMessageSnapshot } from './peers/sqs';
+export type { DynamoDBPeer } from './peers/dynamodb';
+export type { ExecutionRequest, ExecutionResult } from './peers/stepfunctions';
+export { LocalQueuedIngestion } from './queued-ingestion';
+
+// Reports: the demo's table and HTML report, for any set of executions.
+export { formatTable, renderHtmlReport } from './report';
+export type { ReportRow } from './report';
+export { runDemo, demoTemplate, DEMO_IMAGES_DIR } from './demo';
+export type { DemoOptions } from './demo';
