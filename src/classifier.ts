@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { IClassifierEndpoint } from './endpoint';
 import { MODERATION_SAFE_LABEL, ModerationCategory, UNLABELED } from './rekognition';
-import { ResponseFormat } from './response-format';
+import { ResponseFormat, ScoreType } from './response-format';
 
 /**
  * How the classify function talks to a SageMaker endpoint.
@@ -31,6 +31,16 @@ export interface EndpointClassifierOptions {
    * @default ResponseFormat.AUTO
    */
   readonly responseFormat?: ResponseFormat;
+
+  /**
+   * What the numbers in the response mean. Results carry probabilities, so set this when the model
+   * answers logits: the classify function then computes the probabilities. Logits need a positional
+   * `responseFormat` (not `LABEL_SCORES`): a label-keyed body may omit labels, and an omitted label has no logit.
+   *
+   * @default ScoreType.PROBABILITIES - each score must be in [0, 1], else the image is `ERROR`
+   * with `MalformedModelResponse`
+   */
+  readonly scoreType?: ScoreType;
 }
 
 /**
@@ -153,6 +163,11 @@ export interface ClassifierConfig {
    * @default ResponseFormat.AUTO
    */
   readonly responseFormat?: ResponseFormat;
+  /**
+   * What the numbers in the response mean.
+   * @default ScoreType.PROBABILITIES
+   */
+  readonly scoreType?: ScoreType;
   /**
    * The labels this classifier can return, used when the pipeline gives no `classLabels`.
    * @default - the pipeline must give `classLabels`
@@ -294,6 +309,10 @@ class SageMakerEndpointClassifier extends Classifier {
     if (this.options.contentType !== undefined && !Token.isUnresolved(this.options.contentType) && !/^[\w.+-]+\/[\w.+-]+$/.test(this.options.contentType)) {
       problems.push(`classifier: contentType "${this.options.contentType}" is not a MIME type`);
     }
+    const scoreType = this.options.scoreType ?? ScoreType.PROBABILITIES;
+    if (scoreType !== ScoreType.PROBABILITIES && this.options.responseFormat === ResponseFormat.LABEL_SCORES) {
+      problems.push(`classifier: scoreType ${scoreType} needs a positional responseFormat, not LABEL_SCORES (a label-keyed body may omit labels, and an omitted label has no logit)`);
+    }
     if (problems.length > 0) {
       return { problems, config: { kind: ClassifierKind.SAGEMAKER_ENDPOINT, modelId: '' } };
     }
@@ -330,6 +349,7 @@ class SageMakerEndpointClassifier extends Classifier {
         contentType: this.options.contentType,
         variantName: this.options.variantName,
         responseFormat: this.options.responseFormat ?? ResponseFormat.AUTO,
+        scoreType,
         maxConcurrency: this.maxConcurrency,
         defaultConcurrency: DEFAULT_ENDPOINT_CONCURRENCY,
       },

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { pipelineStack } from './stacks';
 import {
-  BulkMode, Classifier, ClassifierEndpoint, ImageClassificationPipeline, ModelData, ModerationCategory, ResponseFormat,
+  BulkMode, Classifier, ClassifierEndpoint, ImageClassificationPipeline, ModelData, ModerationCategory, ResponseFormat, ScoreType,
 } from '../src';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
@@ -131,6 +131,40 @@ describe('Classifier.fromEndpoint', () => {
     }));
     const fn: any = Object.values(json.Resources).find((r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment);
     expect(fn.Properties.Environment.Variables).toMatchObject({ ICS_ENDPOINT_NAME: 'Vehicles-Prod', ICS_CONTENT_TYPE: 'image/png' });
+  });
+});
+
+describe('scoreType', () => {
+  const classifyEnv = (json: any) =>
+    (Object.values(json.Resources).find((r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ICS_ENDPOINT_NAME) as any)
+      .Properties.Environment.Variables;
+
+  test('logits reach the classify function; probabilities, the default, set nothing', () => {
+    const { json } = pipelineStack({
+      classifier: Classifier.sagemakerEndpoint({ endpointName: 'resnet', responseFormat: ResponseFormat.TENSORFLOW_SERVING, scoreType: ScoreType.LOGITS }),
+    });
+    expect(classifyEnv(json)).toMatchObject({ ICS_RESPONSE_FORMAT: 'TENSORFLOW_SERVING', ICS_SCORE_TYPE: 'LOGITS' });
+    expect(classifyEnv(pipelineStack().json).ICS_SCORE_TYPE).toBeUndefined();
+    expect(classifyEnv(pipelineStack({
+      classifier: Classifier.sagemakerEndpoint({ endpointName: 'v', scoreType: ScoreType.PROBABILITIES }),
+    }).json).ICS_SCORE_TYPE).toBeUndefined();
+  });
+
+  test('fromEndpoint passes it too', () => {
+    const { json } = pipelineStack({}, (stack) => ({
+      classifier: Classifier.fromEndpoint(ClassifierEndpoint.fromEndpointName(stack, 'Imported', 'tagger'), { scoreType: ScoreType.MULTI_LABEL_LOGITS }),
+    }));
+    expect(classifyEnv(json).ICS_SCORE_TYPE).toBe('MULTI_LABEL_LOGITS');
+  });
+
+  test('logits with label-keyed scores are refused, in the one props error', () => {
+    expect(() => pipelineStack({
+      classifier: Classifier.sagemakerEndpoint({ endpointName: 'hf', responseFormat: ResponseFormat.LABEL_SCORES, scoreType: ScoreType.LOGITS }),
+      confidenceThreshold: 2,
+    })).toThrow(/scoreType LOGITS needs a positional responseFormat, not LABEL_SCORES[\s\S]*confidenceThreshold must be between 0 and 1/);
+    expect(() => pipelineStack({
+      classifier: Classifier.sagemakerEndpoint({ endpointName: 'hf', responseFormat: ResponseFormat.LABEL_SCORES }),
+    })).not.toThrow();
   });
 });
 

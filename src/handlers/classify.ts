@@ -177,7 +177,7 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
   }
   const modelLatencyMs = Date.now() - started;
 
-  const scores = parseModelScores(responseText, config.responseFormat, config.classLabels);
+  const scores = parseModelScores(responseText, config.responseFormat, config.classLabels, config.scoreType);
   const ranked = rankScores(scores, config.classLabels, config.topK);
 
   let tagSet: Tag[] | undefined;

@@ -1,4 +1,4 @@
-import { ResponseFormat } from '../response-format';
+import { ResponseFormat, ScoreType } from '../response-format';
 
 /**
  * Environment variables the construct sets on the classify function. Shared by the construct (which
@@ -12,6 +12,8 @@ export const ClassifyEnv = {
   /** Fixed request Content-Type; when unset the sniffed image type is sent. */
   CONTENT_TYPE: 'ICS_CONTENT_TYPE',
   RESPONSE_FORMAT: 'ICS_RESPONSE_FORMAT',
+  /** What the response's numbers mean; unset means probabilities. */
+  SCORE_TYPE: 'ICS_SCORE_TYPE',
   /** JSON array of class labels, index order of the model's output. */
   CLASS_LABELS: 'ICS_CLASS_LABELS',
   CONFIDENCE_THRESHOLD: 'ICS_CONFIDENCE_THRESHOLD',
@@ -34,6 +36,7 @@ export interface ClassifyConfig {
   readonly targetVariant?: string;
   readonly contentType?: string;
   readonly responseFormat: ResponseFormat;
+  readonly scoreType: ScoreType;
   readonly classLabels: readonly string[];
   readonly threshold: number;
   readonly maxImageBytes: number;
@@ -79,6 +82,10 @@ export function readClassifyConfig(env: Record<string, string | undefined>): Cla
   if (!Object.values(ResponseFormat).includes(responseFormat)) {
     problems.push(`${ClassifyEnv.RESPONSE_FORMAT} must be one of ${Object.values(ResponseFormat).join(', ')}`);
   }
+  const scoreType = (get(ClassifyEnv.SCORE_TYPE) ?? ScoreType.PROBABILITIES) as ScoreType;
+  if (!Object.values(ScoreType).includes(scoreType)) {
+    problems.push(`${ClassifyEnv.SCORE_TYPE} must be one of ${Object.values(ScoreType).join(', ')}`);
+  }
 
   const config: ClassifyConfig = {
     endpointName,
@@ -86,6 +93,7 @@ export function readClassifyConfig(env: Record<string, string | undefined>): Cla
     targetVariant: get(ClassifyEnv.TARGET_VARIANT),
     contentType: get(ClassifyEnv.CONTENT_TYPE),
     responseFormat,
+    scoreType,
     classLabels,
     threshold: num(ClassifyEnv.CONFIDENCE_THRESHOLD, 0.8),
     maxImageBytes: num(ClassifyEnv.MAX_IMAGE_BYTES, 6 * 1024 * 1024),

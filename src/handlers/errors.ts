@@ -18,7 +18,10 @@ export const ErrorName = {
   UnsupportedImageFormat: 'UnsupportedImageFormat',
   /** The bytes start like an image but end early (upload cut off). */
   TruncatedImage: 'TruncatedImage',
-  /** The endpoint answered with a body that is not one of the understood response formats. */
+  /**
+   * The endpoint answered with a body that is not one of the understood response formats, or with a score
+   * that is not finite or (for probabilities) outside [0, 1], e.g. counts or unconverted logits.
+   */
   MalformedModelResponse: 'MalformedModelResponse',
   /** The endpoint returned a different number of scores than there are class labels. */
   LabelCountMismatch: 'LabelCountMismatch',

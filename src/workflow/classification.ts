@@ -15,7 +15,7 @@ import { ClassifyFunction } from '../handlers/classify-function';
 import { ClassifyEnv } from '../handlers/config';
 import { MetricsEnv } from '../handlers/metrics';
 import { SummarizeFunction } from '../handlers/summarize-function';
-import { ResponseFormat } from '../response-format';
+import { ResponseFormat, ScoreType } from '../response-format';
 
 /** Settings of the classification part, resolved from the pipeline's props. */
 export interface ClassificationProps {
@@ -76,6 +76,7 @@ export function createClassification(scope: Construct, props: ClassificationProp
         ...(endpoint.variantName ? { [ClassifyEnv.TARGET_VARIANT]: endpoint.variantName } : {}),
         ...(endpoint.contentType ? { [ClassifyEnv.CONTENT_TYPE]: endpoint.contentType } : {}),
         [ClassifyEnv.RESPONSE_FORMAT]: endpoint.responseFormat ?? ResponseFormat.AUTO,
+        ...(endpoint.scoreType && endpoint.scoreType !== ScoreType.PROBABILITIES ? { [ClassifyEnv.SCORE_TYPE]: endpoint.scoreType } : {}),
         [ClassifyEnv.CLASS_LABELS]: JSON.stringify(props.classLabels),
         [ClassifyEnv.CONFIDENCE_THRESHOLD]: String(perImage.confidenceThreshold),
         [ClassifyEnv.MAX_IMAGE_BYTES]: String(props.maxImageSize.toBytes()),

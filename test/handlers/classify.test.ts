@@ -15,7 +15,7 @@ import { images } from './fixtures';
 import { classify } from '../../src/handlers/classify';
 import { ClassifyConfig } from '../../src/handlers/config';
 import { ErrorName } from '../../src/handlers/errors';
-import { ResponseFormat } from '../../src/response-format';
+import { ResponseFormat, ScoreType } from '../../src/response-format';
 
 const s3Mock = mockClient(S3Client);
 const smMock = mockClient(SageMakerRuntimeClient);
@@ -23,6 +23,7 @@ const smMock = mockClient(SageMakerRuntimeClient);
 const config: ClassifyConfig = {
   endpointName: 'vehicles',
   responseFormat: ResponseFormat.AUTO,
+  scoreType: ScoreType.PROBABILITIES,
   classLabels: ['bicycle', 'motorcycle', 'pickup_truck', 'bus', 'tank', 'tractor'],
   threshold: 0.94,
   maxImageBytes: 6 * 1024 * 1024,
@@ -239,6 +240,24 @@ describe('classify errors', () => {
     s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
     smMock.on(InvokeEndpointCommand).resolves(modelBody(body));
     expect((await run()).name).toBe(name);
+  });
+
+  test('a model answering counts is MalformedModelResponse, not FLAGGED with confidence 41', async () => {
+    s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
+    smMock.on(InvokeEndpointCommand).resolves(modelBody({ prediction: [0, 41, 0, 0, 0, 0] }));
+    const err = await run();
+    expect(err.name).toBe(ErrorName.MalformedModelResponse);
+    expect(err.message).toMatch(/score 41 at index 1 \("motorcycle"\)/);
+  });
+
+  test('with ScoreType.LOGITS the result carries softmax probabilities', async () => {
+    s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
+    smMock.on(InvokeEndpointCommand).resolves(modelBody({ predictions: [[0.3, 9.1, 1.2, -0.7, 2.0, -1.5]] }));
+    const { result } = await classify({ input: { bucket: 'b', key: 'k.jpg' } }, { ...deps(), config: { ...config, scoreType: ScoreType.LOGITS } });
+    expect(result.label).toBe('motorcycle');
+    expect(result.confidence).toBeGreaterThan(0.99);
+    expect(result.confidence).toBeLessThan(1);
+    expect(Object.values(result.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readClassifyConfig } from '../../src/handlers/config';
 import { candidateKeys } from '../../src/handlers/object-key';
 import { rankScores } from '../../src/handlers/scores';
-import { ResponseFormat } from '../../src/response-format';
+import { ResponseFormat, ScoreType } from '../../src/response-format';
 
 describe('candidateKeys', () => {
   test.each([
@@ -35,6 +35,7 @@ describe('readClassifyConfig', () => {
       ICS_MAX_IMAGE_BYTES: '1000',
       ICS_TOP_K: '1',
       ICS_RESPONSE_FORMAT: 'PROBABILITY_ARRAY',
+      ICS_SCORE_TYPE: 'LOGITS',
       ICS_CONTENT_TYPE: 'application/x-image',
       ICS_TARGET_VARIANT: 'blue',
       ICS_ENDPOINT_REGION: 'eu-west-1',
@@ -46,6 +47,7 @@ describe('readClassifyConfig', () => {
       maxImageBytes: 1000,
       topK: 1,
       responseFormat: ResponseFormat.PROBABILITY_ARRAY,
+      scoreType: ScoreType.LOGITS,
       contentType: 'application/x-image',
       targetVariant: 'blue',
       endpointRegion: 'eu-west-1',
@@ -54,7 +56,12 @@ describe('readClassifyConfig', () => {
   });
 
   test('lists every problem at once', () => {
-    expect(() => readClassifyConfig({ ICS_CLASS_LABELS: 'nope', ICS_CONFIDENCE_THRESHOLD: 'high', ICS_RESPONSE_FORMAT: 'XML' }))
-      .toThrow(/ICS_ENDPOINT_NAME is required; ICS_CLASS_LABELS must be .*; ICS_RESPONSE_FORMAT must be one of .*; ICS_CONFIDENCE_THRESHOLD must be a number/);
+    expect(() => readClassifyConfig({ ICS_CLASS_LABELS: 'nope', ICS_CONFIDENCE_THRESHOLD: 'high', ICS_RESPONSE_FORMAT: 'XML', ICS_SCORE_TYPE: 'COUNTS' }))
+      .toThrow(/ICS_ENDPOINT_NAME is required; ICS_CLASS_LABELS must be .*; ICS_RESPONSE_FORMAT must be one of .*; ICS_SCORE_TYPE must be one of PROBABILITIES, LOGITS, MULTI_LABEL_LOGITS; ICS_CONFIDENCE_THRESHOLD must be a number/);
+  });
+
+  test('scores are probabilities unless the construct says otherwise', () => {
+    expect(readClassifyConfig({ ICS_ENDPOINT_NAME: 'vehicles', ICS_CLASS_LABELS: '["a"]', ICS_FLAGGED_LABELS: '[]' }).scoreType)
+      .toBe(ScoreType.PROBABILITIES);
   });
 });
