@@ -14,6 +14,7 @@ import { ScaledClock } from './clock';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
+import { integrationError, optimizedIntegrationErrorName, sdkErrorNameOf, sdkIntegrationErrorName } from './integration-errors';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
@@ -42,8 +43,11 @@ const { StateMachine } = require('aws-local-stepfunctions') as {
 export const HANDLERS_DIR = path.join(path.dirname(require.resolve('cdk-image-classification-pipeline/package.json')), 'assets', 'handlers');
 
 export interface LocalPipelineOptions {
-  /** The synthesized template of the stack that holds the pipeline. */
-  readonly template: CfnTemplate;
+  /**
+   * The synthesized template of the stack that holds the pipeline: `Template.fromStack(stack).toJSON()`, or a
+   * `cdk.out/<Stack>.template.json` read as JSON.
+   */
+  readonly template: CfnTemplate | { readonly [key: string]: any };
   /**
    * Logical ID prefix of the pipeline's resources (its construct path without separators, e.g. `Ics`),
    * needed only when the stack holds more than one pipeline.
@@ -216,7 +220,10 @@ export class LocalPipeline {
   private readonly validated = new Set<unknown>();
 
   private constructor(private readonly options: LocalPipelineOptions) {
-    this.template = options.template;
+    if (typeof options.template?.Resources !== 'object' || options.template.Resources === null) {
+      throw new Error('LocalPipeline: template has no Resources; pass Template.fromStack(stack).toJSON() of the stack that holds the pipeline');
+    }
+    this.template = options.template as CfnTemplate;
     this.stateMachineId = this.findStateMachine('StateMachine')!;
     this.definition = stateMachineDefinition(this.template, this.stateMachineId);
     this.refuseUnfaithful(this.definition);
@@ -525,8 +532,8 @@ export class LocalPipeline {
         try {
           return await client.send(new PublishCommand(params));
         } catch (e: any) {
-          // Step Functions names service-integration errors `<Service>.<Exception>`.
-          throw Object.assign(new Error(e.message), { name: `SNS.${e.name}` });
+          // The optimized SNS integration names errors `SNS.<Name>Exception`.
+          throw integrationError(optimizedIntegrationErrorName('SNS', sdkErrorNameOf(e)), e);
         }
       };
     }
@@ -541,7 +548,7 @@ export class LocalPipeline {
     }
     const sdk = /^arn:aws:states:::aws-sdk:s3:(\w+)$/.exec(resource);
     if (sdk) {
-      // The AWS SDK integration: the action's input in the SDK's own shape, errors named `S3.<Code>`.
+      // The AWS SDK integration: the action's input in the SDK's own shape, errors named as AWS does (`S3.NoSuchKeyException`).
       const command = (S3 as any)[`${sdk[1][0].toUpperCase()}${sdk[1].slice(1)}Command`];
       const client = this.s3Client;
       return async (params) => {
@@ -551,7 +558,7 @@ export class LocalPipeline {
           if (sdk[1] === 'putObject') this.objectWrites.push({ bucket: params.Bucket, key: params.Key, body: String(params.Body) });
           return out;
         } catch (e: any) {
-          throw Object.assign(new Error(e.message), { name: `S3.${e.name}` });
+          throw integrationError(sdkIntegrationErrorName('s3', sdkErrorNameOf(e)), e);
         }
       };
     }
@@ -567,7 +574,7 @@ export class LocalPipeline {
           delete out.$metadata;
           return out;
         } catch (e: any) {
-          throw Object.assign(new Error(e.message), { name: `Rekognition.${e.name}` });
+          throw integrationError(sdkIntegrationErrorName('rekognition', sdkErrorNameOf(e)), e);
         }
       };
     }
