@@ -118,7 +118,7 @@ export function isLastAttempt(receiveCount: number, maxReceiveCount: number): bo
 /**
  * Seconds a deferred message stays invisible before its next attempt: exponential in the attempt number, capped,
  * with "equal jitter" (half fixed, half random), so a fleet of deferred messages spreads out while every wait
- * still grows — the total over `maxReceiveCount` attempts has a known lower bound (see {@link minimumRetrySpan}).
+ * still grows — the total over `maxReceiveCount` attempts has a known lower bound (see {@link retrySpanSeconds}).
  */
 export function backoffSeconds(receiveCount: number, baseSeconds: number, maxSeconds: number, random = Math.random): number {
   const ceiling = Math.min(maxSeconds, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
@@ -126,10 +126,13 @@ export function backoffSeconds(receiveCount: number, baseSeconds: number, maxSec
   return Math.min(43_200, Math.ceil(ceiling / 2 + random() * (ceiling / 2)));
 }
 
-/** The shortest time a message can spend waiting between its first and last attempt (every jitter at its minimum). */
-export function minimumRetrySpan(maxReceiveCount: number, baseSeconds: number, maxSeconds: number): number {
+/**
+ * Seconds a message waits between its first and last attempt in total: with every jitter at its minimum
+ * (`'min'`, the shortest outage it rides out) or at its maximum (`'max'`, the longest it can sit in the queue).
+ */
+export function retrySpanSeconds(maxReceiveCount: number, baseSeconds: number, maxSeconds: number, jitter: 'min' | 'max' = 'min'): number {
   let total = 0;
-  for (let n = 1; n < maxReceiveCount; n++) total += backoffSeconds(n, baseSeconds, maxSeconds, () => 0);
+  for (let n = 1; n < maxReceiveCount; n++) total += backoffSeconds(n, baseSeconds, maxSeconds, () => (jitter === 'min' ? 0 : 1));
   return total;
 }
 

@@ -2,7 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { QUEUED_DEFAULTS } from './defaults';
 import { Ingestion, IngestionType } from './ingestion';
-import { backoffSeconds } from '../handlers/dispatch';
+import { retrySpanSeconds } from '../handlers/dispatch';
 
 /** What the classifier says about concurrency (from its binding). */
 export interface ClassifierConcurrency {
@@ -26,15 +26,6 @@ export function resolveMaxConcurrency(ingestion: Ingestion, classifier: Classifi
 /** The default ingestion: queued, except with a STANDARD workflow (StartSyncExecution runs Express machines only). */
 export function defaultIngestion(workflowType: sfn.StateMachineType): Ingestion {
   return workflowType === sfn.StateMachineType.STANDARD ? Ingestion.direct() : Ingestion.queued();
-}
-
-/** The longest a message can wait between its first and last receive (every jitter at its maximum). */
-export function maximumRetrySpanSeconds(maxReceiveCount: number): number {
-  let total = 0;
-  for (let n = 1; n < maxReceiveCount; n++) {
-    total += backoffSeconds(n, QUEUED_DEFAULTS.backoffBase.toSeconds(), QUEUED_DEFAULTS.backoffMax.toSeconds(), () => 1);
-  }
-  return total;
 }
 
 /** Every problem with the ingestion props, for the pipeline's one aggregated error. */
@@ -76,7 +67,7 @@ export function validateIngestion(
     if (retention < 60 || retention > 14 * 86_400) {
       problems.push(`ingestion.retention must be from 1 minute to 14 days, got ${retention} seconds`);
     } else if (known(o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount)) {
-      const span = maximumRetrySpanSeconds(o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount);
+      const span = retrySpanSeconds(o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount, QUEUED_DEFAULTS.backoffBase.toSeconds(), QUEUED_DEFAULTS.backoffMax.toSeconds(), 'max');
       if (retention < span + 3600) {
         problems.push(`ingestion.retention (${retention} seconds) must exceed the backoff of ${o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount} `
           + `receives by an hour (at least ${span + 3600} seconds), or messages could expire before their last attempt`);

@@ -1,6 +1,6 @@
 import { objectCreatedEvent } from '../../local/src/event-pattern';
 import {
-  backoffSeconds, DEFERRED_ERROR, DispatchEnv, executionName, idempotencyPayload, isFinal, isLastAttempt, minimumRetrySpan,
+  backoffSeconds, DEFERRED_ERROR, DispatchEnv, executionName, idempotencyPayload, isFinal, isLastAttempt, retrySpanSeconds,
   parseIngestMessage, readDispatchConfig,
 } from '../../src/handlers/dispatch';
 
@@ -60,7 +60,8 @@ describe('backoff', () => {
   });
 
   test('with the defaults an image waits out more than an hour and a half of outage before its last receive', () => {
-    expect(minimumRetrySpan(20, 10, 900)).toBe(6035);
+    expect(retrySpanSeconds(20, 10, 900)).toBe(6035);
+    expect(retrySpanSeconds(20, 10, 900, 'max')).toBe(12070);
   });
 });
 
