@@ -43,8 +43,11 @@ export const REKOGNITION_IMAGE_LIMITS = {
 };
 
 /**
- * Rekognition errors, as the Step Functions AWS SDK integration names them, mapped to the pipeline's error
- * names; anything else after retries is `EndpointUnavailable`. S3 errors come from reading the object's tags.
+ * Rekognition and S3 errors, as the Step Functions AWS SDK integration names them, mapped to the pipeline's error
+ * names; anything else after retries is `EndpointUnavailable`. Step Functions names these errors
+ * `<Service>.<Name>` and appends `Exception` when the service's name lacks it (S3's `NoSuchKey` arrives as
+ * `S3.NoSuchKeyException`), so only such names can match. Rekognition reads the image itself (a missing or
+ * unreadable object is its `InvalidS3ObjectException`); S3 errors come from reading the object's tags.
  */
 export const REKOGNITION_ERROR_NAMES: Record<string, string> = {
   'Rekognition.InvalidImageFormatException': ErrorName.UnsupportedImageFormat,
@@ -54,15 +57,14 @@ export const REKOGNITION_ERROR_NAMES: Record<string, string> = {
   'Rekognition.AccessDeniedException': ErrorName.EndpointValidationError,
   'Rekognition.ThrottlingException': ErrorName.EndpointThrottled,
   'Rekognition.ProvisionedThroughputExceededException': ErrorName.EndpointThrottled,
-  'S3.NoSuchKey': ErrorName.ObjectNotFound,
   'S3.NoSuchKeyException': ErrorName.ObjectNotFound,
-  'S3.AccessDenied': ErrorName.ObjectAccessDenied,
   'S3.AccessDeniedException': ErrorName.ObjectAccessDenied,
 };
 
-/** Rekognition errors worth retrying before the image is declared ERROR. */
+/** Rekognition errors worth retrying before the image is declared ERROR (`InternalServerError` gets its `Exception` suffix). */
 export const REKOGNITION_TRANSIENT_ERRORS = [
   'Rekognition.ThrottlingException',
   'Rekognition.ProvisionedThroughputExceededException',
-  'Rekognition.InternalServerError',
+  'Rekognition.InternalServerErrorException',
+  'Rekognition.SdkClientException',
 ];

@@ -13,8 +13,8 @@ import { DispatchEnv } from 'cdk-image-classification-pipeline/lib/handlers/disp
 import { ScaledClock } from './clock';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
-import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { integrationError, optimizedIntegrationErrorName, sdkErrorNameOf, sdkIntegrationErrorName } from './integration-errors';
+import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';

@@ -120,6 +120,8 @@ describe('Rekognition DetectLabels, run locally end to end (no Lambda)', () => {
   test('a missing object: ObjectNotFound', async () => {
     const run = await local.startExecution({ bucket: local.bucketName, key: 'uploads/gone.jpg' });
     expect(run).toMatchObject({ status: 'FAILED', error: 'ObjectNotFound' });
+    // Reading its tags fails first, with the name Step Functions gives S3's NoSuchKey.
+    expect(run.result.error.cause).toContain('S3.NoSuchKeyException');
     expect(run.auditRecords).toHaveLength(1);
   });
 
@@ -129,6 +131,13 @@ describe('Rekognition DetectLabels, run locally end to end (no Lambda)', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'ACCEPTED' } });
     expect(run.states.filter((s) => s === 'Classify')).toHaveLength(1);
     expect(local.rekognition.requests.slice(-3).map((r) => r.errorType)).toEqual(['ThrottlingException', 'ThrottlingException', undefined]);
+  });
+
+  test('an internal error (Rekognition.InternalServerErrorException, as Step Functions names it) is retried', async () => {
+    local.rekognition.failNext(1, 'InternalServerError');
+    const run = await local.upload('uploads/blip.jpg', imageFor(2));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'ACCEPTED' } });
+    expect(local.rekognition.requests.slice(-2).map((r) => r.errorType)).toEqual(['InternalServerError', undefined]);
   });
 
   test('throttling beyond the workflow\'s retries waits in the ingest queue, then the image is classified', async () => {

@@ -57,7 +57,7 @@ export function rekognitionClassifyStates(scope: Construct, props: RekognitionCl
       ResultSelector: { 'tags.$': '$.TagSet' },
       ResultPath: '$.existingTags',
     }, [new iam.PolicyStatement({ actions: ['s3:GetObjectTagging', 's3:GetObjectVersionTagging'], resources: objectArns })]);
-    readTags.addRetry({ errors: ['S3.SlowDown', 'S3.InternalError', 'S3.ServiceUnavailable', 'S3.SdkClientException'], ...TRANSIENT_RETRY });
+    readTags.addRetry({ errors: OBJECT_TAGS_TRANSIENT_ERRORS, ...TRANSIENT_RETRY });
     readTags.addCatch(nameError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     chain = chain.next(readTags);
   }
@@ -95,6 +95,15 @@ export function rekognitionClassifyStates(scope: Construct, props: RekognitionCl
   });
   return chain.next(classify).next(readResult);
 }
+
+/**
+ * Transient GetObjectTagging failures, named as the AWS SDK integration reports them: `SlowDown`, `InternalError`
+ * and `ServiceUnavailable` with the `Exception` Step Functions appends; `S3.S3Exception` for an S3 error the SDK
+ * does not model (possibly transient; after the retries it is named like any unknown error).
+ */
+const OBJECT_TAGS_TRANSIENT_ERRORS = [
+  'S3.SlowDownException', 'S3.InternalErrorException', 'S3.ServiceUnavailableException', 'S3.S3Exception', 'S3.SdkClientException',
+];
 
 const TRANSIENT_RETRY = {
   interval: Duration.seconds(2),

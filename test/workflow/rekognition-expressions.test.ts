@@ -88,8 +88,11 @@ describe('the Rekognition JSONata expressions match the classify function\'s pla
     ['Rekognition.InvalidImageFormatException', 'UnsupportedImageFormat'],
     ['Rekognition.ImageTooLargeException', 'ImageTooLarge'],
     ['Rekognition.InvalidS3ObjectException', 'ObjectNotFound'],
-    ['S3.NoSuchKey', 'ObjectNotFound'],
+    ['S3.NoSuchKeyException', 'ObjectNotFound'],
+    ['S3.AccessDeniedException', 'ObjectAccessDenied'],
     ['Rekognition.ThrottlingException', 'EndpointThrottled'],
+    // Names AWS never emits (no `Exception` suffix) are not mapped.
+    ['S3.NoSuchKey', 'EndpointUnavailable'],
     ['States.Timeout', 'EndpointUnavailable'],
   ])('error %s is named %s, the original kept in the cause', async (error, name) => {
     const out = await evaluate(nameErrorExpression('EndpointUnavailable'), { bucket: 'b', key: 'k.jpg', error: { Error: error, Cause: 'why' } });
@@ -104,7 +107,7 @@ describe('the decoded-key retry', () => {
   test('an object not found under an encoded key is tried once more under the decoded key, as the classify function does', async () => {
     const key = 'cams/night+shot%2B1%C3%BC.jpg';
     expect(await run(key)).toEqual({ bucket: 'b', key: candidateKeys(key)[1], keyDecoded: true, retryDecodedKey: true });
-    expect(await run('cams/a+b.jpg', 'S3.NoSuchKey')).toMatchObject({ key: 'cams/a b.jpg', retryDecodedKey: true });
+    expect(await run('cams/a+b.jpg', 'S3.NoSuchKeyException')).toMatchObject({ key: 'cams/a b.jpg', retryDecodedKey: true });
   });
 
   test('no second retry, no retry for other errors or keys without a different decoding', async () => {
