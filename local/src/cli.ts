@@ -3,6 +3,7 @@
  * ics-local: run the pipeline on this machine. `ics-local --help` lists the commands.
  */
 import * as fs from 'node:fs';
+import { listCaptureFiles, runCaptureReport, scoringFromLabels, scoringFromTemplate } from './capture-report';
 import { runDemo } from './demo';
 import { CfnTemplate } from './template-resolver';
 
@@ -13,10 +14,14 @@ commands:
       Synthesize the bank-security preset and run it over the kit's demo photos with the embedded COCO model.
   run --template <stack.template.json> [--report out.html] <images...>
       Run your synthesized stack's pipeline over image files (the embedded COCO model answers its endpoint).
+  capture-report (--labels a,b,c | --template <stack.template.json>) [--report out.html] <capture .jsonl files or folders...>
+      Report on SageMaker data-capture files (folders are searched for .jsonl): each captured image with a score bar
+      per label and its top label. --template reads labels, response format and threshold from your stack's classify
+      function and shows the outcome the pipeline would decide; --labels maps scores to labels in model output order.
   --help
       Show this help.
 
-Reports are self-contained HTML files (default .ics-local/report.html).`;
+Reports are self-contained HTML files (default .ics-local/report.html; capture-report: .ics-local/capture-report.html).`;
 
 /** A mistake in the command line: printed with the usage hint, exit code 2, no stack trace. */
 export class UsageError extends Error {
@@ -68,6 +73,22 @@ function readableFiles(files: readonly string[]): string[] {
   return [...files];
 }
 
+/** The scoring of capture-report: labels in model output order, or every classify function of a template. */
+function captureScorings(options: Record<string, string>) {
+  if (options.template === undefined) {
+    const labels = options.labels.split(',').map((l) => l.trim()).filter((l) => l !== '');
+    if (labels.length === 0) throw new UsageError('--labels needs comma-separated class labels, in the order of the model output');
+    const twice = labels.filter((l, i) => labels.indexOf(l) !== i);
+    if (twice.length > 0) throw new UsageError(`--labels names ${twice.join(', ')} more than once`);
+    return [scoringFromLabels(labels)];
+  }
+  const scorings = scoringFromTemplate(readTemplate(options.template));
+  if (scorings.length === 0) {
+    throw new UsageError(`template ${options.template} has no SageMaker classify function (a function with ICS_CLASS_LABELS): use --labels`);
+  }
+  return scorings;
+}
+
 /** Runs one command line; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -90,6 +111,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (positional.length === 0) throw new UsageError('run needs at least one image file');
       const template = readTemplate(options.template);
       await runDemo({ images: readableFiles(positional), template, reportPath: options.report });
+      return 0;
+    }
+    case 'capture-report': {
+      const { options, positional } = parseArgs(rest, ['labels', 'template', 'report']);
+      if (options.labels !== undefined && options.template !== undefined) throw new UsageError('capture-report takes --labels or --template, not both');
+      if (options.labels === undefined && options.template === undefined) {
+        throw new UsageError('capture-report needs --labels a,b,c or --template <stack.template.json> to map scores to labels');
+      }
+      if (positional.length === 0) throw new UsageError('capture-report needs at least one capture .jsonl file or folder');
+      const missing = positional.filter((p) => !fs.existsSync(p));
+      if (missing.length > 0) throw new UsageError(`not found: ${missing.join(', ')}`);
+      const files = listCaptureFiles(positional);
+      if (files.length === 0) throw new UsageError(`no .jsonl capture files in ${positional.join(', ')}`);
+      runCaptureReport({ files, scorings: captureScorings(options), reportPath: options.report });
       return 0;
     }
     default:

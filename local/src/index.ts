@@ -38,7 +38,14 @@ export type { ExecutionRequest, ExecutionResult } from './peers/stepfunctions';
 export { LocalQueuedIngestion } from './queued-ingestion';
 
 // Reports: the demo's table and HTML report, for any set of executions.
-export { formatTable, renderHtmlReport } from './report';
-export type { ReportRow } from './report';
+export { formatColumns, formatTable, renderHtmlReport, renderReport, executionCard } from './report';
+export type { ReportRow, ReportCard, ReportOptions } from './report';
 export { runDemo, demoTemplate, DEMO_IMAGES_DIR } from './demo';
 export type { DemoOptions } from './demo';
+
+// Capture report: SageMaker data-capture (Model Monitor) files read as the pipeline would score them.
+export {
+  captureCard, captureLocation, decodeCaptureData, formatCaptureSummary, listCaptureFiles, readCaptureFiles, readCaptureLine,
+  renderCaptureReport, runCaptureReport, scoringFromLabels, scoringFromTemplate,
+} from './capture-report';
+export type { CaptureFile, CaptureReport, CaptureReportOptions, CaptureRow, CaptureScoring, SkippedLine } from './capture-report';

@@ -8,7 +8,48 @@ export interface ReportRow {
   readonly execution: LocalExecution;
 }
 
+/**
+ * One card of an HTML report: an image and what was decided about it. The demo (from a local execution) and
+ * the capture report (from a SageMaker data-capture line) both render these, so the two reports look alike.
+ */
+export interface ReportCard {
+  /** Heading, thumbnail alt text and `data-file` (a file name, or `capture.jsonl:3`). */
+  readonly name: string;
+  readonly bytes: Buffer;
+  /** MIME type of the thumbnail; by default guessed from the name's extension. */
+  readonly contentType?: string;
+  /** The card's class and first word: an outcome (ACCEPTED, FLAGGED, LOW_CONFIDENCE, ERROR) or a status. */
+  readonly outcome: string;
+  readonly label?: string;
+  readonly confidence?: number;
+  /** Error name shown after the outcome. */
+  readonly error?: string;
+  /** Score per label: one bar each, best first. */
+  readonly scores?: Record<string, number>;
+  /** Extra lines (problems, capture metadata); the list is left out when empty. */
+  readonly notes?: readonly string[];
+  /** Alerts sent, e.g. `subject → topic`; when given, an empty list reads "no alert". */
+  readonly alerts?: readonly string[];
+  /** Object tags; when given, an empty set reads "no tags". */
+  readonly tags?: Record<string, string>;
+}
+
+/** Report parts around the cards; each is left out when absent. */
+export interface ReportOptions {
+  /** Paragraphs under the title (e.g. where the labels came from). */
+  readonly intro?: readonly string[];
+  /** Inputs that could not be shown as a card, with where they are (e.g. `capture.jsonl:4`). */
+  readonly problems?: ReadonlyArray<{ readonly where: string; readonly problem: string }>;
+}
+
 const pct = (n: unknown) => (typeof n === 'number' ? `${(n * 100).toFixed(1)}%` : '-');
+
+/** Left-aligned columns two spaces apart, with a dashed line under the header. */
+export function formatColumns(header: readonly string[], lines: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+}
 
 /** The plain-text results table: image, label, confidence, outcome, alert sent, tags, audit record, execution status. */
 export function formatTable(rows: readonly ReportRow[]): string {
@@ -23,33 +64,57 @@ export function formatTable(rows: readonly ReportRow[]): string {
     e.auditRecords.length > 0 ? 'written' : '-',
     e.status === 'FAILED' ? `FAILED ${e.error}` : e.status,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+  return formatColumns(header, lines);
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const mime = (file: string) => ({ '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp' } as Record<string, string>)[path.extname(file).toLowerCase()] ?? 'image/jpeg';
 
-/** A self-contained HTML report: thumbnail, score bar per label, outcome and alerts for each image. */
-export function renderHtmlReport(rows: readonly ReportRow[], title: string): string {
-  const cards = rows.map(({ file, bytes, execution: e }) => {
-    const r = e.result ?? {};
-    const outcome = r.outcome ?? e.status;
-    const scores = Object.entries<number>(r.scores ?? {}).sort((a, b) => b[1] - a[1]);
-    const bars = scores.map(([label, p]) =>
-      `<div class="bar" data-label="${escapeHtml(label)}"><span class="name">${escapeHtml(label)}</span>`
-      + `<span class="track"><span class="fill" style="width:${(p * 100).toFixed(1)}%"></span></span><span class="p">${pct(p)}</span></div>`).join('');
-    const alerts = e.alerts.map((a) => `<li>${escapeHtml(a.subject ?? '')} → ${escapeHtml(a.topicArn.split(':').pop() ?? '')}</li>`).join('');
-    return `<article class="card ${escapeHtml(outcome)}" data-file="${escapeHtml(file)}" data-outcome="${escapeHtml(outcome)}">
-  <img alt="${escapeHtml(file)}" src="data:${mime(file)};base64,${bytes.toString('base64')}">
-  <h2>${escapeHtml(file)}</h2>
-  <p class="outcome">${escapeHtml(outcome)}${r.label ? ` · ${escapeHtml(r.label)} ${pct(r.confidence)}` : ''}${r.error ? ` · ${escapeHtml(r.error.name)}` : ''}</p>
-  ${bars}
-  <ul class="alerts">${alerts || '<li>no alert</li>'}</ul>
-  <p class="tags">${Object.entries(e.tags ?? {}).map(([k, v]) => `<code>${escapeHtml(k)}=${escapeHtml(v)}</code>`).join(' ') || 'no tags'}</p>
+/** The card of one local execution: its result's outcome, label and scores, the alerts it sent and the object's tags. */
+export function executionCard({ file, bytes, execution: e }: ReportRow): ReportCard {
+  const r = e.result ?? {};
+  return {
+    name: file,
+    bytes,
+    outcome: r.outcome ?? e.status,
+    label: r.label,
+    confidence: r.confidence,
+    error: r.error?.name,
+    scores: r.scores,
+    alerts: e.alerts.map((a) => `${a.subject ?? ''} → ${a.topicArn.split(':').pop() ?? ''}`),
+    tags: e.tags ?? {},
+  };
+}
+
+function renderCard(c: ReportCard): string {
+  const scores = Object.entries<number>(c.scores ?? {}).sort((a, b) => b[1] - a[1]);
+  const bars = scores.map(([label, p]) =>
+    `<div class="bar" data-label="${escapeHtml(label)}"><span class="name">${escapeHtml(label)}</span>`
+    + `<span class="track"><span class="fill" style="width:${(p * 100).toFixed(1)}%"></span></span><span class="p">${pct(p)}</span></div>`).join('');
+  const parts = [
+    `<img alt="${escapeHtml(c.name)}" src="data:${c.contentType ?? mime(c.name)};base64,${c.bytes.toString('base64')}">`,
+    `<h2>${escapeHtml(c.name)}</h2>`,
+    `<p class="outcome">${escapeHtml(c.outcome)}${c.label ? ` · ${escapeHtml(c.label)} ${pct(c.confidence)}` : ''}${c.error ? ` · ${escapeHtml(c.error)}` : ''}</p>`,
+    bars,
+  ];
+  if (c.notes && c.notes.length > 0) parts.push(`<ul class="notes">${c.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
+  if (c.alerts) parts.push(`<ul class="alerts">${c.alerts.map((a) => `<li>${escapeHtml(a)}</li>`).join('') || '<li>no alert</li>'}</ul>`);
+  if (c.tags) {
+    const tags = Object.entries(c.tags).map(([k, v]) => `<code>${escapeHtml(k)}=${escapeHtml(v)}</code>`).join(' ');
+    parts.push(`<p class="tags">${tags || 'no tags'}</p>`);
+  }
+  return `<article class="card ${escapeHtml(c.outcome)}" data-file="${escapeHtml(c.name)}" data-outcome="${escapeHtml(c.outcome)}">
+  ${parts.join('\n  ')}
 </article>`;
-  }).join('\n');
+}
+
+/** A self-contained HTML report: one card per image (thumbnail, outcome, score bar per label), then any problems. */
+export function renderReport(cards: readonly ReportCard[], title: string, options: ReportOptions = {}): string {
+  const intro = (options.intro ?? []).map((p) => `<p class="intro">${escapeHtml(p)}</p>\n`).join('');
+  const problems = options.problems && options.problems.length > 0
+    ? `<section class="problems"><h2>Not shown (${options.problems.length})</h2><ul>\n${options.problems
+      .map((p) => `<li data-where="${escapeHtml(p.where)}"><code>${escapeHtml(p.where)}</code> ${escapeHtml(p.problem)}</li>`).join('\n')}\n</ul></section>\n`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>
@@ -62,9 +127,15 @@ h2{font-size:1rem;margin:.5rem 0 0}.outcome{font-weight:600}
 .bar{display:flex;align-items:center;gap:.4rem;font-size:.8rem}.name{width:6.5rem}.track{flex:1;background:#eee;height:.6rem;border-radius:3px}
 .fill{display:block;height:100%;background:#1a73e8;border-radius:3px}.p{width:3.5rem;text-align:right}
 .alerts{font-size:.8rem;padding-left:1rem}
+.card{min-width:0;overflow:hidden;overflow-wrap:anywhere}.notes{font-size:.8rem;padding-left:1rem;color:#5f6368}.problems{margin-top:2rem;font-size:.9rem;overflow-wrap:anywhere}
 </style></head>
-<body><h1>${escapeHtml(title)}</h1><main>
-${cards}
-</main></body></html>
+<body><h1>${escapeHtml(title)}</h1>${intro ? `\n${intro}` : ''}<main>
+${cards.map(renderCard).join('\n')}
+</main>${problems ? `\n${problems}` : ''}</body></html>
 `;
+}
+
+/** The demo's HTML report: thumbnail, score bar per label, outcome, alerts and tags for each image. */
+export function renderHtmlReport(rows: readonly ReportRow[], title: string): string {
+  return renderReport(rows.map(executionCard), title);
 }
