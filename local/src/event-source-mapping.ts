@@ -1,5 +1,3 @@
-// src/local is dev-only tooling: its packages are devDependencies on purpose (see .projenrc.ts).
-/* eslint-disable import/no-extraneous-dependencies */
 import type { SQSRecord } from 'aws-lambda';
 import type { ScaledClock } from './clock';
 import type { LocalQueue, LocalReceivedMessage } from './peers/sqs';

@@ -1,5 +1,3 @@
-// src/local is dev-only tooling: its packages are devDependencies on purpose (see .projenrc.ts).
-/* eslint-disable import/no-extraneous-dependencies */
 import jsonata from 'jsonata';
 
 /**

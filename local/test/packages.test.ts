@@ -63,7 +63,7 @@ describe('a consumer app with both packages installed from their tarballs', () =
     const tarballs = path.join(app, 'tarballs');
     fs.mkdirSync(tarballs);
     for (const dir of [ROOT, KIT_DIR]) execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', tarballs], { cwd: dir, stdio: 'ignore' });
-    const version = (name: string) => require(path.join(ROOT, 'node_modules', name, 'package.json')).version as string;
+    const version = (name: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version as string;
     // What `cdk init app --language typescript` gives a consumer, plus the two packages.
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
       name: 'consumer-app',

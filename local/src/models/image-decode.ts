@@ -1,5 +1,3 @@
-// src/local is dev-only tooling (the local runner): its packages are devDependencies on purpose (see .projenrc.ts).
-/* eslint-disable import/no-extraneous-dependencies */
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 

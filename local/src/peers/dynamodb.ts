@@ -1,9 +1,8 @@
-// src/local is dev-only tooling (the local runner): its packages are devDependencies on purpose (see .projenrc.ts).
-/* eslint-disable import/no-extraneous-dependencies */
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PeerError, recordPeerError } from './loopback-server';
 
 // dynalite ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -28,6 +27,8 @@ export interface DynamoDBPeerOptions {
 export interface DynamoDBPeer {
   /** Endpoint URL for `new DynamoDBClient({ endpoint })`. */
   readonly url: string;
+  /** Requests dynalite failed on (answered 500 InternalServerError), in order. */
+  readonly errors: PeerError[];
   /** A new client configured for this peer (the caller destroys it). */
   client(): DynamoDBClient;
   /** Every item of the table, unmarshalled. */
@@ -47,6 +48,8 @@ export interface DynamoDBPeer {
  */
 export async function startDynamoDB(options: DynamoDBPeerOptions): Promise<DynamoDBPeer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const errors: PeerError[] = [];
+  containFailures(server, errors);
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -94,6 +97,7 @@ export async function startDynamoDB(options: DynamoDBPeerOptions): Promise<Dynam
 
   return {
     url,
+    errors,
     client,
     scan,
     async expireTtl(tableName, nowSeconds) {
@@ -122,5 +126,44 @@ function closeServer(server: http.Server): Promise<void> {
     server.close((err) => (err ? reject(err) : resolve()));
     // SDK clients keep sockets alive; without this close() waits for them to idle out.
     server.closeAllConnections();
+  });
+}
+
+/**
+ * dynalite throws from its request's listeners: `req.on('error', err => { throw err })` (a client that drops its
+ * connection mid-request) and, from its 'end' listener, any validation error that is not a DynamoDB error. Thrown
+ * there, nothing catches them and the process ends. Its listeners are wrapped instead: a request's error is recorded,
+ * a throw is that request's InternalServerError (500, which SDKs retry) in DynamoDB's protocol. (What dynalite's
+ * store callbacks throw stays out of reach; its store is in memory.)
+ */
+function containFailures(server: http.Server, errors: PeerError[]): void {
+  const listeners = server.listeners('request') as http.RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const fail = (err: unknown) => {
+      recordPeerError(errors, 'dynamodb', req, err);
+      if (res.headersSent || res.destroyed) return void res.destroy();
+      res.writeHead(500, { 'Content-Type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: String((err as Error)?.message ?? err) }));
+    };
+    try {
+      listeners.forEach((listener) => listener(req, res));
+    } catch (err) {
+      return fail(err);
+    }
+    req.removeAllListeners('error');
+    req.on('error', (err) => recordPeerError(errors, 'dynamodb', req, err));
+    for (const event of ['data', 'end']) {
+      for (const listener of req.listeners(event) as Array<(...args: unknown[]) => void>) {
+        req.off(event, listener);
+        req.on(event, (...args: unknown[]) => {
+          try {
+            listener.apply(req, args);
+          } catch (err) {
+            fail(err);
+          }
+        });
+      }
+    }
   });
 }

@@ -1,5 +1,3 @@
-// src/local is dev-only tooling: its packages are devDependencies on purpose (see .projenrc.ts).
-/* eslint-disable import/no-extraneous-dependencies */
 import type * as http from 'node:http';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { REKOGNITION_IMAGE_LIMITS, ResponseFormat } from 'cdk-image-classification-pipeline';
@@ -118,15 +116,16 @@ export async function startRekognition(options: RekognitionPeerOptions): Promise
     try {
       send(res, 200, await detect(operation, request));
     } catch (e: any) {
-      const err = e instanceof RekognitionError ? e : new RekognitionError('InternalServerError', String(e?.message ?? e), 500);
-      entry.errorType = err.type;
-      send(res, err.status, { __type: err.type, Message: err.message }, err.type);
+      // Anything else is a failure of the peer: answered InternalServerError (500) and recorded by the server.
+      entry.errorType = e instanceof RekognitionError ? e.type : 'InternalServerError';
+      if (!(e instanceof RekognitionError)) throw e;
+      send(res, e.status, { __type: e.type, Message: e.message }, e.type);
     }
   };
 
-  const server = await startLoopbackServer((req, res) => {
-    handle(req, res).catch(() => res.destroy());
-  });
+  const server = await startLoopbackServer(handle, 0, (res, err) => {
+    send(res, 500, { __type: 'InternalServerError', Message: String((err as Error)?.message ?? err) }, 'InternalServerError');
+  }, 'rekognition');
   return {
     url: server.url,
     requests,

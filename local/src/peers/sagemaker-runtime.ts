@@ -173,12 +173,9 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
     }
   };
 
-  const server = await startLoopbackServer((req, res) => {
-    handle(req, res).catch((err) => {
-      if (!res.headersSent) sendError(res, 500, 'InternalFailure', String(err));
-      else res.destroy();
-    });
-  }, options.port);
+  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+    sendError(res, 500, 'InternalFailure', String((err as Error)?.message ?? err));
+  }, 'sagemaker-runtime');
 
   return {
     url: server.url,

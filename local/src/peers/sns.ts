@@ -109,9 +109,11 @@ export async function startSnsSink(options: SnsSinkOptions = {}): Promise<SnsSin
     res.end(JSON.stringify({ MessageId: result.messageId }));
   };
 
-  const server = await startLoopbackServer((req, res) => {
-    handle(req, res).catch((err) => sendXmlError(res, snsError(500, 'InternalError', String(err))));
-  }, options.port);
+  // A failure of the handler is SNS's InternalError (500), in the protocol the request used.
+  const server = await startLoopbackServer(handle, options.port, (res, err, req) => {
+    const e = snsError(500, 'InternalError', String((err as Error)?.message ?? err));
+    return typeof req.headers['x-amz-target'] === 'string' ? sendJsonError(res, e) : sendXmlError(res, e);
+  }, 'sns');
 
   return {
     url: server.url,

@@ -583,12 +583,15 @@ export async function startSqs(options: SqsPeerOptions): Promise<SqsPeer> {
       res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
       res.end(JSON.stringify(output));
     } catch (err) {
-      const e = err instanceof SqsError ? err : new SqsError('InternalError', String((err as Error)?.message ?? err));
-      sendError(res, e);
+      // Anything but SQS's own errors is a failure of the peer: answered InternalError (500) and recorded by the server.
+      if (!(err instanceof SqsError)) throw err;
+      sendError(res, err);
     }
   };
 
-  const server = await startLoopbackServer((req, res) => void handle(req, res), options.port);
+  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+    sendError(res, new SqsError('InternalError', String((err as Error)?.message ?? err)));
+  }, 'sqs');
   return {
     url: server.url,
     queues,

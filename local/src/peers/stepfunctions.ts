@@ -188,16 +188,24 @@ export async function startStepFunctions(options: StepFunctionsPeerOptions): Pro
       res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
       res.end(JSON.stringify(output));
     } catch (err) {
-      // The callback may throw an SfnError, or any error with a Step Functions `code` (e.g. StateMachineDoesNotExist).
-      const code = (err as { code?: unknown })?.code;
-      const message = String((err as Error)?.message ?? err);
-      const e = err instanceof SfnError ? err : typeof code === 'string' ? new SfnError(code, message) : new SfnError('InternalFailure', message, 500);
-      if (res.headersSent) return void res.destroy();
-      res.writeHead(e.status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
-      res.end(JSON.stringify({ __type: `com.amazonaws.sfn#${e.code}`, message: e.message }));
+      // The callback may throw an SfnError, or any error with a Step Functions `code` (e.g. StateMachineDoesNotExist);
+      // anything else (Node's `ENOENT`, `ERR_...` codes included) is a failure of the peer: answered InternalFailure (500)
+      // and recorded by the server.
+      const code = (err as { code?: unknown } | undefined)?.code;
+      if (!(err instanceof SfnError) && !(typeof code === 'string' && /^[A-Z][a-z]\w*$/.test(code))) throw err;
+      const e = err instanceof SfnError ? err : new SfnError(code as string, String((err as Error)?.message ?? err));
+      sendSfnError(res, e);
     }
   };
 
-  const server = await startLoopbackServer((req, res) => void handle(req, res), options.port);
+  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+    sendSfnError(res, new SfnError('InternalFailure', String((err as Error)?.message ?? err), 500));
+  }, 'stepfunctions');
   return { url: server.url, close: () => server.close() };
+}
+
+function sendSfnError(res: http.ServerResponse, e: SfnError): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(e.status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-RequestId': randomUUID() });
+  res.end(JSON.stringify({ __type: `com.amazonaws.sfn#${e.code}`, message: e.message }));
 }

@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { ConditionalCheckFailedException, DescribeTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPeer, startDynamoDB } from '../../src/peers/dynamodb';
 
@@ -53,4 +54,18 @@ test('scan pages through every item; expireTtl deletes what is past its TTL', as
   expect(await peer.expireTtl('Idempotency', 150)).toBe(1);
   expect((await peer.scan('Idempotency')).map((i) => i.id)).toEqual(['upload#2']);
   await expect(peer.expireTtl('Audit', 150)).rejects.toThrow(/no TTL attribute/);
+});
+
+test('a client that drops its connection mid-request fails that request only (dynalite rethrows it from a callback)', async () => {
+  await new Promise<void>((resolve) => {
+    const socket = net.connect(Number(new URL(peer.url).port), '127.0.0.1', () => {
+      socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 1000\r\n\r\n{"Tab');
+      setTimeout(() => socket.destroy(), 50);
+    });
+    socket.on('close', () => resolve());
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  expect(peer.errors.at(-1)).toMatchObject({ method: 'POST', message: expect.stringMatching(/aborted/) });
+  await client.send(new PutItemCommand({ TableName: 'Audit', Item: { pk: { S: 'after' }, sk: { S: 'abort' } } }));
+  expect(await peer.scan('Audit')).toContainEqual({ pk: 'after', sk: 'abort' });
 });
