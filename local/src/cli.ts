@@ -13,7 +13,8 @@ commands:
   demo [--report out.html]
       Synthesize the bank-security preset and run it over the kit's demo photos with the embedded COCO model.
   run --template <stack.template.json> [--report out.html] <images...>
-      Run your synthesized stack's pipeline over image files (the embedded COCO model answers its endpoint).
+      Run your synthesized stack's pipeline over image files; the embedded COCO model answers its SageMaker endpoint
+      (pipelines with the bank-security vehicle labels; others run with LocalPipeline and your model).
   capture-report (--labels a,b,c | --template <stack.template.json>) [--report out.html] <capture .jsonl files or folders...>
       Report on SageMaker data-capture files (folders are searched for .jsonl): each captured image with a score bar
       per label and its top label. --template reads labels, response format and threshold from your stack's classify

@@ -3,10 +3,12 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BankSecurityPipeline, Classifier } from 'cdk-image-classification-pipeline';
+import { ClassifyEnv } from 'cdk-image-classification-pipeline/lib/handlers/config';
+import { BANK_SECURITY_LABELS } from './models/coco-mapping';
 import { cocoVehiclesModel } from './models/coco-vehicles';
 import { formatTable, renderHtmlReport, ReportRow } from './report';
 import { LocalPipeline } from './runner';
-import { CfnTemplate } from './template-resolver';
+import { CfnTemplate, resolveIntrinsics } from './template-resolver';
 
 export const DEMO_IMAGES_DIR = path.join(__dirname, '..', 'demo', 'images');
 
@@ -30,14 +32,32 @@ export interface DemoOptions {
   readonly log?: (line: string) => void;
 }
 
+/**
+ * The endpoint the embedded COCO model can stand in for: the classify function's, when the pipeline's labels are
+ * the vehicle labels the model maps COCO classes to. Anything else would report scores for labels it never saw.
+ */
+export function embeddedModelEndpoint(template: CfnTemplate): string {
+  const fn = Object.values<any>(template.Resources)
+    .find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.[ClassifyEnv.ENDPOINT_NAME] !== undefined);
+  if (!fn) {
+    throw new Error('the template has no SageMaker classify function (a Rekognition classifier?): the embedded COCO model stands in for '
+      + 'SageMaker endpoints only; run other pipelines with LocalPipeline and a model of your own (README, "Testing kit")');
+  }
+  const env = fn.Properties.Environment.Variables;
+  const labels = JSON.parse(String(resolveIntrinsics(env[ClassifyEnv.CLASS_LABELS], template) ?? '[]')) as string[];
+  if (labels.join(',') !== BANK_SECURITY_LABELS.join(',')) {
+    throw new Error(`the embedded COCO model answers the vehicle labels ${BANK_SECURITY_LABELS.join(', ')}; this pipeline's are `
+      + `${labels.join(', ')}: run it with LocalPipeline and a model of your own (onnxModel, tfjsGraphModel, proxyModel)`);
+  }
+  return String(resolveIntrinsics(env[ClassifyEnv.ENDPOINT_NAME], template));
+}
+
 /** Runs every image through the pipeline locally, prints the table and writes the HTML report. */
 export async function runDemo(options: DemoOptions = {}): Promise<ReportRow[]> {
   const log = options.log ?? ((l: string) => console.log(l));
   const files = options.images ?? fs.readdirSync(DEMO_IMAGES_DIR).filter((f) => /\.(jpe?g|png)$/i.test(f)).map((f) => path.join(DEMO_IMAGES_DIR, f)).sort();
   const template = options.template ?? demoTemplate();
-  const endpoint = Object.values<any>(template.Resources)
-    .find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ICS_ENDPOINT_NAME)
-    ?.Properties.Environment.Variables.ICS_ENDPOINT_NAME as string;
+  const endpoint = embeddedModelEndpoint(template);
   log(`Starting the pipeline locally (endpoint "${endpoint}" served by the embedded COCO detector)...`);
   const local = await LocalPipeline.start({ template, models: { [endpoint]: cocoVehiclesModel() } });
   const rows: ReportRow[] = [];

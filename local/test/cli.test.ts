@@ -1,0 +1,48 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Classifier, ImageClassificationPipeline } from 'cdk-image-classification-pipeline';
+import { main, UsageError } from '../src/cli';
+import { demoTemplate, embeddedModelEndpoint } from '../src/demo';
+import { CfnTemplate } from '../src/template-resolver';
+
+const synth = (classifier: Classifier, classLabels?: string[]) => {
+  const stack = new Stack(new App(), 'Cli');
+  new ImageClassificationPipeline(stack, 'Ics', { classifier, classLabels });
+  return Template.fromStack(stack).toJSON() as CfnTemplate;
+};
+
+describe('ics-local command line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ics-cli-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    [['deploy'], "unknown command 'deploy'"],
+    [['run', 'a.jpg'], 'run needs --template'],
+    [['run', '--template', 'nope.json', 'a.jpg'], 'template not found: nope.json'],
+    [['run', '--template'], '--template needs a value'],
+    [['demo', '--colour', 'red'], 'unknown option --colour'],
+    [['demo', 'a.jpg'], 'demo takes no images'],
+  ])('%j is a usage error: %s', async (argv, message) => {
+    await expect(main(argv)).rejects.toThrow(UsageError);
+    await expect(main(argv)).rejects.toThrow(message);
+  });
+
+  test('a template that is not JSON, or holds no state machine, is named as such', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.json'), '{"Resources": ');
+    fs.writeFileSync(path.join(dir, 'empty.json'), JSON.stringify({ Resources: { B: { Type: 'AWS::S3::Bucket' } } }));
+    fs.writeFileSync(path.join(dir, 'a.jpg'), 'x');
+    await expect(main(['run', '--template', path.join(dir, 'bad.json'), path.join(dir, 'a.jpg')])).rejects.toThrow(/is not JSON/);
+    await expect(main(['run', '--template', path.join(dir, 'empty.json'), path.join(dir, 'a.jpg')])).rejects.toThrow(/holds no state machine/);
+  });
+
+  test('the embedded model stands in only for a SageMaker endpoint with the vehicle labels', () => {
+    expect(embeddedModelEndpoint(demoTemplate())).toBe('vehicles');
+    expect(() => embeddedModelEndpoint(synth(Classifier.rekognitionLabels({ labels: ['Car'] }))))
+      .toThrow(/no SageMaker classify function/);
+    expect(() => embeddedModelEndpoint(synth(Classifier.sagemakerEndpoint({ endpointName: 'pets' }), ['cat', 'dog'])))
+      .toThrow(/this pipeline's are cat, dog/);
+  });
+});
