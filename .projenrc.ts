@@ -214,9 +214,21 @@ new JsonFile(project, 'local/tsconfig.json', {
   allowComments: true,
   obj: {
     compilerOptions: {
-      rootDir: 'src', outDir: 'lib', declaration: true, target: 'ES2022', lib: ['es2022'], module: 'node16',
-      strict: true, esModuleInterop: true, resolveJsonModule: true, skipLibCheck: true, noUnusedLocals: true,
-      noImplicitReturns: true, noFallthroughCasesInSwitch: true, inlineSourceMap: true, types: ['node', 'aws-lambda', 'pngjs', 's3rver'],
+      rootDir: 'src',
+      outDir: 'lib',
+      declaration: true,
+      target: 'ES2022',
+      lib: ['es2022'],
+      module: 'node16',
+      strict: true,
+      esModuleInterop: true,
+      resolveJsonModule: true,
+      skipLibCheck: true,
+      noUnusedLocals: true,
+      noImplicitReturns: true,
+      noFallthroughCasesInSwitch: true,
+      inlineSourceMap: true,
+      types: ['node', 'aws-lambda', 'pngjs', 's3rver'],
     },
     include: ['src/**/*.ts'],
   },
@@ -241,7 +253,7 @@ project.postCompileTask.spawn(kitCompile);
 project.testTask.prependSpawn(kitLink);
 const kitPackageTask = project.addTask('kit:package', {
   description: 'Pack the testing kit into dist/js beside the library',
-  exec: `mkdir -p dist/js && cd local && npm pack --pack-destination ../dist/js`,
+  exec: 'mkdir -p dist/js && cd local && npm pack --pack-destination ../dist/js',
 });
 project.packageTask.spawn(kitPackageTask);
 
