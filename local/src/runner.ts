@@ -627,7 +627,8 @@ export class LocalPipeline {
     // Bundles are named after their function class: ClassifyFunction → classify.lambda.
     const name = /(Classify|Summarize|Dispatch)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
     if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
-    const entry = path.join(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
+    // Absolute: createRequire needs an absolute path, and a relative handlersDir means the caller's working directory.
+    const entry = path.resolve(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
     // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
     // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
     // its own peers, as a new execution environment would, and the host process's environment is untouched.

@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -8,7 +9,7 @@ import { images } from '../../test/handlers/fixtures';
 import { icsProps } from '../../test/stacks';
 import { objectCreatedEvent } from '../src/event-pattern';
 import { functionModel } from '../src/models/function-model';
-import { LocalPipeline } from '../src/runner';
+import { HANDLERS_DIR, LocalPipeline } from '../src/runner';
 import { CfnTemplate } from '../src/template-resolver';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -206,5 +207,20 @@ describe('faithfulness', () => {
     const parts = sm.Properties.DefinitionString['Fn::Join'][1];
     parts[0] = parts[0].replace('{"StartAt"', '{"QueryLanguage":"JSONata","StartAt"');
     await expect(LocalPipeline.start({ template, models: {} })).rejects.toThrow(/uses JSONata, which aws-local-stepfunctions ignores/);
+  });
+});
+
+describe('runner options', () => {
+  test('a relative handlersDir is read from the working directory', async () => {
+    const local = await LocalPipeline.start({
+      template: synth(),
+      models: { vehicles: functionModel(() => SCORES.flaggedMotorcycle) },
+      handlersDir: path.relative(process.cwd(), HANDLERS_DIR),
+    });
+    try {
+      expect((await local.upload('cams/rel.jpg', imageFor(1))).result.outcome).toBe('FLAGGED');
+    } finally {
+      await local.close();
+    }
   });
 });
