@@ -81,6 +81,8 @@ export interface CaptureReport {
   readonly scorings: readonly CaptureScoring[];
 }
 
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Scores mapped by position onto `labels`, read as the handler reads them by default (AUTO format, probabilities). */
 export function scoringFromLabels(labels: readonly string[]): CaptureScoring {
   return { classLabels: [...labels], responseFormat: ResponseFormat.AUTO, scoreType: ScoreType.PROBABILITIES, source: '--labels' };
@@ -93,7 +95,7 @@ export function scoringFromLabels(labels: readonly string[]): CaptureScoring {
 export function scoringFromTemplate(template: CfnTemplate): CaptureScoring[] {
   return Object.entries(template.Resources)
     .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.[ClassifyEnv.CLASS_LABELS] !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([id, r]) => {
       const env: Record<string, string> = {};
       for (const [name, raw] of Object.entries<unknown>(r.Properties.Environment.Variables)) {
@@ -119,7 +121,6 @@ export function scoringFromTemplate(template: CfnTemplate): CaptureScoring[] {
     });
 }
 
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The capture files named by `paths`: files as given, folders searched recursively for `.jsonl` files (sorted, so

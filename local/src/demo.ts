@@ -3,12 +3,12 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BankSecurityPipeline, Classifier } from 'cdk-image-classification-pipeline';
-import { ClassifyEnv } from 'cdk-image-classification-pipeline/lib/handlers/config';
+import { scoringFromTemplate } from './capture-report';
 import { BANK_SECURITY_LABELS } from './models/coco-mapping';
 import { cocoVehiclesModel } from './models/coco-vehicles';
 import { formatTable, renderHtmlReport, ReportRow } from './report';
 import { LocalPipeline } from './runner';
-import { CfnTemplate, resolveIntrinsics } from './template-resolver';
+import { CfnTemplate } from './template-resolver';
 
 export const DEMO_IMAGES_DIR = path.join(__dirname, '..', 'demo', 'images');
 
@@ -37,19 +37,16 @@ export interface DemoOptions {
  * the vehicle labels the model maps COCO classes to. Anything else would report scores for labels it never saw.
  */
 export function embeddedModelEndpoint(template: CfnTemplate): string {
-  const fn = Object.values<any>(template.Resources)
-    .find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.[ClassifyEnv.ENDPOINT_NAME] !== undefined);
-  if (!fn) {
+  const [scoring] = scoringFromTemplate(template);
+  if (!scoring?.endpointName) {
     throw new Error('the template has no SageMaker classify function (a Rekognition classifier?): the embedded COCO model stands in for '
       + 'SageMaker endpoints only; run other pipelines with LocalPipeline and a model of your own (README, "Testing kit")');
   }
-  const env = fn.Properties.Environment.Variables;
-  const labels = JSON.parse(String(resolveIntrinsics(env[ClassifyEnv.CLASS_LABELS], template) ?? '[]')) as string[];
-  if (labels.join(',') !== BANK_SECURITY_LABELS.join(',')) {
+  if (scoring.classLabels.join(',') !== BANK_SECURITY_LABELS.join(',')) {
     throw new Error(`the embedded COCO model answers the vehicle labels ${BANK_SECURITY_LABELS.join(', ')}; this pipeline's are `
-      + `${labels.join(', ')}: run it with LocalPipeline and a model of your own (onnxModel, tfjsGraphModel, proxyModel)`);
+      + `${scoring.classLabels.join(', ')}: run it with LocalPipeline and a model of your own (onnxModel, tfjsGraphModel, proxyModel)`);
   }
-  return String(resolveIntrinsics(env[ClassifyEnv.ENDPOINT_NAME], template));
+  return scoring.endpointName;
 }
 
 /** Runs every image through the pipeline locally, prints the table and writes the HTML report. */

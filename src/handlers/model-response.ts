@@ -62,7 +62,7 @@ function parseJson(text: string): unknown {
 }
 
 /** Numerically stable: subtracting the largest logit keeps `exp` from overflowing. */
-function softmax(logits: readonly number[]): number[] {
+export function softmax(logits: readonly number[]): number[] {
   const max = Math.max(...logits);
   const exps = logits.map((v) => Math.exp(v - max));
   const sum = exps.reduce((a, b) => a + b, 0);

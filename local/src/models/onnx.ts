@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { softmax } from 'cdk-image-classification-pipeline/lib/handlers/model-response';
 import { decodeImage } from './image-decode';
 import { ImageInputOptions, imageToTensorData } from './image-input';
 import { ModelBackend, ModelOutput, predictionOutput } from './model-backend';
@@ -44,13 +45,6 @@ export function onnxModel(options: OnnxModelOptions): ModelBackend {
       if (worker) await (await worker).terminate();
     },
   };
-}
-
-export function softmax(values: readonly number[]): number[] {
-  const max = Math.max(...values);
-  const exps = values.map((v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
 }
 
 interface RunRequest {

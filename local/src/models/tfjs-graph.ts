@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { softmax } from 'cdk-image-classification-pipeline/lib/handlers/model-response';
 import { decodeImage } from './image-decode';
 import { ImageInputOptions, imageToTensorData } from './image-input';
 import { ModelBackend, ModelOutput, predictionOutput } from './model-backend';
-import { softmax } from './onnx';
 import { tfjsWasm } from './tfjs-runtime';
 
 export interface TfjsGraphModelOptions extends ImageInputOptions {
