@@ -106,6 +106,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-local-stepfunctions@^3.0.0',
     'asl-validator',
     'cdk-nag@^3.0.2',
+    // runs the audit trail's Athena named queries against the local audit output (a real SQL engine over JSON lines)
+    '@duckdb/node-api@1.5.6-r.1',
     ...kitDeps,
   ],
 

@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -38,36 +37,6 @@ export interface QuarantineOptions {
    * input prefix, or quarantined images would be classified again.
    */
   readonly prefix: string;
-}
-
-/**
- * The audit trail: one JSON result record per classification, whatever its outcome.
- */
-export interface AuditTrailOptions {
-  /**
-   * Write audit records.
-   *
-   * @default true
-   */
-  readonly enabled?: boolean;
-  /**
-   * Bucket for the records.
-   *
-   * @default - a bucket is created: SSE-S3, TLS-only, public access blocked, versioned, retained
-   */
-  readonly bucket?: s3.IBucket;
-  /**
-   * Key prefix; records are written to `<prefix>yyyy/mm/dd/<execution name>.json`.
-   *
-   * @default 'results/'
-   */
-  readonly prefix?: string;
-  /**
-   * Delete records this long after they are written (created bucket only).
-   *
-   * @default - kept forever
-   */
-  readonly retention?: Duration;
 }
 
 /**

@@ -1,4 +1,5 @@
 export * from './actions';
+export * from './audit';
 export * from './bulk-mode';
 export * from './classifier';
 export * from './endpoint';

@@ -1,4 +1,4 @@
-import { Duration, Names } from 'aws-cdk-lib';
+import { Annotations, Duration, Names } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -36,8 +36,12 @@ export interface PipelineMonitoringProps {
   /** The classify function's log group; undefined when there is no function (Rekognition). */
   readonly functionLogGroup?: logs.ILogGroup;
   readonly deadLetterQueue: sqs.IQueue;
-  /** The classify function's EMF metrics (namespace and `Pipeline` dimension); undefined without a function. */
-  readonly emf?: { readonly namespace: string; readonly pipeline: string };
+  /** Namespace and `Pipeline` dimension of the functions' EMF metrics. */
+  readonly emf: { readonly namespace: string; readonly pipeline: string };
+  /** A classify function publishes label and endpoint-error metrics (SageMaker classifiers). */
+  readonly classifyFunctionMetrics: boolean;
+  /** The state machines' log level: direct ingestion's outcome metrics need ALL. */
+  readonly logLevel: sfn.LogLevel;
   /** Undeliverable email alerts, when the pipeline subscribes addresses. */
   readonly alertDeadLetterQueue?: sqs.IQueue;
   /** Queued ingestion's queues, when the pipeline uses it. */
@@ -46,8 +50,11 @@ export interface PipelineMonitoringProps {
 }
 
 /**
- * Metrics from the pipeline's own logs (no code on the per-image path): outcome counts from state exits,
- * infrastructure failures from execution failures, model latency from the classify function's log.
+ * Metrics with no code of their own on the per-image path. With queued ingestion, outcome and alert counts (and,
+ * without a classify function, label counts) are EMF metrics the dispatch function writes from each execution's
+ * end, so they need no state machine log; with direct ingestion they are metric filters on state exits, which
+ * Step Functions logs only at level ALL. Infrastructure failures come from ExecutionFailed records (every level but
+ * OFF), model latency from the classify function's log.
  */
 export class PipelineMonitoring extends Construct {
   /** Namespace of the pipeline's metrics (one per pipeline, so pipelines in one account do not mix). */
@@ -56,6 +63,8 @@ export class PipelineMonitoring extends Construct {
   public readonly dashboard?: cloudwatch.Dashboard;
   /** Queued ingestion, whose queue metrics the pipeline's `metricBacklog()` and friends read. */
   public readonly ingestion?: QueuedIngestion;
+  /** Outcome and alert counts are the dispatch function's EMF metrics (queued ingestion), not metric filters. */
+  private readonly outcomesFromDispatch: boolean;
 
   constructor(scope: Construct, id: string, private readonly props: PipelineMonitoringProps) {
     super(scope, id);
@@ -65,20 +74,27 @@ export class PipelineMonitoring extends Construct {
     const filter = (name: string, logGroup: logs.ILogGroup, pattern: logs.IFilterPattern, value = '1') =>
       new logs.MetricFilter(this, `${name}Filter`, { logGroup, filterPattern: pattern, metricNamespace: this.namespace, metricName: name, metricValue: value });
 
-    for (const outcome of Object.values(Outcome)) {
-      const states = OUTCOME_STATES[outcome];
-      filter(`Outcome${outcome}`, props.stateMachineLogGroup, logs.FilterPattern.all(
-        logs.FilterPattern.stringValue('$.type', '=', 'PassStateExited'),
-        logs.FilterPattern.any(...states.map((s) => logs.FilterPattern.stringValue('$.details.name', '=', s))),
+    this.outcomesFromDispatch = props.ingestion !== undefined;
+    if (!this.outcomesFromDispatch) {
+      if (props.logLevel !== sfn.LogLevel.ALL) {
+        Annotations.of(scope).addWarningV2('cdk-image-classification-pipeline:outcomeMetricsNeedLogLevelAll',
+          `With Ingestion.direct() the outcome and alert metrics, the LOW_CONFIDENCE rate alarm and the dashboard's outcome graph count state exits, which Step Functions logs only at level ALL; logLevel is ${props.logLevel}, so they stay empty. Use logLevel ALL or queued ingestion.`);
+      }
+      for (const outcome of Object.values(Outcome)) {
+        const states = OUTCOME_STATES[outcome];
+        filter(`Outcome${outcome}`, props.stateMachineLogGroup, logs.FilterPattern.all(
+          logs.FilterPattern.stringValue('$.type', '=', 'PassStateExited'),
+          logs.FilterPattern.any(...states.map((st) => logs.FilterPattern.stringValue('$.details.name', '=', st))),
+        ));
+      }
+      filter('AlertsPublished', props.stateMachineLogGroup, logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'TaskStateExited'),
+        logs.FilterPattern.stringValue('$.details.name', '=', 'Alert*'),
       ));
     }
     filter('InfrastructureFailures', props.stateMachineLogGroup, logs.FilterPattern.all(
       logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
       logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
-    ));
-    filter('AlertsPublished', props.stateMachineLogGroup, logs.FilterPattern.all(
-      logs.FilterPattern.stringValue('$.type', '=', 'TaskStateExited'),
-      logs.FilterPattern.stringValue('$.details.name', '=', 'Alert*'),
     ));
     if (props.functionLogGroup) filter('ModelLatency', props.functionLogGroup, logs.FilterPattern.stringValue('$.message', '=', 'Image classified'), '$.modelLatencyMs');
 
@@ -89,6 +105,7 @@ export class PipelineMonitoring extends Construct {
 
   /** Images with the given outcome. */
   public metricOutcome(outcome: Outcome, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (this.outcomesFromDispatch) return this.dispatchMetric(EmfMetric.IMAGES, { [EmfDimension.OUTCOME]: outcome }, props);
     return new cloudwatch.Metric({ namespace: this.namespace, metricName: `Outcome${outcome}`, statistic: 'Sum', ...props });
   }
 
@@ -99,7 +116,20 @@ export class PipelineMonitoring extends Construct {
 
   /** Alerts published (each topic an alert goes to counts once). */
   public metricAlertsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (this.outcomesFromDispatch) return this.dispatchMetric(EmfMetric.ALERTS_PUBLISHED, {}, props);
     return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'AlertsPublished', statistic: 'Sum', ...props });
+  }
+
+  /** An EMF metric of the dispatch function, summed, with the `Pipeline` dimension and any others. */
+  private dispatchMetric(metricName: string, dimensions: Record<string, string>, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    const { emf } = this.props;
+    return new cloudwatch.Metric({
+      namespace: emf.namespace,
+      metricName,
+      statistic: 'Sum',
+      ...props,
+      dimensionsMap: { [EmfDimension.PIPELINE]: emf.pipeline, ...dimensions, ...props?.dimensionsMap },
+    });
   }
 
   /** Endpoint call latency in milliseconds (p99 by default). */
@@ -152,7 +182,7 @@ export class PipelineMonitoring extends Construct {
         + '(StartMessageMoveTask).');
     }
     const emf = this.props.emf;
-    if (emf) {
+    if (this.props.classifyFunctionMetrics) {
       const errors = Object.fromEntries(ENDPOINT_ERRORS.map((name, i) => [`e${i}`, new cloudwatch.Metric({
         namespace: emf.namespace,
         metricName: EmfMetric.CLASSIFICATION_ERRORS,
@@ -223,7 +253,9 @@ export class PipelineMonitoring extends Construct {
       );
     }
     const emf = this.props.emf;
-    if (emf) {
+    // Label metrics come from the classify function, or from the dispatch function when there is none.
+    const labelMetrics = this.props.classifyFunctionMetrics || this.outcomesFromDispatch;
+    if (labelMetrics) {
       // One line per label and per error name, whatever the labels are: SEARCH over the handler's EMF dimensions.
       const search = (metric: string, dimension: string, label: string) => new cloudwatch.MathExpression({
         expression: `SEARCH('{${emf.namespace},${EmfDimension.PIPELINE},${dimension}} MetricName="${metric}" ${EmfDimension.PIPELINE}="${emf.pipeline}"', 'Sum', 300)`,

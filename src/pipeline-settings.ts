@@ -2,6 +2,7 @@ import { Duration, Size } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_ALERT_OUTCOMES } from './actions';
+import { validateAuditTrail } from './audit/validation';
 import { BulkMode } from './bulk-mode';
 import { ClassifierConfig, ClassifierKind } from './classifier';
 import { Ingestion, IngestionType } from './ingestion/ingestion';
@@ -28,6 +29,8 @@ export interface PipelineSettings {
   /** Queued ingestion's cap (meaningless with direct ingestion). */
   readonly maxConcurrency: number;
   readonly tagObjects: boolean;
+  /** The state machines' log level: ERROR with queued ingestion (its metrics come from the dispatch function), ALL with direct. */
+  readonly logLevel: sfn.LogLevel;
 }
 
 /**
@@ -82,6 +85,7 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
       bulkMode,
     }),
     ...validateIngestion(ingestion, { workflowType, classifier: classifierConcurrency }),
+    ...validateAuditTrail(props.auditTrail, props.auditTrail?.prefix ?? 'results/'),
   ];
   if (problems.length > 0) {
     throw new Error(`Invalid ImageClassificationPipeline props at ${scope.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -102,5 +106,6 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
     ingestion,
     maxConcurrency: ingestion.type === IngestionType.QUEUED ? resolveMaxConcurrency(ingestion, classifierConcurrency) : 0,
     tagObjects: props.tagObjects ?? true,
+    logLevel: props.logLevel ?? (ingestion.type === IngestionType.QUEUED ? sfn.LogLevel.ERROR : sfn.LogLevel.ALL),
   };
 }

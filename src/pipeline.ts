@@ -11,8 +11,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { AlertRoute, AuditTrailOptions, QuarantineOptions, ResultEventOptions } from './actions';
+import { AlertRoute, QuarantineOptions, ResultEventOptions } from './actions';
 import { createAlerting } from './alerting';
+import { createAuditResources } from './audit/audit-resources';
+import { AuditTrailOptions } from './audit/audit-trail';
 import { BulkMode } from './bulk-mode';
 import { Classifier, ClassifierKind } from './classifier';
 import { NagV2Metadata } from './compliance/nag-v2-metadata';
@@ -97,9 +99,10 @@ export interface ImageClassificationPipelineOptions {
   readonly quarantine?: QuarantineOptions;
 
   /**
-   * One JSON result record per classification in S3, for compliance and Athena.
+   * One JSON result record per classification in S3, for compliance and Athena: through a Firehose delivery
+   * stream (GZIP JSON lines) or one object per image, with a Glue table and Athena named queries over them.
    *
-   * @default - on, in a created bucket under `results/`
+   * @default - on: `AuditTrail.deliveryStream()` into a created bucket under `results/`, with the Glue table and queries
    */
   readonly auditTrail?: AuditTrailOptions;
 
@@ -192,6 +195,17 @@ export interface ImageClassificationPipelineOptions {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What the state machines log, always with execution data. `ERROR` logs failed executions and failed tasks
+   * (caught ones too) with their inputs, and nothing for an image that succeeds; `ALL` logs every state of every
+   * execution (about 17 KiB per image, $8–9 per 1M images in CloudWatch Logs). With queued ingestion the outcome
+   * and alert metrics come from the dispatch function; with direct ingestion they are metric filters on state
+   * exits, which Step Functions logs only at `ALL`.
+   *
+   * @default - sfn.LogLevel.ERROR with queued ingestion; sfn.LogLevel.ALL with direct ingestion
+   */
+  readonly logLevel?: sfn.LogLevel;
 
   /**
    * Classify many images in one execution with a second, bulk state machine (`bulkStateMachine`) that
@@ -296,6 +310,14 @@ export class ImageClassificationPipeline extends Construct {
   public readonly summarizeFunction?: lambda.Function;
   /** The bucket audit records are written to; undefined when the audit trail is off. */
   public readonly auditBucket?: s3.IBucket;
+  /** The Firehose delivery stream audit records go through; undefined with `AuditTrail.objectPerImage()` or no audit trail. */
+  public readonly auditDeliveryStreamName?: string;
+  /** The Glue database of the audit table; undefined when the catalog is off. */
+  public readonly auditDatabaseName?: string;
+  /** The Glue table over the audit records (`audit_records`); undefined when the catalog is off. */
+  public readonly auditTableName?: string;
+  /** The Athena workgroup holding the named queries; undefined when the catalog is off. */
+  public readonly auditWorkGroupName?: string;
   /** The EventBridge rule that matches uploads (its target is the ingest queue, or the state machine with direct ingestion). */
   public readonly rule: events.Rule;
   /** Receives upload events EventBridge could not deliver to its target after retries. */
@@ -344,6 +366,19 @@ export class ImageClassificationPipeline extends Construct {
     this.auditBucket = storage.auditBucket;
     this.serverAccessLogsBucket = storage.serverAccessLogsBucket;
 
+    // Audit trail: the delivery stream (or one object per image) and the Glue table with Athena queries.
+    const audit = storage.auditBucket && createAuditResources(this, {
+      options: props.auditTrail,
+      bucket: storage.auditBucket,
+      prefix: storage.auditPrefix,
+      key: storage.key,
+      logGroupProps: storage.logGroupProps,
+    });
+    this.auditDeliveryStreamName = audit?.deliveryStream?.deliveryStreamName;
+    this.auditDatabaseName = audit?.catalog?.databaseName;
+    this.auditTableName = audit?.catalog?.tableName;
+    this.auditWorkGroupName = audit?.catalog?.workGroupName;
+
     // Actions: who hears about which outcome.
     const alerting = createAlerting(this, props, storage.key);
     this.alertTopics = alerting.topics;
@@ -372,7 +407,7 @@ export class ImageClassificationPipeline extends Construct {
           bucket: props.quarantine.bucket ?? this.bucket,
           prefix: props.quarantine.prefix,
         },
-        audit: this.auditBucket && { bucket: this.auditBucket, prefix: storage.auditPrefix },
+        audit: this.auditBucket && { bucket: this.auditBucket, prefix: storage.auditPrefix, deliveryStream: audit?.deliveryStream },
         resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
       },
       classLabels: settings.classLabels,
@@ -381,6 +416,7 @@ export class ImageClassificationPipeline extends Construct {
       handlerMemorySize: settings.handlerMemorySize,
       handlerTimeout: settings.handlerTimeout,
       workflowType: settings.workflowType,
+      logLevel: settings.logLevel,
       deferTransientErrors: settings.ingestion.type === IngestionType.QUEUED,
       bulkMode: settings.bulkMode,
       key: storage.key,
@@ -406,6 +442,10 @@ export class ImageClassificationPipeline extends Construct {
       key: storage.key,
       logRetention,
       metrics,
+      outcomeMetrics: {
+        alertsPerOutcome: Object.fromEntries(Object.values(Outcome).map((o) => [o, alerting.routes.filter((r) => r.outcomes.includes(o)).length])),
+        labelMetrics: !classification.classifyFunction,
+      },
     });
     this.rule = ingestion.rule;
     this.deadLetterQueue = ingestion.deadLetterQueue;
@@ -423,7 +463,9 @@ export class ImageClassificationPipeline extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       alertDeadLetterQueue: this.alertDeadLetterQueue,
       ingestion: ingestion.queued,
-      emf: this.classifyFunction && metrics,
+      emf: metrics,
+      classifyFunctionMetrics: this.classifyFunction !== undefined,
+      logLevel: settings.logLevel,
       options: props.monitoring ?? {},
     });
     this.alarms = this.monitoring.alarms;

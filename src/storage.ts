@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { AuditTrailOptions } from './actions';
+import { AuditTrailOptions } from './audit/audit-trail';
 import { createAccessLogsBucket } from './compliance/access-logs';
 import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
 import { writeNagV2Metadata } from './compliance/nag-v2-metadata';

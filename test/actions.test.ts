@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { pipelineStack } from './stacks';
-import { Outcome } from '../src';
+import { AuditTrail, Outcome } from '../src';
 
 const statementsOf = (json: any, rolePrefix: string) =>
   Object.values<any>(json.Resources)
@@ -30,8 +30,11 @@ describe('defaults', () => {
     });
   });
 
-  test('the state machine may write audit records only under results/', () => {
-    expect(actionsOn(sm, 's3:PutObject')).toEqual([expect.stringMatching(/IcsAuditBucket.*\/results\/\*/)]);
+  test('the state machine may put audit records into its delivery stream only, and write no audit object', () => {
+    const streams = actionsOn(sm, 'firehose:PutRecord');
+    expect(streams).toHaveLength(1);
+    expect(JSON.parse(streams[0])).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^IcsAuditStream[0-9A-F]+$/), 'Arn'] });
+    expect(actionsOn(sm, 's3:PutObject')).toEqual([]);
   });
 
   test('tagging is on, scoped to the input prefix; the function may read tags of its prefix', () => {
@@ -71,7 +74,9 @@ describe('options', () => {
   });
 
   test('audit trail in your bucket with your prefix and retention; or off', () => {
-    const own = pipelineStack({ auditTrail: { prefix: 'audit/ics/' } }, (stack) => ({ auditTrail: { bucket: s3.Bucket.fromBucketName(stack, 'A', 'audit-bucket'), prefix: 'audit/ics/' } }));
+    const own = pipelineStack({}, (stack) => ({
+      auditTrail: { bucket: s3.Bucket.fromBucketName(stack, 'A', 'audit-bucket'), prefix: 'audit/ics/', delivery: AuditTrail.objectPerImage() },
+    }));
     own.template.resourceCountIs('AWS::S3::Bucket', 2); // images and their access logs
     expect(actionsOn(statementsOf(own.json, 'IcsStateMachineRole'), 's3:PutObject')).toEqual([expect.stringContaining('audit-bucket/audit/ics/*')]);
     expect(own.definition.States.WriteAuditRecord.Parameters['Key.$']).toMatch(/^States\.Format\('audit\/ics\/\{\}\/\{\}\/\{\}\/\{\}\.json'/);

@@ -34,7 +34,8 @@ describe('Classifier.rekognitionLabels', () => {
 
     const statements = statementsOf(template);
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'rekognition:DetectLabels', Resource: '*' }));
-    const read = statements.find((s: any) => JSON.stringify(s.Action).includes('s3:GetObject"'));
+    // The image read (the audit delivery stream's role also reads back under the audit prefix, as Firehose requires).
+    const read = statements.find((s: any) => JSON.stringify(s.Action).includes('s3:GetObject"') && !JSON.stringify(s.Action).includes('s3:PutObject'));
     expect(JSON.stringify(read.Resource)).toContain('/cams/*');
     expect(statements).toContainEqual(expect.objectContaining({ Action: ['s3:GetObjectTagging', 's3:GetObjectVersionTagging'] }));
   });

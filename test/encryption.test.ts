@@ -27,7 +27,8 @@ describe('a customer managed key encrypts everything the pipeline creates', () =
     expect(resources('AWS::SQS::Queue').map((q) => q.KmsMasterKeyId)).toEqual([keyArn, keyArn, keyArn]);
     expect(resources('AWS::DynamoDB::Table').map((t) => t.SSESpecification.KMSMasterKeyId)).toEqual([keyArn]);
     const groups = resources('AWS::Logs::LogGroup');
-    expect(groups.length).toBe(5);
+    // classify, summarize, dispatch, the state machines and the audit delivery stream's errors
+    expect(groups.length).toBe(6);
     for (const g of groups) expect(g.KmsKeyId).toEqual(keyArn);
     // classify, summarize and dispatch
     const functions = resources('AWS::Lambda::Function').filter((f) => f.Runtime.startsWith('nodejs'));

@@ -1,13 +1,37 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { pipelineStack } from './stacks';
-import { Classifier, Outcome } from '../src';
+import { Classifier, Ingestion, Outcome } from '../src';
 
 describe('monitoring', () => {
   const { template, json, pipeline } = pipelineStack();
 
-  test('outcome counts from state exits, infrastructure failures from execution failures, model latency from the function log', () => {
+  test('queued ingestion (the default): outcomes and alerts from the dispatch function, so the state machine logs only ERROR', () => {
     const filters = Object.values<any>(json.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter').map((r) => r.Properties);
+    const byName = Object.fromEntries(filters.map((f) => [f.MetricTransformations[0].MetricName, f]));
+    // ExecutionFailed is logged at ERROR; state exits (the outcome filters) only at ALL, so there are none.
+    expect(Object.keys(byName).sort()).toEqual(['InfrastructureFailures', 'ModelLatency']);
+    expect(byName.InfrastructureFailures.FilterPattern).toContain('$.type = "ExecutionFailed"');
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: true } });
+    // The dispatch function is told what it counts: topics per outcome; labels come from the classify function.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ ICS_ALERTS_PER_OUTCOME: JSON.stringify({ FLAGGED: 1, ACCEPTED: 0, LOW_CONFIDENCE: 1, ERROR: 1 }) }),
+      },
+    });
+    const outcome = pipeline.metricOutcome(Outcome.FLAGGED);
+    expect(outcome).toMatchObject({
+      namespace: 'ImageClassificationPipeline', metricName: 'Images', dimensions: { Pipeline: 'TestStack-Ics-78C6B3B3', Outcome: 'FLAGGED' },
+    });
+    expect(pipeline.metricAlertsPublished()).toMatchObject({ namespace: 'ImageClassificationPipeline', metricName: 'AlertsPublished', dimensions: { Pipeline: 'TestStack-Ics-78C6B3B3' } });
+  });
+
+  test('direct ingestion: outcome counts from state exits at level ALL (its default), infrastructure failures, model latency from the function log', () => {
+    const direct = pipelineStack({ ingestion: Ingestion.direct() });
+    direct.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true } });
+    expect(direct.pipeline.metricOutcome(Outcome.FLAGGED).metricName).toBe('OutcomeFLAGGED');
+    const filters = Object.values<any>(direct.json.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter').map((r) => r.Properties);
     const byName = Object.fromEntries(filters.map((f) => [f.MetricTransformations[0].MetricName, f]));
     expect(Object.keys(byName).sort()).toEqual(['AlertsPublished', 'InfrastructureFailures', 'ModelLatency', 'OutcomeACCEPTED', 'OutcomeERROR', 'OutcomeFLAGGED', 'OutcomeLOW_CONFIDENCE']);
     expect(byName.OutcomeFLAGGED.FilterPattern).toBe('{ ($.type = "PassStateExited") && ($.details.name = "Flagged") }');
@@ -16,6 +40,14 @@ describe('monitoring', () => {
     expect(byName.ModelLatency.MetricTransformations[0].MetricValue).toBe('$.modelLatencyMs');
     expect(byName.ModelLatency.LogGroupName).toEqual({ Ref: expect.stringMatching(/^IcsClassifyFunctionLogs/) });
     expect(new Set(filters.map((f) => f.MetricTransformations[0].MetricNamespace))).toEqual(new Set(['ImageClassificationPipeline/TestStack-Ics-78C6B3B3']));
+    expect(Annotations.fromStack(direct.stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('direct ingestion below level ALL: the construct warns that the outcome metrics stay empty', () => {
+    const quiet = pipelineStack({ ingestion: Ingestion.direct(), logLevel: sfn.LogLevel.ERROR });
+    const warnings = Annotations.fromStack(quiet.stack).findWarning('*', Match.stringLikeRegexp('Step Functions logs only at level ALL'));
+    expect(warnings).toHaveLength(1);
+    quiet.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ERROR' } });
   });
 
   test('default alarms without actions, and a dashboard', () => {
@@ -28,7 +60,7 @@ describe('monitoring', () => {
   });
 
   test('metric methods', () => {
-    expect(pipeline.metricOutcome(Outcome.FLAGGED).metricName).toBe('OutcomeFLAGGED');
+    expect(pipeline.metricOutcome(Outcome.FLAGGED).metricName).toBe('Images');
     expect(pipeline.metricModelLatency().statistic).toBe('p99');
     expect(pipeline.metricDeadLetterQueueDepth().metricName).toBe('ApproximateNumberOfMessagesVisible');
   });
@@ -55,17 +87,22 @@ describe('endpoint errors, labels and alerts', () => {
     expect(names).toEqual(['ModelError', 'EndpointUnavailable', 'EndpointThrottled', 'ModelNotReady', 'EndpointValidationError', 'MalformedModelResponse', 'LabelCountMismatch']);
   });
 
-  test('the dashboard shows images per label, errors by name and alerts; Rekognition pipelines have no EMF widgets or endpoint alarm', () => {
+  test('the dashboard shows images per label, errors by name and alerts; Rekognition pipelines get them from the dispatch function, and have no endpoint alarm', () => {
     const body = (t: any) => JSON.stringify(Object.values<any>(t.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
     const sagemaker = body(pipelineStack().template);
     expect(sagemaker).toContain('Images per label');
     expect(sagemaker).toContain('MetricName=\\\\\\"ImagesClassified\\\\\\"');
     expect(sagemaker).toContain('Classification errors by name');
     expect(sagemaker).toContain('Alerts published');
-    const { template } = pipelineStack({ classifier: Classifier.rekognitionModeration(), classLabels: undefined, flaggedLabels: undefined });
-    expect(body(template)).not.toContain('Images per label');
+    const rekognition = { classifier: Classifier.rekognitionModeration(), classLabels: undefined, flaggedLabels: undefined };
+    const { template } = pipelineStack(rekognition);
+    expect(body(template)).toContain('Images per label');
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ICS_LABEL_METRICS: 'true' }) } });
     expect(Object.values<any>(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmDescription))
       .not.toContainEqual(expect.stringContaining('endpoint errors'));
-    template.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricName: 'AlertsPublished' })] });
+    // Direct ingestion with Rekognition: no function sees each result, so no label metrics; alerts from state exits (ALL).
+    const direct = pipelineStack({ ...rekognition, ingestion: Ingestion.direct() }).template;
+    expect(body(direct)).not.toContain('Images per label');
+    direct.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricName: 'AlertsPublished' })] });
   });
 });

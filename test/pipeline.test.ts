@@ -66,11 +66,11 @@ describe('defaults', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
-  test('Express state machine with full logging and tracing', () => {
+  test('Express state machine logging failures with their data, and tracing', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'EXPRESS',
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: true },
     });
     expect(definition.TimeoutSeconds).toBe(300);
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');

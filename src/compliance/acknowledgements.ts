@@ -128,6 +128,15 @@ export const ACKNOWLEDGEMENTS = {
       + 'basic execution policy for its own logs and an inline policy allowing PutBucketNotification on the bucket; the '
       + 'construct cannot change that provider.',
   },
+  stateMachineLogLevel: {
+    rules: ['AwsSolutions-SF1'],
+    appliesTo: 'the per-image and bulk state machines, when `logLevel` is below ALL (the default with queued ingestion)',
+    reason: 'At level ERROR Step Functions logs every failed execution and every failed task (caught ones too) with its '
+      + 'input and error; every image\'s result is kept in the audit trail, and the outcome, alert and label metrics come '
+      + 'from the dispatch function. Logging every state of every image (ALL) would cost about as much as the '
+      + 'classification itself and record nothing the audit trail does not. Set `logLevel: sfn.LogLevel.ALL` to trace '
+      + 'each execution\'s states.',
+  },
 } satisfies Record<string, Acknowledgement>;
 
 /** Acknowledges every rule of `ack` on `scope` (and so on the resources under it). */

@@ -54,10 +54,10 @@ export const WILDCARD_ACKNOWLEDGEMENTS: WildcardAcknowledgement[] = [
   {
     finding: 'AwsSolutions-IAM5[Resource::<bucket ARN>/<prefix>*]',
     appliesTo: 'classify function (read images), summarize function (bulk results), state machines (tag, quarantine, '
-      + 'audit records, Distributed Map reader and writer)',
+      + 'audit records, Distributed Map reader and writer), the audit delivery stream\'s role (audit records and their error prefix)',
     reason: 'Object ARNs under a named bucket and prefix: the keys are the images uploaded at run time. The statements '
       + 'hold only object-level actions (get, tag, put, delete) and the prefix is the narrowest the feature allows '
-      + '(`inputPrefix`, the quarantine prefix, the audit prefix, `bulk-results/`).',
+      + '(`inputPrefix`, the quarantine prefix, the audit prefix and its `-errors/` twin, `bulk-results/`).',
     matches: (statement, wildcard) => /^Resource::[^*]+\/[^*]*\*$/.test(wildcard)
       && actionsOf(statement).every((a) => S3_OBJECT_ACTIONS.has(a)),
   },

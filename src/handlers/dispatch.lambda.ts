@@ -10,7 +10,7 @@ import {
   backoffSeconds, DEFER_FIELD, ExecutionEnd, executionName, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig,
   Upload,
 } from './dispatch';
-import { DispatchMetric, publishDispatched } from './dispatch-metrics';
+import { DispatchMetric, outcomeOfExecution, publishDispatched, publishExecutionOutcome } from './dispatch-metrics';
 import { metricsOptions, setPipelineDimension } from './metrics';
 
 // Created once per execution environment and reused across invocations.
@@ -66,6 +66,9 @@ const runUpload = makeIdempotent(
     const end: Dispatched = JSON.parse(JSON.stringify({ executionArn: out.executionArn, status: out.status, error: out.error, cause: out.cause }));
     logger.info('Execution ended', { executionArn: out.executionArn, status: out.status, error: out.error });
     if (!isFinal(end)) throw new RetryLater(`${end.error}: ${end.cause ?? ''}`);
+    // Counted here, once per upload: a duplicate delivery gets the stored end and never reaches this line. The
+    // output is not stored with the end (it would grow every idempotency record).
+    publishExecutionOutcome(metrics, outcomeOfExecution({ ...end, output: out.output }), config);
     return end;
   },
   { persistenceStore, config: idempotency, dataIndexArgument: 0 },

@@ -19,6 +19,10 @@ export const DispatchEnv = {
   EXECUTION_TIMEOUT_SECONDS: 'ICS_EXECUTION_TIMEOUT_SECONDS',
   /** `true` against a loopback Step Functions endpoint, where the SDK's `sync-` host prefix cannot resolve. */
   SFN_DISABLE_HOST_PREFIX: 'ICS_SFN_DISABLE_HOST_PREFIX',
+  /** JSON object: how many topics each outcome alerts (for the `AlertsPublished` metric). */
+  ALERTS_PER_OUTCOME: 'ICS_ALERTS_PER_OUTCOME',
+  /** `true` to publish label metrics from execution ends (no classify function publishes them: Rekognition). */
+  LABEL_METRICS: 'ICS_LABEL_METRICS',
 } as const;
 
 /**
@@ -147,6 +151,8 @@ export interface DispatchConfig {
   readonly backoffMaxSeconds: number;
   readonly executionTimeoutSeconds: number;
   readonly disableHostPrefix: boolean;
+  readonly alertsPerOutcome: Record<string, number>;
+  readonly labelMetrics: boolean;
 }
 
 /** Reads and checks the configuration; a bad value is a deployment bug and fails the cold start loudly. */
@@ -163,6 +169,14 @@ export function readDispatchConfig(env: Record<string, string | undefined>): Dis
     if (!Number.isInteger(v) || v < 0) problems.push(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
     return v;
   };
+  let alertsPerOutcome: Record<string, number> = {};
+  try {
+    const parsed = JSON.parse(env[DispatchEnv.ALERTS_PER_OUTCOME] || '{}');
+    if (!parsed || typeof parsed !== 'object' || Object.values(parsed).some((n) => !Number.isInteger(n) || (n as number) < 0)) throw new Error();
+    alertsPerOutcome = parsed;
+  } catch {
+    problems.push(`${DispatchEnv.ALERTS_PER_OUTCOME} must be a JSON object of non-negative integers, got ${JSON.stringify(env[DispatchEnv.ALERTS_PER_OUTCOME])}`);
+  }
   const config: DispatchConfig = {
     stateMachineArn: str(DispatchEnv.STATE_MACHINE_ARN),
     queueUrl: str(DispatchEnv.QUEUE_URL),
@@ -173,6 +187,8 @@ export function readDispatchConfig(env: Record<string, string | undefined>): Dis
     backoffMaxSeconds: int(DispatchEnv.BACKOFF_MAX_SECONDS, 900),
     executionTimeoutSeconds: int(DispatchEnv.EXECUTION_TIMEOUT_SECONDS, 300),
     disableHostPrefix: env[DispatchEnv.SFN_DISABLE_HOST_PREFIX] === 'true',
+    alertsPerOutcome,
+    labelMetrics: env[DispatchEnv.LABEL_METRICS] === 'true',
   };
   if (problems.length > 0) throw new Error(`Invalid dispatch handler configuration: ${problems.join('; ')}`);
   return config;

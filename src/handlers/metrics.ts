@@ -5,8 +5,9 @@ import { ErrorName } from './errors';
  * (no PutMetricData call, no permission). The construct and the handler share these names; this module imports
  * no Powertools code, so the construct can import it (the handler passes its Powertools `Metrics` in).
  *
- * Outcomes are not here: the workflow decides them after the function returns (an action can still turn an
- * image into ERROR), so outcome counts come from the state machine log's metric filters.
+ * Outcomes are decided by the workflow after the classify function returns (an action can still turn an image
+ * into ERROR): with queued ingestion the dispatch function publishes them from each execution's end (`Images` by
+ * `Outcome`, `AlertsPublished`); with direct ingestion they come from the state machine log's metric filters.
  */
 export const EmfMetric = {
   /** Count of classified images, by `Label` (the top label). */
@@ -19,6 +20,10 @@ export const EmfMetric = {
   IMAGE_BYTES: 'ImageBytes',
   /** Count of images the function could not classify, by `ErrorName`. */
   CLASSIFICATION_ERRORS: 'ClassificationErrors',
+  /** Count of images by `Outcome` (dispatch function, queued ingestion). */
+  IMAGES: 'Images',
+  /** Alerts the workflow published, one per topic (dispatch function, queued ingestion). */
+  ALERTS_PUBLISHED: 'AlertsPublished',
 } as const;
 
 /** Dimensions of the EMF metrics. Every metric has `Pipeline`. */
@@ -28,6 +33,8 @@ export const EmfDimension = {
   LABEL: 'Label',
   /** One of the handler's stable error names, or `Unexpected`. */
   ERROR_NAME: 'ErrorName',
+  /** FLAGGED, ACCEPTED, LOW_CONFIDENCE or ERROR. */
+  OUTCOME: 'Outcome',
 } as const;
 
 /** Environment the construct sets for the metrics. */

@@ -12,6 +12,7 @@ import { QueuedIngestion } from './queued-ingestion';
 import { uploadRule } from './upload-rule';
 import { ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
 import { secureDeadLetterQueue } from '../dead-letter-queue';
+import { OutcomeMetricsConfig } from '../handlers/dispatch-metrics';
 import { PipelineClassification } from '../workflow/classification';
 
 /** Settings of the ingestion part, resolved from the pipeline's props. */
@@ -25,6 +26,7 @@ export interface IngestionPartProps {
   readonly key: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly metrics: { readonly namespace: string; readonly pipeline: string };
+  readonly outcomeMetrics: OutcomeMetricsConfig;
 }
 
 /** How uploads reach the workflow. */
@@ -57,6 +59,7 @@ export function createIngestion(scope: Construct, props: IngestionPartProps): Pi
       logRetention: props.logRetention,
       metricsNamespace: props.metrics.namespace,
       metricsPipeline: props.metrics.pipeline,
+      ...props.outcomeMetrics,
     });
   } else {
     startExecutionsDirectly(rule, props.classification.stateMachine, deadLetterQueue);

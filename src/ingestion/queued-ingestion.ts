@@ -42,6 +42,10 @@ export interface QueuedIngestionProps {
   readonly logRetention: logs.RetentionDays;
   readonly metricsNamespace: string;
   readonly metricsPipeline: string;
+  /** Topics each outcome alerts, for the dispatch function's `AlertsPublished` metric. */
+  readonly alertsPerOutcome: Record<string, number>;
+  /** The dispatch function publishes label metrics (no classify function does: Rekognition). */
+  readonly labelMetrics: boolean;
 }
 
 /**
@@ -99,6 +103,8 @@ export class QueuedIngestion extends Construct {
         [DispatchEnv.BACKOFF_BASE_SECONDS]: String(QUEUED_DEFAULTS.backoffBase.toSeconds()),
         [DispatchEnv.BACKOFF_MAX_SECONDS]: String(QUEUED_DEFAULTS.backoffMax.toSeconds()),
         [DispatchEnv.EXECUTION_TIMEOUT_SECONDS]: String(props.executionTimeout.toSeconds()),
+        [DispatchEnv.ALERTS_PER_OUTCOME]: JSON.stringify(props.alertsPerOutcome),
+        ...(props.labelMetrics ? { [DispatchEnv.LABEL_METRICS]: 'true' } : {}),
         [MetricsEnv.NAMESPACE]: props.metricsNamespace,
         [MetricsEnv.PIPELINE]: props.metricsPipeline,
       },

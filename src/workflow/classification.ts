@@ -10,6 +10,7 @@ import { DistributedBulkWorkflow, InlineBulkWorkflow } from './bulk';
 import { PerImageWorkflow, PerImageWorkflowProps } from './per-image';
 import { BulkMode, BulkModeType } from '../bulk-mode';
 import { Classifier, ClassifierConfig, ClassifierKind } from '../classifier';
+import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
 import { acknowledgeFunction, functionRole } from '../functions';
 import { ClassifyFunction } from '../handlers/classify-function';
 import { ClassifyEnv } from '../handlers/config';
@@ -30,6 +31,8 @@ export interface ClassificationProps {
   readonly handlerMemorySize: number;
   readonly handlerTimeout: Duration;
   readonly workflowType: sfn.StateMachineType;
+  /** Level of the state machines' logs (always with execution data: failures are logged with their inputs). */
+  readonly logLevel: sfn.LogLevel;
   /** The per-image workflow defers transient failures to the ingest queue (queued ingestion). */
   readonly deferTransientErrors: boolean;
   readonly bulkMode: BulkMode;
@@ -108,13 +111,16 @@ export function createClassification(scope: Construct, props: ClassificationProp
     tracingEnabled: true,
     logs: {
       destination: stateMachineLogGroup,
-      level: sfn.LogLevel.ALL,
-      // Inputs and results carry keys, labels and scores, never image bytes or secrets.
+      level: props.logLevel,
+      // Inputs and results carry keys, labels and scores, never image bytes or secrets; at ERROR only failures are logged.
       includeExecutionData: true,
     },
   });
 
   const bulk = props.bulkMode.type === BulkModeType.NONE ? undefined : createBulk(scope, props, fullPerImage);
+  if (props.logLevel !== sfn.LogLevel.ALL) {
+    for (const machine of [stateMachine, bulk?.stateMachine]) if (machine) acknowledge(machine, ACKNOWLEDGEMENTS.stateMachineLogLevel);
+  }
   // The SDK integrations (tagging, quarantine, audit records) act on the KMS-encrypted buckets.
   // S3 SSE-KMS and SNS need Decrypt to read and GenerateDataKey to write; nothing calls Encrypt directly.
   for (const machine of [stateMachine, bulk?.stateMachine]) if (machine) key.grant(machine, 'kms:Decrypt', 'kms:GenerateDataKey');
@@ -184,7 +190,7 @@ function createBulk(scope: Construct, props: ClassificationProps, perImage: PerI
     tracingEnabled: true,
     logs: {
       destination: new logs.LogGroup(scope, 'BulkStateMachineLogs', logGroupProps),
-      level: sfn.LogLevel.ALL,
+      level: props.logLevel,
       includeExecutionData: true,
     },
   });

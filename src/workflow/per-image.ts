@@ -14,6 +14,12 @@ import { DEFER_FIELD, DEFERRED_ERROR } from '../handlers/dispatch';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 
+/** The audit trail's delivery stream, as the workflow puts records into it. */
+export interface AuditStreamRef {
+  readonly deliveryStreamName: string;
+  readonly deliveryStreamArn: string;
+}
+
 /** Options for {@link PerImageWorkflow}, resolved from the pipeline's props. */
 export interface PerImageWorkflowProps {
   /** The classify function (SageMaker); give this or `rekognition`. */
@@ -33,7 +39,11 @@ export interface PerImageWorkflowProps {
   readonly inputPrefix: string;
   readonly tagObjects: boolean;
   readonly quarantine?: { readonly outcomes: Outcome[]; readonly bucket: s3.IBucket; readonly prefix: string };
-  readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string };
+  /**
+   * Where result records go: into the delivery stream when given (Firehose writes them under `prefix`), else one
+   * object per image under `prefix`.
+   */
+  readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly deliveryStream?: AuditStreamRef };
   readonly resultEvents?: { readonly eventBus?: events.IEventBus };
   /**
    * Queued ingestion: an input with `deferTransientErrors: true` (the message has receives left) ends a transient
@@ -82,6 +92,7 @@ export const StateName = {
   FINISH: 'Finish',
   DONE: 'Done',
   FAILED: 'Failed',
+  LOW_CONFIDENCE_CAUSE: 'LowConfidenceCause',
   LOW_CONFIDENCE_FAILED: 'LowConfidenceFailed',
   ALERT_PUBLISH_FAILED: 'AlertPublishFailed',
   AUDIT_FAILED: 'AuditWriteFailed',
@@ -135,12 +146,13 @@ export class PerImageWorkflow extends Construct {
     const finish = this.finishStates();
     const afterAlerts = this.auditAndEventStates(finish);
     const routeAlerts = this.alertStates(afterAlerts);
-    const markActionError = new sfn.Pass(this, StateName.MARK_ACTION_ERROR, {
-      comment: 'An action failed after retries: the image ends as ERROR (ActionFailed), alerted and audited.',
-      result: sfn.Result.fromString(Outcome.ERROR),
-      resultPath: '$.result.outcome',
-    });
-    markActionError.next(routeAlerts);
+    // Created only when an action state catches into it: an unreachable state fails AWS's definition check.
+    const markActionError = () => (this.node.tryFindChild(StateName.MARK_ACTION_ERROR) as sfn.Pass | undefined)
+      ?? new sfn.Pass(this, StateName.MARK_ACTION_ERROR, {
+        comment: 'An action failed after retries: the image ends as ERROR (ActionFailed), alerted and audited.',
+        result: sfn.Result.fromString(Outcome.ERROR),
+        resultPath: '$.result.outcome',
+      }).next(routeAlerts);
     const afterActions = this.actionStates(routeAlerts, markActionError);
 
     const errorResult = (extra: Record<string, unknown>) => ({
@@ -283,7 +295,7 @@ export class PerImageWorkflow extends Construct {
    * Tag and quarantine (classified outcomes only). Returns the first state; failures after retries go to
    * `onFailure` with `$.result.error` naming the action.
    */
-  private actionStates(next: sfn.State, onFailure: sfn.IChainable): sfn.State {
+  private actionStates(next: sfn.State, onFailure: () => sfn.IChainable): sfn.State {
     const { props } = this;
     // One failure state per action, shared by that action's task states.
     const actionFailed = (action: string) => (this.node.tryFindChild(`${action}Failed`) as sfn.Pass | undefined) ??
@@ -294,7 +306,7 @@ export class PerImageWorkflow extends Construct {
           cause: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.actionError.Error'), sfn.JsonPath.stringAt('$.actionError.Cause')),
         },
         resultPath: '$.result.error',
-      }).next(onFailure);
+      }).next(onFailure());
     const guard = (task: sfn.TaskStateBase, action: string) => {
       task.addRetry(ACTION_RETRY);
       task.addCatch(actionFailed(action), { errors: [sfn.Errors.ALL], resultPath: '$.actionError' });
@@ -433,30 +445,59 @@ export class PerImageWorkflow extends Construct {
       first = publish;
     }
     if (props.audit) {
-      const { bucket, prefix } = props.audit;
-      // results/yyyy/mm/dd/<execution name>.json from the execution's start time, for Athena partitions.
-      const date = sfn.JsonPath.stringSplit(sfn.JsonPath.arrayGetItem(sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$$.Execution.StartTime'), 'T'), 0), '-');
-      const write = new tasks.CallAwsService(this, StateName.WRITE_AUDIT_RECORD, {
-        comment: 'One JSON result record per classification, whatever its outcome.',
-        service: 's3',
-        action: 'putObject',
-        parameters: {
-          Bucket: bucket.bucketName,
-          Key: sfn.JsonPath.format(`${prefix}{}/{}/{}/{}.json`,
-            sfn.JsonPath.arrayGetItem(date, 0), sfn.JsonPath.arrayGetItem(date, 1), sfn.JsonPath.arrayGetItem(date, 2),
-            sfn.JsonPath.stringAt('$$.Execution.Name')),
-          Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')),
-          ContentType: 'application/json',
-        },
-        iamResources: [bucket.arnForObjects(`${prefix}*`)],
-        iamAction: 's3:PutObject',
-        resultPath: sfn.JsonPath.DISCARD,
-      });
+      const write = props.audit.deliveryStream ? this.putAuditRecord(props.audit.deliveryStream) : this.writeAuditObject(props.audit);
       this.retryThenFail(write, StateName.AUDIT_FAILED, 'The audit record could not be written after retries.');
       write.next(first);
       first = write;
     }
     return first;
+  }
+
+  /** The record into the audit delivery stream (Firehose appends the newline that delimits it). */
+  private putAuditRecord(stream: AuditStreamRef): tasks.CallAwsService {
+    const put = new tasks.CallAwsService(this, StateName.WRITE_AUDIT_RECORD, {
+      comment: 'One JSON result record per classification, whatever its outcome, into the audit delivery stream.',
+      service: 'firehose',
+      action: 'putRecord',
+      parameters: {
+        DeliveryStreamName: stream.deliveryStreamName,
+        Record: { Data: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')) },
+      },
+      iamResources: [stream.deliveryStreamArn],
+      iamAction: 'firehose:PutRecord',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    // Over the stream's throughput (5,000 records/s by default) Firehose answers ServiceUnavailableException: back off longer.
+    put.addRetry({
+      errors: ['Firehose.ServiceUnavailableException', 'Firehose.SdkClientException'],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return put;
+  }
+
+  /** The record as its own object: results/yyyy/mm/dd/<execution name>.json from the execution's start time. */
+  private writeAuditObject(audit: { readonly bucket: s3.IBucket; readonly prefix: string }): tasks.CallAwsService {
+    const { bucket, prefix } = audit;
+    const date = sfn.JsonPath.stringSplit(sfn.JsonPath.arrayGetItem(sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$$.Execution.StartTime'), 'T'), 0), '-');
+    return new tasks.CallAwsService(this, StateName.WRITE_AUDIT_RECORD, {
+      comment: 'One JSON result record per classification, whatever its outcome.',
+      service: 's3',
+      action: 'putObject',
+      parameters: {
+        Bucket: bucket.bucketName,
+        Key: sfn.JsonPath.format(`${prefix}{}/{}/{}/{}.json`,
+          sfn.JsonPath.arrayGetItem(date, 0), sfn.JsonPath.arrayGetItem(date, 1), sfn.JsonPath.arrayGetItem(date, 2),
+          sfn.JsonPath.stringAt('$$.Execution.Name')),
+        Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')),
+        ContentType: 'application/json',
+      },
+      iamResources: [bucket.arnForObjects(`${prefix}*`)],
+      iamAction: 's3:PutObject',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
   }
 
   /** Retries a task, then fails the execution with an error named after the Fail state. */
@@ -487,10 +528,16 @@ export class PerImageWorkflow extends Construct {
     if (this.props.failOnLowConfidence) {
       choice.when(
         sfn.Condition.stringEquals('$.result.outcome', Outcome.LOW_CONFIDENCE),
-        new sfn.Fail(this, StateName.LOW_CONFIDENCE_FAILED, {
+        // The cause is the result record, so whoever sees only the failure (the dispatch function's outcome
+        // metrics, a StartSyncExecution caller) still has the label and its score.
+        new sfn.Pass(this, StateName.LOW_CONFIDENCE_CAUSE, {
+          parameters: { cause: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')) },
+          resultPath: '$.lowConfidence',
+        }).next(new sfn.Fail(this, StateName.LOW_CONFIDENCE_FAILED, {
+          comment: `The top label's confidence is below the threshold ${this.props.confidenceThreshold}; the image needs review.`,
           error: 'LowConfidence',
-          cause: `The top label's confidence is below the threshold ${this.props.confidenceThreshold}; the image needs review.`,
-        }),
+          causePath: '$.lowConfidence.cause',
+        })),
       );
     }
     return choice.otherwise(new sfn.Succeed(this, StateName.DONE, { outputPath: '$.result' }));

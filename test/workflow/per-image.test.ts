@@ -2,6 +2,7 @@ import '../../local/src/polyfills';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { compatDefinition, stringifyDeferred } from '../../local/src/interpreter-compat';
+import { AuditTrail } from '../../src/audit/audit-trail';
 import { decideOutcome, Outcome } from '../../src/outcomes';
 import { pipelineStack } from '../stacks';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -67,6 +68,8 @@ const classification = (label: string, confidence: number) => ({
   },
   actions: { tagSet: [{ Key: 'ics:label', Value: label }] },
 });
+/** The record a WriteAuditRecord state sends: a delivery stream record's data, or an object's body. */
+const auditRecord = (params: any) => JSON.parse(params.Record?.Data ?? params.Body);
 const lambdaError = (name: string, message: string) => Object.assign(new Error(JSON.stringify({ errorType: name, errorMessage: message })), { name });
 
 describe('synthesized definitions are valid ASL', () => {
@@ -81,6 +84,8 @@ describe('synthesized definitions are valid ASL', () => {
       auditTrail: { enabled: false },
       resultEvents: { enabled: false },
     }],
+    ['alerts only: no tagging, no audit, no events (no action can fail)', { tagObjects: false, auditTrail: { enabled: false }, resultEvents: { enabled: false } }],
+    ['audit records as objects', { auditTrail: { delivery: AuditTrail.objectPerImage() } }],
   ])('%s', (_name, props) => {
     const result = aslValidator(pipelineStack(props as any).definition);
     expect(result.errorsText()).toBe('');
@@ -198,19 +203,28 @@ describe('outcome actions', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.calls.map((c) => c.state)).toEqual(['TagObject', 'AlertFlagged1', 'WriteAuditRecord', 'PublishResultEvent']);
     expect(run.calls[0].params).toEqual({ Bucket: 'b', Key: 'k.jpg', Tagging: { TagSet: [{ Key: 'ics:label', Value: 'tank' }] } });
-    const [yyyy, mm, dd] = today();
+    // The default audit trail: the record as it is into the delivery stream (Firehose appends the newline).
     const audit = run.calls[2].params;
-    expect(audit).toMatchObject({ Bucket: expect.stringMatching(/^icsauditbucket/), Key: `results/${yyyy}/${mm}/${dd}/exec-1.json`, ContentType: 'application/json' });
-    expect(JSON.parse(audit.Body)).toEqual(run.output);
+    expect(audit).toEqual({ DeliveryStreamName: expect.stringMatching(/^IcsAuditStream/), Record: { Data: expect.any(String) } });
+    expect(JSON.parse(audit.Record.Data)).toEqual(run.output);
     expect(run.calls[3].params).toEqual({
       Entries: [{ Source: 'cdk-image-classification-pipeline', DetailType: 'ImageClassified', Detail: run.output }],
     });
   });
 
+  test('AuditTrail.objectPerImage(): the record at results/yyyy/mm/dd/<execution name>.json', async () => {
+    const { definition } = pipelineStack({ auditTrail: { delivery: AuditTrail.objectPerImage() } });
+    const run = await execute(definition, { bucket: 'b', key: 'k.jpg' }, () => classification('tank', 0.99));
+    const [yyyy, mm, dd] = today();
+    const audit = run.calls.find((c) => c.state === 'WriteAuditRecord')!.params;
+    expect(audit).toMatchObject({ Bucket: expect.stringMatching(/^icsauditbucket/), Key: `results/${yyyy}/${mm}/${dd}/exec-1.json`, ContentType: 'application/json' });
+    expect(JSON.parse(audit.Body)).toEqual(run.output);
+  });
+
   test('ERROR: no tagging, but alert, audit record and event', async () => {
     const run = await execute(pipelineStack().definition, { bucket: 'b', key: 'k.jpg' }, () => { throw lambdaError('EmptyObject', 'empty'); });
     expect(run.calls.map((c) => c.state)).toEqual(['AlertError1', 'WriteAuditRecord', 'PublishResultEvent']);
-    expect(JSON.parse(run.calls[1].params.Body)).toMatchObject({ outcome: 'ERROR', error: { name: 'EmptyObject' } });
+    expect(auditRecord(run.calls[1].params)).toMatchObject({ outcome: 'ERROR', error: { name: 'EmptyObject' } });
   });
 
   test('an object with too many tags skips TagObject and still succeeds', async () => {
@@ -261,7 +275,7 @@ describe('failed actions are retried, then alerted and audited as ERROR', () => 
     expect(run.attempts).toHaveLength(3); // first try + 2 retries
     expect(run.error).toBe('ActionFailed');
     expect(run.calls.map((c) => c.state)).toEqual(expect.arrayContaining(['AlertError1', 'WriteAuditRecord']));
-    const record = JSON.parse(run.calls.find((c) => c.state === 'WriteAuditRecord')!.params.Body);
+    const record = auditRecord(run.calls.find((c) => c.state === 'WriteAuditRecord')!.params);
     expect(record).toMatchObject({ outcome: 'ERROR', label: 'tank', error: { name: 'ActionFailed', action } });
     expect(record.error.cause).toContain('S3.AccessDeniedException');
   });
@@ -270,6 +284,6 @@ describe('failed actions are retried, then alerted and audited as ERROR', () => 
     const run = await execute(pipelineStack().definition, { bucket: 'b', key: 'in/k.jpg' }, () => classification('tank', 0.99), 'AlertFlagged1');
     expect(run.error).toBe('AlertPublishFailed');
     expect(run.calls.map((c) => c.state)).toEqual(['TagObject', 'WriteAuditRecord', 'PublishResultEvent']);
-    expect(JSON.parse(run.calls[1].params.Body).alertError).toMatchObject({ error: 'S3.AccessDeniedException' });
+    expect(auditRecord(run.calls[1].params).alertError).toMatchObject({ error: 'S3.AccessDeniedException' });
   });
 });
