@@ -11,6 +11,8 @@ const KIT = `${LIBRARY}-local`;
 const kitDeps: string[] = [
   '@aws-sdk/client-s3',
   '@aws-sdk/client-sns',
+  // the workflow's audit records go to the Firehose peer through the real client
+  '@aws-sdk/client-firehose',
   // the Rekognition peer speaks the real protocol; JSONata Pass states are evaluated with the reference library
   '@aws-sdk/client-rekognition',
   '@aws-sdk/client-dynamodb',

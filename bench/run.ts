@@ -33,7 +33,7 @@ async function main() {
   bundleReference();
   probe.install();
 
-  step('1/6 Orchestration cost per image (local executions, counted)');
+  step('1/6 Cost per image, all-in (local executions, counted)');
   const cost = await measureCost(quick ? 1 : 3, log);
   step('2/6 Largest image that completes end to end (binary search)');
   const sizeLimits = await measureSizeLimits(log);

@@ -1,16 +1,17 @@
 /* eslint-disable import/no-extraneous-dependencies */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { cloudWatchLogBytes, loggingConfigurationOf, renderLogRecords, StepFunctionsLogging } from '../../local/src/execution-log';
 import { functionModel } from '../../local/src/models/function-model';
 import { LocalExecution, LocalPipeline } from '../../local/src/runner';
 import { CfnTemplate } from '../../local/src/template-resolver';
-import { BulkMode, Ingestion } from '../../src';
+import { AuditTrail, BulkMode, Ingestion } from '../../src';
 import { BilledFunction, billedFunctions, DesignName, hostOf, icsTemplate, referenceTemplate, startDesign } from '../lib/designs';
 import { pngOfSize } from '../lib/images';
 import { PRICES } from '../lib/prices';
 import { probe, s3Operation, s3RequestClass } from '../lib/probes';
-import { handlerLogBytes } from '../lib/quiet';
+import { handlerLogBytes, handlerLogLines } from '../lib/quiet';
 import { meterQueue, SqsMeter } from '../lib/sqs-meter';
 import { round, summarize, Summary } from '../lib/stats';
 import { LambdaCall, takeLambdaCalls } from '../lib/timed-handlers';
@@ -44,10 +45,31 @@ export interface WorkPerImage {
   /** Queued ingestion: StartSyncExecution calls (each is the Express execution's request, counted there). */
   readonly startSyncExecutions: number;
   readonly endpointInvocations: number;
-  /** Bytes of state inputs and outputs (all executions): a lower bound of what logging at level ALL with data ingests. */
+  /** Bytes of state inputs and outputs (all executions), as the probe saw them. */
   readonly stateDataBytes: number;
-  /** Bytes of the JSON log lines (Powertools logs, EMF metrics) the handlers wrote; Lambda's own START/END/REPORT lines not included. */
+  /**
+   * CloudWatch Logs bytes of the state machines' execution logs at the template's LoggingConfiguration (records
+   * emulated from the executions, local/src/execution-log.ts: UTF-8 JSON of each record + 26 bytes per event).
+   */
+  readonly stateMachineLogBytes: number;
+  readonly stateMachineLogEvents: number;
+  /** The same executions' log bytes rendered at level ALL and at ERROR (the template's IncludeExecutionData). */
+  readonly stateMachineLogBytesAt: { readonly ALL: number; readonly ERROR: number };
+  /** Bytes of the JSON log lines (Powertools logs, EMF metrics) the handlers wrote, + 26 per line. */
   readonly handlerLogBytes: number;
+  readonly handlerLogEvents: number;
+  /** Lambda's own START, END and REPORT lines (REPORT with the X-Ray ids under active tracing), + 26 per line. */
+  readonly lambdaPlatformLogBytes: number;
+  /** All CloudWatch Logs ingestion: state machines + handlers + Lambda's lines. */
+  readonly logBytes: number;
+  /** Audit records put into Firehose (0 when the audit trail is off or written as objects). */
+  readonly firehoseRecords: number;
+  /** Mean UTF-8 size of a record as put (`States.JsonToString($.result)`; Firehose's newline is added after ingestion). */
+  readonly firehoseRecordBytes: number;
+  /** Ingested bytes as billed: each record rounded up to 5 KB. */
+  readonly firehoseBilledBytes: number;
+  /** S3 objects Firehose delivers, per image, at the template's buffering hints and 1M images per 30 days. */
+  readonly firehoseObjects: number;
 }
 
 export interface CostBreakdown {
@@ -58,6 +80,11 @@ export interface CostBreakdown {
   readonly s3: number;
   readonly sqs: number;
   readonly dynamoDb: number;
+  /** CloudWatch Logs ingestion: the state machines' vended logs and the functions' logs. */
+  readonly cloudWatchLogs: number;
+  /** Firehose ingestion (5 KB steps) and the S3 PUTs of the objects it delivers. */
+  readonly firehose: number;
+  /** Every line above: the all-in total. */
   readonly total: number;
 }
 
@@ -66,13 +93,12 @@ export interface CostScenarioResult {
   readonly design: DesignName;
   readonly label: string;
   readonly work: WorkPerImage;
-  /** USD per 1 million images, by service, from the median run. */
+  /** USD per 1 million images, by service, from the median run; the total includes CloudWatch Logs and Firehose. */
   readonly usdPerMillion: CostBreakdown;
-  /**
-   * Estimate, not in the total: CloudWatch Logs ingestion per 1 million images: `stateDataBytes` when the state machines log at
-   * level ALL with execution data (ICS's default; event envelopes and task events come on top) plus `handlerLogBytes`.
-   */
-  readonly logsUsdPerMillionEstimate: number;
+  /** The LoggingConfiguration of the state machine the scenario starts (per-image, or bulk for the bulk paths). */
+  readonly stateMachineLogging: StepFunctionsLogging;
+  /** What the state machines' logs would cost per 1M images at level ALL and at ERROR (the same executions rendered). */
+  readonly stateMachineLogsUsdPerMillionAt: { readonly ALL: number; readonly ERROR: number };
   /** Total USD per 1 million images over the runs (durations vary). */
   readonly usdPerMillionRuns: Summary;
   readonly lambdaGbSecondsRuns: Summary;
@@ -120,12 +146,41 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'ics-single-express-queued',
     design: 'ICS',
-    label: 'ICS, Express, queued (default)',
+    label: 'ICS default (Express, queued)',
     rootType: 'EXPRESS',
     template: () => icsTemplate({ ingestion: Ingestion.queued() }),
     run: single,
-    notes: 'S3 upload → EventBridge → SQS ingest queue → event source mapping → dispatch function (Powertools idempotency in '
-      + 'DynamoDB) → StartSyncExecution of the Express state machine; uploads one at a time, so each batch holds one message',
+    notes: 'the README\'s one-statement example: tags, alerts, audit trail and result events on. S3 upload → EventBridge → SQS '
+      + 'ingest queue → event source mapping → dispatch function (Powertools idempotency in DynamoDB) → StartSyncExecution of the '
+      + 'Express state machine; uploads one at a time, so each batch holds one message',
+  },
+  {
+    id: 'ics-alerts-only',
+    design: 'ICS',
+    label: 'ICS alerts-only (the reference\'s features)',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({ tagObjects: false, auditTrail: { enabled: false }, resultEvents: { enabled: false } }),
+    run: single,
+    notes: 'what the reference does and no more: classify, alert on a confident flagged label; tagObjects off, no audit trail, no '
+      + 'result events (queued ingestion, the default)',
+  },
+  {
+    id: 'ics-default-log-all',
+    design: 'ICS',
+    label: 'ICS default, logLevel ALL',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({ ingestion: Ingestion.queued(), logLevel: sfn.LogLevel.ALL }),
+    run: single,
+    notes: 'the default with `logLevel: sfn.LogLevel.ALL` (execution data included): what logging every event costs',
+  },
+  {
+    id: 'ics-default-object-per-image',
+    design: 'ICS',
+    label: 'ICS default, AuditTrail.objectPerImage()',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({ ingestion: Ingestion.queued(), auditTrail: { delivery: AuditTrail.objectPerImage() } }),
+    run: single,
+    notes: 'the default with one S3 PutObject per audit record instead of the Firehose delivery stream',
   },
   {
     id: 'ics-single-express-direct',
@@ -202,9 +257,66 @@ export function workloadImages(prefix: string) {
 const chunks = (bytes: number, size: number) => Math.max(1, Math.ceil(bytes / size));
 const memGb = (f: BilledFunction | undefined) => (f?.memoryMb ?? 128) / 1024;
 
+/** What the handlers wrote to their log streams during one run. */
+interface HandlerLogs {
+  readonly bytes: number;
+  readonly lines: number;
+}
+
+/**
+ * Lambda's own lines per invocation, as the Node.js runtime writes them in the Text log format (the template sets no
+ * LogFormat) — https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html: `START RequestId: <id> Version: $LATEST`,
+ * `END RequestId: <id>`, `REPORT RequestId: <id>\tDuration: <ms> ms\tBilled Duration: <ms> ms\tMemory Size: <MB> MB\tMax Memory
+ * Used: <MB> MB\t`, which under active tracing carries `XRAY TraceId: ...\tSegmentId: ...\tSampled: true\t` too. Rendered
+ * from the measured duration and the configured memory (Max Memory Used written at its widest, the memory size).
+ */
+export function lambdaPlatformLines(ms: number, f: BilledFunction | undefined): string[] {
+  const id = randomUUID();
+  const mem = f?.memoryMb ?? 128;
+  const xray = f?.tracing ? `\nXRAY TraceId: 1-${'0'.repeat(8)}-${'0'.repeat(24)}\tSegmentId: ${'0'.repeat(16)}\tSampled: true\t` : '';
+  return [
+    `START RequestId: ${id} Version: $LATEST`,
+    `END RequestId: ${id}`,
+    `REPORT RequestId: ${id}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.ceil(ms)} ms\tMemory Size: ${mem} MB\tMax Memory Used: ${mem} MB\t${xray}`,
+  ];
+}
+
+/** The resources of every Task state, nested ones included. */
+function taskResources(definition: any): string[] {
+  return Object.values<any>(definition?.States ?? {}).flatMap((s) => [
+    ...(s.Type === 'Task' ? [String(s.Resource)] : []),
+    ...taskResources(s.ItemProcessor ?? s.Iterator),
+    ...(s.Branches ?? []).flatMap(taskResources),
+  ]);
+}
+
+const FIREHOSE_PUT_RECORD = 'arn:aws:states:::aws-sdk:firehose:putRecord';
+const SECONDS_PER_30_DAYS = 30 * 86_400;
+
+/**
+ * Objects a delivery stream writes per record at a steady 1M records per 30 days: one per buffering interval, or per
+ * buffer-size worth of records when that comes first (never more than one per record).
+ */
+function firehoseObjectsPerRecord(template: CfnTemplate, recordBytes: number): number {
+  const stream = Object.values(template.Resources).find((r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream');
+  const hints = stream?.Properties?.ExtendedS3DestinationConfiguration?.BufferingHints ?? {};
+  const interval = hints.IntervalInSeconds ?? 300;
+  const size = (hints.SizeInMBs ?? 5) * 1024 * 1024;
+  const records = 1e6;
+  const objects = Math.min(records, Math.max(Math.ceil((records * (recordBytes + 1)) / size), Math.ceil(SECONDS_PER_30_DAYS / interval)));
+  return objects / records;
+}
+
+/** The logging configuration of the machine a scenario starts: the bulk machine for bulk paths, else the per-image one. */
+function scenarioLogging(template: CfnTemplate, bulk: boolean): StepFunctionsLogging {
+  const machines = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::StepFunctions::StateMachine');
+  const id = machines.find((m) => m.includes('Bulk') === bulk) ?? machines[0];
+  return loggingConfigurationOf(template, id);
+}
+
 function countWork(
-  scenario: Scenario, local: LocalPipeline, runs: LocalExecution[], calls: LambdaCall[], functions: Record<string, BilledFunction>, logBytes: number,
-  queued?: QueuedCounts,
+  scenario: Scenario, local: LocalPipeline, template: CfnTemplate, runs: LocalExecution[], calls: LambdaCall[],
+  functions: Record<string, BilledFunction>, handlerLogs: HandlerLogs, queued?: QueuedCounts,
 ): { work: WorkPerImage; usd: CostBreakdown } {
   const n = WORKLOAD.images;
   const executions = probe.executions;
@@ -259,7 +371,30 @@ function countWork(
   const events = runs.flatMap((r) => r.events);
   const ebUnits = events.reduce((s, e) => s + chunks(Buffer.byteLength(JSON.stringify(e)), PRICES.eventBridge.chunkBytes), 0);
 
+  // CloudWatch Logs: the executions' records at the template's level (queued deliveries carry every attempt's), the
+  // handlers' JSON lines and Lambda's own lines, each event + 26 bytes.
+  const overhead = PRICES.cloudWatchLogs.eventOverheadBytes;
+  const stateMachineLogBytes = runs.reduce((sum, r) => sum + r.logBytes, 0);
+  const stateMachineLogEvents = runs.reduce((sum, r) => sum + r.logRecords.length, 0);
+  const logging = scenarioLogging(template, scenario.id.includes('bulk'));
+  const bytesAt = (level: 'ALL' | 'ERROR') => runs.reduce((sum, r) =>
+    sum + cloudWatchLogBytes(renderLogRecords(r.history, { level, includeExecutionData: logging.includeExecutionData })), 0);
+  const handlerLogBytesIngested = handlerLogs.bytes + handlerLogs.lines * overhead;
+  const lambdaPlatformLogBytes = calls.reduce((sum, c) =>
+    sum + lambdaPlatformLines(c.ms, functions[c.fn]).reduce((bytes, line) => bytes + Buffer.byteLength(line) + overhead, 0), 0);
+  const logBytes = stateMachineLogBytes + handlerLogBytesIngested + lambdaPlatformLogBytes;
+
+  // Firehose: one record per audited image when the workflow puts records into the delivery stream.
+  const firehose = [local.definition, local.bulkDefinition].some((d) => d && taskResources(d).includes(FIREHOSE_PUT_RECORD));
+  const records = firehose ? runs.flatMap((r) => r.auditRecords.map((a) => Buffer.byteLength(JSON.stringify(a.record)))) : [];
+  const step = PRICES.firehose.recordStepBytes;
+  const firehoseBilledBytes = records.reduce((sum, b) => sum + chunks(b, step) * step, 0);
+  const meanRecordBytes = records.length > 0 ? records.reduce((a, b) => a + b, 0) / records.length : 0;
+  const firehoseObjects = records.length > 0 ? records.length * firehoseObjectsPerRecord(template, meanRecordBytes) : 0;
+
   const usd = {
+    cloudWatchLogs: (logBytes / 1e9) * PRICES.cloudWatchLogs.perGb,
+    firehose: (firehoseBilledBytes / 1e9) * PRICES.firehose.perGb + firehoseObjects * PRICES.s3.putCopyPostList,
     stepFunctions: standardTransitions * PRICES.stepFunctions.standardPerTransition
       + express.length * PRICES.stepFunctions.expressPerRequest + expressGbSeconds * PRICES.stepFunctions.expressPerGbSecond,
     lambda: lambdaUsd,
@@ -278,6 +413,8 @@ function countWork(
     s3: perMillion(usd.s3),
     sqs: perMillion(usd.sqs),
     dynamoDb: perMillion(usd.dynamoDb),
+    cloudWatchLogs: perMillion(usd.cloudWatchLogs),
+    firehose: perMillion(usd.firehose),
     total: perMillion(Object.values(usd).reduce((a, b) => a + b, 0)),
   };
   const per = (v: number, d = 3) => round(v / n, d);
@@ -300,7 +437,17 @@ function countWork(
       startSyncExecutions: per(startSyncExecutions, 3),
       endpointInvocations: per(endpointInvocations, 2),
       stateDataBytes: per(executions.reduce((sum, e) => sum + e.dataBytes, 0), 0),
-      handlerLogBytes: per(logBytes, 0),
+      stateMachineLogBytes: per(stateMachineLogBytes, 0),
+      stateMachineLogEvents: per(stateMachineLogEvents, 2),
+      stateMachineLogBytesAt: { ALL: per(bytesAt('ALL'), 0), ERROR: per(bytesAt('ERROR'), 0) },
+      handlerLogBytes: per(handlerLogBytesIngested, 0),
+      handlerLogEvents: per(handlerLogs.lines, 2),
+      lambdaPlatformLogBytes: per(lambdaPlatformLogBytes, 0),
+      logBytes: per(logBytes, 0),
+      firehoseRecords: per(records.length, 3),
+      firehoseRecordBytes: round(meanRecordBytes, 0),
+      firehoseBilledBytes: per(firehoseBilledBytes, 0),
+      firehoseObjects: per(firehoseObjects, 5),
     },
     usd: breakdown,
   };
@@ -319,23 +466,33 @@ async function largestItemBytes(local: LocalPipeline): Promise<number> {
   return largest;
 }
 
-/** Whether the template's state machines log execution data at level ALL. */
-function logsAtLevelAll(template: CfnTemplate): boolean {
-  return Object.values(template.Resources).some((r) => r.Type === 'AWS::StepFunctions::StateMachine'
-    && r.Properties?.LoggingConfiguration?.Level === 'ALL' && r.Properties?.LoggingConfiguration?.IncludeExecutionData === true);
+/** A scenario's run takes seconds; a queued one whose executions cannot start would retry forever. */
+const RUN_TIMEOUT_MS = 180_000;
+
+async function withinTime<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs every scenario `reps` times on a fresh local pipeline each and returns work and cost per image. */
 export async function measureCost(reps: number, log: (line: string) => void): Promise<CostScenarioResult[]> {
   // The functions set no log level (no POWERTOOLS_LOG_LEVEL, no Lambda log-level control), so on AWS Powertools logs at
-  // its default, INFO; the runner would default them to ERROR. Their INFO lines are part of the logs estimate.
-  const logLevel = process.env.POWERTOOLS_LOG_LEVEL;
-  process.env.POWERTOOLS_LOG_LEVEL = logLevel ?? 'INFO';
+  // its default, INFO; the runner would default them to ERROR. And on Lambda the EMF metric lines are written (the runner
+  // disables them by default). Both are CloudWatch Logs ingestion, counted here.
+  const saved = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED };
+  process.env.POWERTOOLS_LOG_LEVEL = saved.POWERTOOLS_LOG_LEVEL ?? 'INFO';
+  process.env.POWERTOOLS_METRICS_DISABLED = saved.POWERTOOLS_METRICS_DISABLED ?? 'false';
   try {
     return await measureScenarios(reps, log);
   } finally {
-    if (logLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
-    else process.env.POWERTOOLS_LOG_LEVEL = logLevel;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 }
 
@@ -357,24 +514,25 @@ async function measureScenarios(reps: number, log: (line: string) => void): Prom
         probe.reset();
         takeLambdaCalls();
         handlerLogBytes();
+        handlerLogLines();
         let runs: LocalExecution[];
         try {
-          runs = await scenario.run(local, images);
+          runs = await withinTime(scenario.run(local, images), RUN_TIMEOUT_MS, `${scenario.id}: the run did not end within `
+            + `${RUN_TIMEOUT_MS / 1000} s (queued ingestion retries an execution that cannot start, e.g. a definition the runner rejects)`);
         } finally {
           sqs?.stop();
           probe.recordHosts([]);
         }
-        const logBytes = handlerLogBytes();
+        const handlerLogs = { bytes: handlerLogBytes(), lines: handlerLogLines() };
         const calls = takeLambdaCalls();
         const failed = runs.filter((r) => r.status !== 'SUCCEEDED');
         if (failed.length > 0) throw new Error(`${scenario.id}: ${failed.length} executions failed: ${failed[0].error} ${failed[0].cause}`);
         const queued = q && sqs ? { sqs, itemBytes: await largestItemBytes(local) } : undefined;
-        samples.push(countWork(scenario, local, runs, calls, functions, logBytes, queued));
+        samples.push(countWork(scenario, local, template, runs, calls, functions, handlerLogs, queued));
       } finally {
         await local.close();
       }
     }
-    const logged = logsAtLevelAll(template);
     const totals = samples.map((s) => s.usd.total);
     const mid = samples[totals.indexOf([...totals].sort((a, b) => a - b)[Math.floor(totals.length / 2)])];
     results.push({
@@ -383,13 +541,17 @@ async function measureScenarios(reps: number, log: (line: string) => void): Prom
       label: scenario.label,
       work: mid.work,
       usdPerMillion: mid.usd,
-      logsUsdPerMillionEstimate: round(((logged ? mid.work.stateDataBytes : 0) + mid.work.handlerLogBytes) * PRICES.cloudWatchLogs.perGb / 1e3, 2),
+      stateMachineLogging: scenarioLogging(template, scenario.id.includes('bulk')),
+      stateMachineLogsUsdPerMillionAt: {
+        ALL: round(mid.work.stateMachineLogBytesAt.ALL * PRICES.cloudWatchLogs.perGb / 1e3, 2),
+        ERROR: round(mid.work.stateMachineLogBytesAt.ERROR * PRICES.cloudWatchLogs.perGb / 1e3, 2),
+      },
       usdPerMillionRuns: summarize(totals, 2),
       lambdaGbSecondsRuns: summarize(samples.map((s) => s.work.lambdaGbSeconds), 5),
       notes: scenario.notes,
     });
-    log(`  ${scenario.id}: $${mid.usd.total} per 1M images (${mid.work.standardTransitions} Standard transitions, `
-      + `${mid.work.expressRequests} Express requests, ${mid.work.lambdaInvocations} Lambda invocations per image)`);
+    log(`  ${scenario.id}: $${mid.usd.total} per 1M images all-in (${mid.work.standardTransitions} Standard transitions, `
+      + `${mid.work.expressRequests} Express requests, ${mid.work.lambdaInvocations} Lambda invocations, ${mid.work.logBytes} log bytes per image)`);
   }
   return results;
 }

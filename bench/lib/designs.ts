@@ -36,6 +36,8 @@ export function referenceTemplate(): CfnTemplate {
 export interface BilledFunction {
   readonly memoryMb: number;
   readonly architecture: string;
+  /** X-Ray active tracing: Lambda adds the trace and segment ids to each invocation's REPORT log line. */
+  readonly tracing: boolean;
 }
 
 /** The functions a design invokes, by the name the timing wrapper records (`classify`, `dispatch`, `serialize`...). */
@@ -46,7 +48,11 @@ export function billedFunctions(design: DesignName, template: CfnTemplate): Reco
     const env = resolveIntrinsics(r.Properties?.Environment?.Variables ?? {}, template);
     const name = design === 'reference' ? env.REF_FUNCTION : /(Classify|Summarize|Dispatch)Function/.exec(id)?.[1]?.toLowerCase();
     if (!name) continue;
-    out[name] = { memoryMb: r.Properties?.MemorySize ?? 128, architecture: r.Properties?.Architectures?.[0] ?? 'x86_64' };
+    out[name] = {
+      memoryMb: r.Properties?.MemorySize ?? 128,
+      architecture: r.Properties?.Architectures?.[0] ?? 'x86_64',
+      tracing: r.Properties?.TracingConfig?.Mode === 'Active',
+    };
   }
   return out;
 }

@@ -76,7 +76,26 @@ export const PRICES = {
   cloudWatchLogs: {
     /** Ingestion, first tier: $0.50 per GB, for standard logs (Lambda) and vended logs (Step Functions execution logs) alike. */
     perGb: 0.5,
+    /**
+     * Bytes counted per log event on top of its UTF-8 message: PutLogEvents sizes a batch as "the sum of all event
+     * messages in UTF-8, plus 26 bytes for each log event" (API reference). Counted here as ingested bytes too.
+     */
+    eventOverheadBytes: 26,
+    eventOverheadSource: 'https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html',
     source: 'https://aws.amazon.com/cloudwatch/pricing/ (Logs tab, Vended Logs; Step Functions logs are billed at the vended logs '
       + 'rate per https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html); rate as quoted by third-party summaries',
+  },
+  firehose: {
+    /**
+     * Amazon Data Firehose, Direct PUT ingestion, first tier: $0.029 per GB, each record rounded up to the next 5 KB
+     * ("a 3KB record is billed as 5KB, a 12KB record is billed as 15KB"; counted as 5,120 bytes here, 5,000 would be
+     * 2 % less). Delivery to S3 has no Firehose charge without the optional features (format conversion, dynamic
+     * partitioning, VPC delivery), which the pipeline does not use; the delivered objects are S3 PUTs.
+     */
+    perGb: 0.029,
+    recordStepBytes: 5 * 1024,
+    retrieved: '2026-12-02',
+    source: 'https://aws.amazon.com/firehose/pricing/ (5 KB record steps, stored text of the page; the $0.029 per GB first-tier '
+      + 'rate as recorded in the design brief, shared/DESIGN.md)',
   },
 } as const;

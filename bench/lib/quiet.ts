@@ -12,13 +12,18 @@ process.emitWarning = ((...args: unknown[]) => {
 }) as typeof process.emitWarning;
 
 let logBytes = 0;
+let logLines = 0;
 /** Swallows (and counts) the JSON log lines written to a stream; everything else passes through. */
 function quietJsonLines(stream: NodeJS.WriteStream): void {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
     if (text.startsWith('{"')) {
-      logBytes += Buffer.byteLength(text);
+      // Each line is one log event in CloudWatch Logs (its message without the newline).
+      for (const line of text.split('\n').filter((l) => l.length > 0)) {
+        logBytes += Buffer.byteLength(line);
+        logLines++;
+      }
       const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
       callback?.();
       return true;
@@ -30,9 +35,16 @@ function quietJsonLines(stream: NodeJS.WriteStream): void {
 quietJsonLines(process.stdout);
 quietJsonLines(process.stderr);
 
-/** Bytes of JSON log lines the handlers wrote since the last call. */
+/** Bytes of JSON log lines the handlers wrote since the last call (each line's message, newline excluded). */
 export function handlerLogBytes(): number {
   const n = logBytes;
   logBytes = 0;
+  return n;
+}
+
+/** JSON log lines (CloudWatch Logs events) the handlers wrote since the last call. */
+export function handlerLogLines(): number {
+  const n = logLines;
+  logLines = 0;
   return n;
 }

@@ -38,7 +38,7 @@ export function costTable(cost: CostScenarioResult[]): string {
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
   return table(
     ['path', 'Standard transitions', 'Express requests', 'Lambda invocations', 'Lambda GB-s', 'SNS', 'EventBridge', 'S3 requests',
-      'SQS requests', 'DynamoDB WRU / RRU', 'USD / 1M images'],
+      'SQS requests', 'DynamoDB WRU / RRU', 'log KiB', 'USD / 1M images, all-in'],
     cost.map((c) => [
       c.label,
       n(c.work.standardTransitions, 2),
@@ -50,10 +50,80 @@ export function costTable(cost: CostScenarioResult[]): string {
       n(sum(c.work.s3Requests), 2),
       n(sum(c.work.sqsRequests), 2),
       `${n(c.work.dynamoDbWriteUnits, 2)} / ${n(c.work.dynamoDbReadUnits, 2)}`,
+      n(c.work.logBytes / 1024, 1),
       `**${usd(c.usdPerMillion.total)}** (${usd(c.usdPerMillionRuns.min)}–${usd(c.usdPerMillionRuns.max)})`,
     ]),
   );
 }
+
+/** USD per 1M images by service; the total is all of them. */
+export function costByServiceTable(cost: CostScenarioResult[]): string {
+  return table(
+    ['path', 'Step Functions', 'Lambda', 'SNS', 'EventBridge', 'S3', 'SQS', 'DynamoDB', 'CloudWatch Logs', 'Firehose', 'all-in total',
+      'S3 requests per image'],
+    cost.map((c) => [
+      c.label, usd(c.usdPerMillion.stepFunctions), usd(c.usdPerMillion.lambda), usd(c.usdPerMillion.sns),
+      usd(c.usdPerMillion.eventBridge), usd(c.usdPerMillion.s3), usd(c.usdPerMillion.sqs), usd(c.usdPerMillion.dynamoDb),
+      usd(c.usdPerMillion.cloudWatchLogs), usd(c.usdPerMillion.firehose), `**${usd(c.usdPerMillion.total)}**`,
+      Object.entries(c.work.s3Requests).map(([k, v]) => `${k} ${n(v, 2)}`).join(', ') || 'none',
+    ]),
+  );
+}
+
+const bytes = (b: number) => (b >= 1024 ? kib(b) : `${n(b)} B`);
+
+/** Log bytes per image: the state machines' at the template's level and re-rendered at ALL and ERROR, the functions', Firehose's records. */
+export function logsTable(cost: CostScenarioResult[]): string {
+  return table(
+    ['path', 'state machine logging', 'state machine logs', 'same executions at ALL', 'at ERROR', 'handler JSON lines',
+      'Lambda START/END/REPORT', 'all logs', 'Firehose records (billed)'],
+    cost.map((c) => [
+      c.label,
+      `${c.stateMachineLogging.level}${c.stateMachineLogging.includeExecutionData ? ', with data' : ''}`,
+      `${bytes(c.work.stateMachineLogBytes)} (${n(c.work.stateMachineLogEvents, 1)} events)`,
+      `${bytes(c.work.stateMachineLogBytesAt.ALL)} (${usd(c.stateMachineLogsUsdPerMillionAt.ALL)})`,
+      `${bytes(c.work.stateMachineLogBytesAt.ERROR)} (${usd(c.stateMachineLogsUsdPerMillionAt.ERROR)})`,
+      `${bytes(c.work.handlerLogBytes)} (${n(c.work.handlerLogEvents, 1)} lines)`,
+      bytes(c.work.lambdaPlatformLogBytes),
+      `**${bytes(c.work.logBytes)}**`,
+      c.work.firehoseRecords > 0 ? `${n(c.work.firehoseRecords, 2)} × ${n(c.work.firehoseRecordBytes)} B (${bytes(c.work.firehoseBilledBytes)})` : '–',
+    ]),
+  );
+}
+
+/** The issue's targets, PASS or FAIL with the measured numbers, and what dominates a missed one. */
+export function costTargets(cost: CostScenarioResult[]): string[] {
+  const find = (id: string) => cost.find((c) => c.id === id);
+  const def = find('ics-single-express-queued');
+  const alerts = find('ics-alerts-only');
+  const ref = find('reference-single-standard');
+  const top = (c: CostScenarioResult) => Object.entries(c.usdPerMillion).filter(([k]) => k !== 'total').sort((a, b) => b[1] - a[1]).slice(0, 3)
+    .map(([k, v]) => `${SERVICE_NAMES[k] ?? k} ${usd(v)}`).join(', ');
+  const out: string[] = [];
+  if (def) {
+    const ok = def.usdPerMillion.total <= 10;
+    out.push(`- ICS default ≤ $10 per 1M images all-in: **${ok ? 'PASS' : 'FAIL'}** (${usd(def.usdPerMillion.total)}${ok ? '' : `; largest: ${top(def)}`}).`);
+  }
+  if (alerts && ref) {
+    const ratio = ref.usdPerMillion.total / alerts.usdPerMillion.total;
+    const ok = ratio >= 20;
+    out.push(`- ICS alerts-only ≥ 20× cheaper than the reference all-in: **${ok ? 'PASS' : 'FAIL'}** (${usd(alerts.usdPerMillion.total)} against `
+      + `${usd(ref.usdPerMillion.total)}: ${n(ratio, 1)}×${ok ? '' : `; alerts-only's largest: ${top(alerts)}`}).`);
+  }
+  return out;
+}
+
+const SERVICE_NAMES: Record<string, string> = {
+  stepFunctions: 'Step Functions',
+  lambda: 'Lambda',
+  sns: 'SNS',
+  eventBridge: 'EventBridge',
+  s3: 'S3',
+  sqs: 'SQS',
+  dynamoDb: 'DynamoDB',
+  cloudWatchLogs: 'CloudWatch Logs',
+  firehose: 'Firehose',
+};
 
 function queuedCostText(q: QueuedAddedCost | undefined, cost: CostScenarioResult[]): string[] {
   const row = cost.find((c) => c.id === 'ics-single-express-queued');
@@ -132,21 +202,21 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`Run ${r.meta.date} on ${r.meta.cores} × ${r.meta.cpu}, Node ${r.meta.node}, commit \`${r.meta.commit}\`, `
     + `${n(r.meta.wallSeconds)} s. Timings are medians (min–max) of local runs; they are not AWS latencies.`, '');
 
-  out.push('## 1. Orchestration cost per image', '');
+  out.push('## 1. Cost per image, all-in', '');
   out.push(`${r.meta.workload} Work per image counted from local-runner executions; USD per 1 million images at ${r.prices.region} list `
-    + `prices (${r.prices.retrieved}, bench/lib/prices.ts), excluding the endpoint, storage, logs and X-Ray, which both designs pay alike `
-    + 'or which are listed under caveats. Lambda GB-s use each function\'s configured memory and measured local durations.', '');
+    + `prices (${r.prices.retrieved}, bench/lib/prices.ts), **all-in**: CloudWatch Logs (the state machines' execution logs emulated at `
+    + 'each template\'s LoggingConfiguration, the functions\' JSON lines and Lambda\'s START/END/REPORT lines) and Firehose (5 KB '
+    + 'record steps, delivered objects\' PUTs) are in the total. Not included: the endpoint, storage, data transfer, X-Ray and KMS, '
+    + 'which both designs pay alike or which are listed in bench/README.md. Lambda GB-s use each function\'s configured memory and '
+    + 'measured local durations.', '');
   out.push(costTable(r.cost), '');
+  out.push(costByServiceTable(r.cost), '');
+  out.push('Targets (issue #15):', '', ...costTargets(r.cost), '');
+  out.push('Log bytes per image (ingested: each event\'s UTF-8 message + 26 bytes); "at ALL" and "at ERROR" render the same '
+    + 'executions\' events at that level, with the template\'s IncludeExecutionData, and the USD is what the state machine\'s logs '
+    + 'alone would cost per 1M images at that level.', '');
+  out.push(logsTable(r.cost), '');
   out.push(...queuedCostText(r.queuedAddedCost, r.cost));
-  out.push(table(
-    ['path', 'Step Functions', 'Lambda', 'SNS', 'EventBridge', 'S3', 'SQS', 'DynamoDB', 'S3 requests per image', 'logs at level ALL (estimate, not in total)'],
-    r.cost.map((c) => [
-      c.label, usd(c.usdPerMillion.stepFunctions), usd(c.usdPerMillion.lambda), usd(c.usdPerMillion.sns),
-      usd(c.usdPerMillion.eventBridge), usd(c.usdPerMillion.s3), usd(c.usdPerMillion.sqs), usd(c.usdPerMillion.dynamoDb),
-      Object.entries(c.work.s3Requests).map(([k, v]) => `${k} ${n(v, 2)}`).join(', '),
-      `≥ ${usd(c.logsUsdPerMillionEstimate)} (${kib(c.logsUsdPerMillionEstimate / PRICES.cloudWatchLogs.perGb * 1000)} per image)`,
-    ]),
-  ), '');
 
   out.push('## 2. Largest image that completes end to end', '');
   out.push(table(

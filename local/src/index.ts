@@ -4,6 +4,11 @@
  */
 export { LocalPipeline, HANDLERS_DIR } from './runner';
 export type { LocalPipelineOptions, LocalExecution, LocalEvent, LocalObjectWrite } from './runner';
+export {
+  cloudWatchLogBytes, executionHistory, loggedAtLevel, loggingConfigurationOf, recordTaskAttempts, renderLogRecords, LOG_EVENT_OVERHEAD_BYTES,
+  LOG_PAYLOAD_LIMIT_BYTES,
+} from './execution-log';
+export type { ExecutionHistoryEvent, StepFunctionsLogging, StepFunctionsLogLevel, StepFunctionsLogRecord, TaskAttempt, TaskAttempts } from './execution-log';
 export { LOCAL_ACCOUNT } from './template-resolver';
 export type { CfnTemplate, LocalAccount } from './template-resolver';
 export { objectCreatedEvent } from './event-pattern';
@@ -34,6 +39,7 @@ export type { SnsSink, SnsPublished, SnsMessageAttribute } from './peers/sns';
 export { LocalQueue } from './peers/sqs';
 export type { SqsPeer, LocalReceivedMessage, LocalMessageSnapshot } from './peers/sqs';
 export type { DynamoDBPeer } from './peers/dynamodb';
+export type { FirehosePeer, FirehoseDelivery, FirehoseDeliveryError, LocalDeliveryStream } from './peers/firehose';
 export type { ExecutionRequest, ExecutionResult } from './peers/stepfunctions';
 export { LocalQueuedIngestion } from './queued-ingestion';
 

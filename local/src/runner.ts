@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+import { gunzipSync } from 'node:zlib';
+import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -11,11 +13,13 @@ import { DispatchEnv } from 'cdk-image-classification-pipeline/lib/handlers/disp
 import { ScaledClock } from './clock';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
+import { cloudWatchLogBytes, executionHistory, ExecutionHistoryEvent, InterpreterEvent, loggingConfigurationOf, recordTaskAttempts, renderLogRecords, roleArnOf, StepFunctionsLogRecord } from './execution-log';
 import { integrationError, optimizedIntegrationErrorName, sdkErrorNameOf, sdkIntegrationErrorName } from './integration-errors';
 import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
+import { deliveryStreamsFromTemplate, FirehosePeer, LocalDeliveryStream, startFirehose } from './peers/firehose';
 import { RekognitionModel, RekognitionPeer, startRekognition } from './peers/rekognition';
 import { S3Peer, startS3 } from './peers/s3';
 import { EndpointCapacity, SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
@@ -85,6 +89,12 @@ export interface LocalPipelineOptions {
   readonly handlersDir?: string;
   /** Further buckets to create in the S3 peer (e.g. an imported quarantine or audit bucket). */
   readonly extraBuckets?: string[];
+  /**
+   * The Firehose peer writes an object once a delivery stream's buffer holds this many records (a local knob: AWS
+   * delivers on the stream's buffering size or interval only, which the peer honours too).
+   * @default - no record limit: objects are written on the buffering size or interval, {@link LocalPipeline.flushAuditTrail} or close
+   */
+  readonly firehoseMaxRecordsPerObject?: number;
 }
 
 /** One execution of the pipeline's state machine. */
@@ -118,6 +128,15 @@ export interface LocalExecution {
   /** Invocations of the classify function (retries included). */
   readonly lambdaInvocations: number;
   /**
+   * The records Step Functions would send to CloudWatch Logs for this execution at the state machine's
+   * LoggingConfiguration in the template (none when OFF), Distributed Map children's included (local/src/execution-log.ts).
+   */
+  readonly logRecords: StepFunctionsLogRecord[];
+  /** Bytes CloudWatch Logs would ingest for `logRecords`: the UTF-8 JSON of each plus 26 per event. */
+  readonly logBytes: number;
+  /** Every event of the execution's history in AWS's types, with its data: `renderLogRecords` renders any level from it. */
+  readonly history: ExecutionHistoryEvent[];
+  /**
    * Queued ingestion: the executions this delivery ran, in order (deferred attempts first, then the final one,
    * whose fields this record carries; alerts, events and audit records are those of all of them).
    */
@@ -144,6 +163,7 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:s3:deleteObject',
   'arn:aws:states:::aws-sdk:s3:putObject',
   'arn:aws:states:::aws-sdk:s3:getObjectTagging',
+  'arn:aws:states:::aws-sdk:firehose:putRecord',
   'arn:aws:states:::aws-sdk:rekognition:detectLabels',
   'arn:aws:states:::aws-sdk:rekognition:detectModerationLabels',
 ];
@@ -180,6 +200,8 @@ export class LocalPipeline {
   public sagemaker!: SageMakerRuntimePeer;
   public sns!: SnsSink;
   public rekognition!: RekognitionPeer;
+  /** The audit trail's delivery streams (Firehose), delivering into `s3`; undefined when the template has none. */
+  public firehose?: FirehosePeer;
   /** Clients for the peers, created once: the task states of every execution share them. */
   private s3Client!: S3.S3Client;
   private snsClient!: SNSClient;
@@ -188,6 +210,8 @@ export class LocalPipeline {
   public readonly events: LocalEvent[] = [];
   /** Every object written through s3:putObject, in order. */
   public readonly objectWrites: LocalObjectWrite[] = [];
+  /** Every record put into a delivery stream through firehose:putRecord, in order, with the object it is delivered in. */
+  public readonly firehoseRecords: LocalObjectWrite[] = [];
   /** Name of the bucket uploads go to. */
   public readonly bucketName: string;
   /** The per-image definition (intrinsics resolved). */
@@ -197,6 +221,7 @@ export class LocalPipeline {
 
   private readonly template: CfnTemplate;
   private readonly stateMachineId: string;
+  private readonly deliveryStreams: LocalDeliveryStream[];
   private readonly bulkStateMachineId?: string;
   private readonly functions = new Map<string, FunctionInfo>();
   private readonly rules: Array<{ pattern: any; transformer?: any; queued?: boolean }> = [];
@@ -225,6 +250,8 @@ export class LocalPipeline {
     this.stateMachineId = this.findStateMachine('StateMachine')!;
     this.definition = stateMachineDefinition(this.template, this.stateMachineId);
     this.refuseUnfaithful(this.definition);
+    // Refused here, before any peer starts, when the Firehose peer would not deliver as AWS does.
+    this.deliveryStreams = deliveryStreamsFromTemplate(this.template);
     this.bulkStateMachineId = this.findStateMachine('BulkStateMachine', true);
     if (this.bulkStateMachineId) {
       this.bulkDefinition = stateMachineDefinition(this.template, this.bulkStateMachineId);
@@ -267,7 +294,7 @@ export class LocalPipeline {
   /** Delivers an event as EventBridge would: to the state machine when a rule matches. */
   public async putEvent(event: Record<string, unknown>): Promise<LocalExecution> {
     const rule = this.rules.find((r) => matchesEventPattern(r.pattern, event));
-    if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], events: [], auditRecords: [], states: [], lambdaInvocations: 0 };
+    if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], events: [], auditRecords: [], states: [], lambdaInvocations: 0, ...noLogs() };
     const input = rule.transformer ? applyInputTransformer(rule.transformer, event) : event;
     if (rule.queued) return this.deliverToQueue(input);
     return this.startExecution(input);
@@ -287,6 +314,10 @@ export class LocalPipeline {
     const status = last ? last.status : end === 'DEAD_LETTERED' ? 'DEAD_LETTERED' : 'DEDUPLICATED';
     return {
       ...(last ?? { executionArn: '', states: [], lambdaInvocations: 0 }),
+      // Each attempt is an execution of its own, logged as such.
+      logRecords: attempts.flatMap((a) => a.logRecords),
+      logBytes: attempts.reduce((n, a) => n + a.logBytes, 0),
+      history: attempts.flatMap((a) => a.history),
       status,
       input: last?.input ?? event,
       alerts: attempts.flatMap((a) => a.alerts),
@@ -319,6 +350,7 @@ export class LocalPipeline {
     const alertsBefore = this.sns.messages.length;
     const eventsBefore = this.events.length;
     const writesBefore = this.objectWrites.length;
+    const firehoseBefore = this.firehoseRecords.length;
     let invocations = 0;
     const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
     for (const [name, state] of allStates(definition)) {
@@ -349,6 +381,8 @@ export class LocalPipeline {
     this.validateOnce(original);
     const options = { validationOptions: { noValidate: true } };
 
+    const roleArn = roleArnOf(this.template, stateMachineId);
+    const childHistories: ExecutionHistoryEvent[][] = [];
     // Distributed Maps run here (the interpreter ignores ItemReader and ResultWriter): each becomes a task
     // whose handler reads the items, runs the item processor as child executions and writes the results.
     for (const [name, state] of Object.entries<any>(definition.States)) {
@@ -363,12 +397,21 @@ export class LocalPipeline {
         s3: this.s3Client,
         executionArn,
         runChild: async (childInput) => {
+          const childArn = `${executionArn}:${randomUUID()}`;
           const child = new StateMachine({ StartAt: state.ItemProcessor.StartAt, States: state.ItemProcessor.States }, options)
-            .run(childInput, { overrides, context: context(`${executionArn}:${randomUUID()}`) });
+            .run(childInput, { overrides, context: context(childArn) });
+          const childEvents: InterpreterEvent[] = [];
+          const childCollect = (async () => {
+            for await (const e of child.eventLogs) childEvents.push(e as InterpreterEvent);
+          })();
           try {
             return { status: 'SUCCEEDED', output: await child.result };
           } catch (e: any) {
             return { status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+          } finally {
+            // A child is an execution of its own, logged with the parent's configuration.
+            await childCollect;
+            childHistories.push(executionHistory(childEvents, { definition: state.ItemProcessor, executionArn: childArn, roleArn, taskAttempts }));
           }
         },
       });
@@ -376,11 +419,17 @@ export class LocalPipeline {
 
     // Step Functions' 256 KiB payload quota (States.DataLimitExceeded), which the interpreter does not enforce.
     enforcePayloadLimit(taskResourceLocalHandlers, stringify);
+    // What each task attempt was called with and answered: the log's TaskScheduled parameters and TaskSucceeded output.
+    const taskAttempts = recordTaskAttempts(taskResourceLocalHandlers, stringify);
     const machine = new StateMachine(definition, options);
     const run = machine.run(input as any, { overrides, context: context(executionArn) });
     const states: string[] = [];
+    const interpreterEvents: InterpreterEvent[] = [];
     const collect = (async () => {
-      for await (const e of run.eventLogs) if (e.type === 'StateEntered' && e.state) states.push(e.state.name);
+      for await (const e of run.eventLogs) {
+        interpreterEvents.push(e as InterpreterEvent);
+        if (e.type === 'StateEntered' && e.state) states.push(e.state.name);
+      }
     })();
     let outcome: Pick<LocalExecution, 'status' | 'output' | 'error' | 'cause'>;
     try {
@@ -397,9 +446,15 @@ export class LocalPipeline {
     const alerts = this.sns.messages.slice(alertsBefore).filter((a) => mine(safeJson(a.message)));
     const alerted = alerts.map((a) => safeJson(a.message))[0];
     const events = this.events.slice(eventsBefore).filter((e) => mine(e.detail));
-    const auditRecords = this.objectWrites.slice(writesBefore).map((w) => ({ bucket: w.bucket, key: w.key, record: safeJson(w.body) }))
+    const auditWrites = [...this.objectWrites.slice(writesBefore), ...this.firehoseRecords.slice(firehoseBefore)];
+    const auditRecords = auditWrites.map((w) => ({ bucket: w.bucket, key: w.key, record: safeJson(w.body) }))
       .filter((w) => mine(w.record));
     const result = outcome.output ?? auditRecords[0]?.record ?? events[0]?.detail ?? alerted;
+    const history = [
+      ...executionHistory(interpreterEvents, { definition: original, executionArn, roleArn, taskAttempts }),
+      ...childHistories.flat(),
+    ];
+    const logRecords = renderLogRecords(history, loggingConfigurationOf(this.template, stateMachineId));
     const execution: LocalExecution = {
       executionArn,
       input,
@@ -411,6 +466,9 @@ export class LocalPipeline {
       tags: await this.currentTags(input),
       states,
       lambdaInvocations: invocations,
+      logRecords,
+      logBytes: cloudWatchLogBytes(logRecords),
+      history,
     };
     this.executions.push(execution);
     return execution;
@@ -459,14 +517,64 @@ export class LocalPipeline {
     }
   }
 
-  /** Stops the peers. */
+  /**
+   * Delivers every audit record still buffered in the delivery streams to S3 now, as GZIP objects under the audit
+   * prefix. On AWS, Firehose delivers a buffer when it reaches the stream's buffering size or interval (5 minutes by
+   * default), so records appear in S3 minutes after their executions; locally that happens on flush, on close, or
+   * on the interval in the runner's (scaled) time. Rejects when S3 refuses the delivery (the records stay buffered,
+   * as Firehose keeps retrying for up to 24 hours). Nothing to do without a delivery stream.
+   */
+  public async flushAuditTrail(): Promise<void> {
+    await this.firehose?.flush();
+  }
+
+  /**
+   * The audit trail as users read it from the audit bucket: flushes the delivery streams, lists the objects under
+   * the audit prefix, gunzips `.gz` objects (delivery stream) and reads `.json` objects (object per image), and
+   * returns every JSON line as a record, in key order.
+   */
+  public async readAuditTrail(): Promise<any[]> {
+    await this.flushAuditTrail();
+    const { bucket, prefix } = this.auditLocation();
+    const records: any[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3Client.send(new S3.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const { Key } of page.Contents ?? []) {
+        if (!Key || !(Key.endsWith('.gz') || Key.endsWith('.json'))) continue;
+        const got = await this.s3Client.send(new S3.GetObjectCommand({ Bucket: bucket, Key }));
+        const bytes = Buffer.from(await got.Body!.transformToByteArray());
+        const text = (Key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+        for (const line of text.split('\n')) if (line.trim() !== '') records.push(JSON.parse(line));
+      }
+      token = page.NextContinuationToken;
+    } while (token);
+    return records;
+  }
+
+  /** Bucket and static key prefix of the audit records: the delivery stream's, else the WriteAuditRecord putObject's. */
+  private auditLocation(): { bucket: string; prefix: string } {
+    const stream = this.deliveryStreams.find((s) => this.firehose?.streams.includes(s));
+    if (stream) return { bucket: stream.bucket, prefix: stream.prefix.split('!{')[0] };
+    const put = allStates(this.definition).map(([, s]) => s)
+      .find((s) => s.Type === 'Task' && s.Resource === 'arn:aws:states:::aws-sdk:s3:putObject' && typeof s.Parameters?.['Key.$'] === 'string');
+    const format = /^States\.Format\('([^'{]*)/.exec(put?.Parameters?.['Key.$'] ?? '');
+    if (!put || !format) throw new Error('The pipeline writes no audit trail (no delivery stream, no audit putObject state)');
+    return { bucket: put.Parameters.Bucket, prefix: format[1] };
+  }
+
+  /** Stops the peers, after delivering what the delivery streams still buffer (so S3 holds the whole audit trail). */
   public async close(): Promise<void> {
     // First the queue's pollers: a batch in flight finishes against the peers still running.
     await this.queued?.close();
+    // Then Firehose's buffers, while the S3 peer still runs; a failed delivery is reported once everything is stopped.
+    const delivered = this.firehose?.close().then(() => undefined, (e: unknown) => e);
+    const deliveryError = await delivered;
     this.s3Client?.destroy();
     this.snsClient?.destroy();
     this.rekognitionClient?.destroy();
     await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close()]);
+    if (deliveryError) throw deliveryError;
   }
 
   private async init() {
@@ -477,6 +585,11 @@ export class LocalPipeline {
     this.sns = await startSnsSink();
     this.s3Client = this.s3.client();
     this.rekognition = await startRekognition({ s3: this.s3Client, ...this.options.rekognition });
+    if (this.deliveryStreams.length > 0) {
+      this.firehose = await startFirehose({
+        streams: this.deliveryStreams, s3: this.s3Client, clock: this.clock, maxRecordsPerObject: this.options.firehoseMaxRecordsPerObject,
+      });
+    }
     this.rekognitionClient = new Rekognition.RekognitionClient({
       endpoint: this.rekognition.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' }, maxAttempts: 1,
     });
@@ -542,6 +655,27 @@ export class LocalPipeline {
           this.events.push({ source: e.Source, detailType: e.DetailType, detail: e.Detail, eventBusName: e.EventBusName });
         }
         return { Entries: entries.map(() => ({ EventId: randomUUID() })), FailedEntryCount: 0 };
+      };
+    }
+    if (resource === 'arn:aws:states:::aws-sdk:firehose:putRecord') {
+      const firehose = this.firehose;
+      const client = firehose && new FirehoseClient({
+        endpoint: firehose.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' }, maxAttempts: 1,
+      });
+      return async (params) => {
+        try {
+          if (!firehose || !client) throw new Error('no delivery stream in the template');
+          // The integration sends a string Data as its UTF-8 bytes (the SDK base64-encodes them on the wire).
+          const data = typeof params.Record?.Data === 'string' ? Buffer.from(params.Record.Data, 'utf8') : params.Record?.Data;
+          const out: any = await client.send(new PutRecordCommand({ ...params, Record: { Data: data } }));
+          delete out.$metadata;
+          // Where the record will be delivered: known now, since the object's key is evaluated when its buffer opens.
+          const at = firehose.locate(out.RecordId);
+          if (at && typeof params.Record?.Data === 'string') this.firehoseRecords.push({ bucket: at.bucket, key: at.key, body: params.Record.Data });
+          return out;
+        } catch (e: any) {
+          throw integrationError(sdkIntegrationErrorName('firehose', sdkErrorNameOf(e)), e);
+        }
       };
     }
     const sdk = /^arn:aws:states:::aws-sdk:s3:(\w+)$/.exec(resource);
@@ -692,6 +826,11 @@ function allStates(definition: any): Array<[string, any]> {
 function executionNameOf(arn: string): string {
   const parts = arn.split(':');
   return parts[7] ?? parts[parts.length - 1];
+}
+
+/** An upload that started no execution logs nothing. */
+function noLogs(): Pick<LocalExecution, 'logRecords' | 'logBytes' | 'history'> {
+  return { logRecords: [], logBytes: 0, history: [] };
 }
 
 function safeJson(text: string): any {

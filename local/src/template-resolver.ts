@@ -35,6 +35,7 @@ export function resourceArn(logicalId: string, type: string, acct: LocalAccount 
     case 'AWS::Events::EventBus': return `arn:${p}:events:${r}:${a}:event-bus/${name}`;
     case 'AWS::Logs::LogGroup': return `arn:${p}:logs:${r}:${a}:log-group:${name}:*`;
     case 'AWS::IAM::Role': return `arn:${p}:iam::${a}:role/${name}`;
+    case 'AWS::KinesisFirehose::DeliveryStream': return `arn:${p}:firehose:${r}:${a}:deliverystream/${name}`;
     // SageMaker writes endpoint names lower-case in ARNs.
     case 'AWS::SageMaker::Endpoint': return `arn:${p}:sagemaker:${r}:${a}:endpoint/${name.toLowerCase()}`;
     default: return `arn:${p}:${type.split('::')[1]?.toLowerCase() ?? 'unknown'}:${r}:${a}:${name}`;

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -49,8 +50,11 @@ describe('any key S3 accepts, classified end to end', () => {
     expect(run.tags).toMatchObject({ 'ics:outcome': 'ACCEPTED', 'ics:label': 'bus' });
     expect(run.auditRecords).toHaveLength(1);
     expect(run.auditRecords[0].record).toEqual(run.output);
+    // The record lands in the delivery stream's GZIP object the execution was told about.
+    await local.flushAuditTrail();
     const stored = await local.s3.client().send(new GetObjectCommand({ Bucket: run.auditRecords[0].bucket, Key: run.auditRecords[0].key }));
-    expect(JSON.parse(await stored.Body!.transformToString())).toMatchObject({ key, outcome: 'ACCEPTED' });
+    const lines = gunzipSync(await stored.Body!.transformToByteArray()).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toContainEqual(expect.objectContaining({ key, outcome: 'ACCEPTED', executionArn: run.executionArn }));
   });
 
   test('a 1,025-byte key is refused as S3 refuses it, KeyTooLongError (400), and starts nothing', async () => {

@@ -54,7 +54,8 @@ describe('queued ingestion, run locally as synthesized', () => {
       expect(outcomes(runs)).toEqual({ FLAGGED: 300 });
       expect(local.sagemaker.highestInFlight.vehicles).toBeLessThanOrEqual(2);
       expect(local.sagemaker.invocations.filter((i) => i.status !== 200)).toEqual([]);
-      expect(local.objectWrites.filter((w) => w.key.startsWith('results/'))).toHaveLength(300);
+      // One audit record per upload, in the audit bucket as users read it (the delivery stream's GZIP objects).
+      expect((await local.readAuditTrail()).map((r) => r.key).sort()).toEqual(keys(300).sort());
       expect(local.executions).toHaveLength(300);
     });
   });

@@ -1,10 +1,11 @@
 import { createHash } from 'crypto';
 import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { App, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
+import { AuditTrail, ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
 import { images } from '../../test/handlers/fixtures';
 import { icsProps } from '../../test/stacks';
 import { objectCreatedEvent } from '../src/event-pattern';
@@ -74,9 +75,12 @@ describe('the synthesized pipeline with direct ingestion, run locally end to end
     expect(run.auditRecords).toHaveLength(1);
     const { bucket, key, record } = run.auditRecords[0];
     expect(record).toEqual(run.output);
-    expect(key).toMatch(new RegExp(`^results/\\d{4}/\\d{2}/\\d{2}/${run.executionArn.split(':').pop()}\\.json$`));
+    // The default delivery: into the audit delivery stream, which writes GZIP JSON lines under results/yyyy/MM/dd/.
+    expect(key).toMatch(/^results\/\d{4}\/\d{2}\/\d{2}\/IcsAuditStream[0-9A-F]{8}-1-\d{4}(-\d{2}){5}-[0-9a-f-]{36}\.gz$/);
+    await local.flushAuditTrail();
     const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    expect(JSON.parse(await stored.Body!.transformToString())).toEqual(run.output);
+    const lines = gunzipSync(await stored.Body!.transformToByteArray()).toString('utf8').split('\n');
+    expect(lines.filter((l) => l !== '').map((l) => JSON.parse(l))).toContainEqual(run.output);
     expect(run.events).toEqual([{ source: 'cdk-image-classification-pipeline', detailType: 'ImageClassified', detail: run.output }]);
   });
 
@@ -148,6 +152,27 @@ describe('the synthesized pipeline with direct ingestion, run locally end to end
     const run = await local.startExecution({ Records: [] });
     expect(run).toMatchObject({ status: 'FAILED', error: 'InvalidInput', lambdaInvocations: 0 });
     expect(run.alerts).toHaveLength(1);
+  });
+});
+
+describe('the object-per-image audit trail, run locally', () => {
+  test('each record is its own object, results/yyyy/mm/dd/<execution name>.json, as soon as the execution ends', async () => {
+    const local = await LocalPipeline.start({
+      template: synth({ auditTrail: { delivery: AuditTrail.objectPerImage() } }),
+      models: { vehicles: functionModel(() => SCORES.flaggedMotorcycle) },
+    });
+    try {
+      expect(local.firehose).toBeUndefined();
+      const run = await local.upload('cams/own-object.jpg', imageFor(1));
+      const { bucket, key, record } = run.auditRecords[0];
+      expect(record).toEqual(run.output);
+      expect(key).toMatch(new RegExp(`^results/\\d{4}/\\d{2}/\\d{2}/${run.executionArn.split(':').pop()}\\.json$`));
+      const stored = await local.s3.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      expect(JSON.parse(await stored.Body!.transformToString())).toEqual(run.output);
+      expect(await local.readAuditTrail()).toEqual([run.output]);
+    } finally {
+      await local.close();
+    }
   });
 });
 

@@ -78,7 +78,7 @@ export class AuditCatalog extends Construct {
         },
       },
     });
-    table.addDependency(database);
+    table.addResourceDependency(database);
 
     this.workGroupName = Names.uniqueResourceName(scope, { maxLength: 128, separator: '-' });
     const workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
@@ -103,7 +103,7 @@ export class AuditCatalog extends Construct {
         workGroup: workGroup.ref,
         queryString: query.sql,
       });
-      named.addDependency(table);
+      named.addResourceDependency(table);
     }
   }
 }
