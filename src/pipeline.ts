@@ -219,7 +219,9 @@ export interface ImageClassificationPipelineOptions {
    * A customer managed KMS key that encrypts everything the pipeline creates: the image and audit buckets,
    * the alert topic, the dead-letter queue, the log groups and the functions' environment. The pipeline adds
    * key policy statements for CloudWatch Logs and EventBridge (dead-letter delivery); an imported key's policy
-   * must allow them already. Principals that upload to the created bucket need `kms:GenerateDataKey` on it
+   * must allow them already. The audit delivery stream is encrypted with it too: Firehose creates a grant with the
+   * deploying principal's rights, so that principal needs `kms:CreateGrant` and `kms:DescribeKey` on an imported
+   * key. Principals that upload to the created bucket need `kms:GenerateDataKey` on it
    * (`pipeline.bucket.grantPut(uploader)` grants both).
    *
    * @default - a customer managed key with automatic rotation is created (`pipeline.encryptionKey`), retained on stack deletion

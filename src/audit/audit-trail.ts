@@ -36,9 +36,9 @@ export abstract class AuditTrail {
   /**
    * Each execution puts its result record into a Kinesis Data Firehose delivery stream
    * (`aws-sdk:firehose:putRecord`), which writes GZIP JSON lines under `<prefix>yyyy/MM/dd/` (UTC, the day the
-   * object's oldest record arrived), encrypted with the pipeline's key. Failed deliveries go to
-   * `<prefix without its slash>-errors/`. About $0.15 per 1M records (5 KB billing steps) instead of $5 of
-   * PutObject requests, and objects Athena reads in bulk. The default.
+   * object's oldest record arrived), encrypted with the pipeline's key. Records Firehose cannot process go to
+   * `<prefix without its slash>-errors/`. About $0.19 per 1M records (5 KB billing steps, with the objects' PUTs)
+   * instead of $5 of PutObject requests, and objects Athena reads in bulk. The default.
    */
   public static deliveryStream(options: AuditDeliveryStreamOptions = {}): AuditTrail {
     return new ConfiguredAuditTrail(AuditDeliveryType.DELIVERY_STREAM, options);

@@ -64,7 +64,7 @@ const runUpload = makeIdempotent(
     });
     // Stored as the idempotency record's response: DynamoDB takes no undefined attribute values.
     const end: Dispatched = JSON.parse(JSON.stringify({ executionArn: out.executionArn, status: out.status, error: out.error, cause: out.cause }));
-    logger.info('Execution ended', { executionArn: out.executionArn, status: out.status, error: out.error });
+    // Logged once per upload below ("Upload dispatched"), or as "Upload deferred" with its reason: no line of its own.
     if (!isFinal(end)) throw new RetryLater(`${end.error}: ${end.cause ?? ''}`);
     // Counted here, once per upload: a duplicate delivery gets the stored end and never reaches this line. The
     // output is not stored with the end (it would grow every idempotency record).
