@@ -1,21 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { emf } from './emf';
 import { outcomeOfExecution, publishExecutionOutcome } from '../../src/handlers/dispatch-metrics';
 import { metricsOptions, setPipelineDimension } from '../../src/handlers/metrics';
 
-/** EMF records Powertools writes to stdout while `fn` runs, parsed. */
-function emf(fn: () => void): any[] {
-  const lines: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
-}
 
 const env = { POWERTOOLS_METRICS_NAMESPACE: 'Ics', ICS_METRICS_PIPELINE: 'Stack-Ics-ABCD1234' };
 const metricsFor = () => setPipelineDimension(new Metrics(metricsOptions(env)), env);

@@ -1,21 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { emf } from './emf';
 import { ErrorName } from '../../src/handlers/errors';
 import { DEFAULT_METRICS_NAMESPACE, errorDimension, metricsOptions, publishClassified, publishError, setPipelineDimension } from '../../src/handlers/metrics';
 
-/** EMF records Powertools writes to stdout while `fn` runs, parsed. */
-function emf(fn: () => void): any[] {
-  const lines: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
-}
 
 /** Configured the way the handler configures it. */
 const metricsFor = (env: Record<string, string>) => setPipelineDimension(new Metrics(metricsOptions(env)), env);
