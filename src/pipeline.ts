@@ -486,7 +486,10 @@ export class ImageClassificationPipeline extends Construct {
     return this.stateMachine.grantStartExecution(grantee);
   }
 
-  /** Images with the given outcome (single-image executions; counted from the state machine's log). */
+  /**
+   * Images with the given outcome (single-image executions): the dispatch function's `Images` EMF metric with queued
+   * ingestion, a metric filter on the state machine's log (level ALL) with direct ingestion.
+   */
   public metricOutcome(outcome: Outcome, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.monitoring.metricOutcome(outcome, props);
   }
@@ -496,7 +499,7 @@ export class ImageClassificationPipeline extends Construct {
     return this.monitoring.metricInfrastructureFailures(props);
   }
 
-  /** Alerts published (each topic an alert goes to counts once; from the state machine's log). */
+  /** Alerts published (each topic an alert goes to counts once; from the dispatch function, or the log with direct ingestion). */
   public metricAlertsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.monitoring.metricAlertsPublished(props);
   }
