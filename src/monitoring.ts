@@ -6,6 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge, ACKNOWLEDGEMENTS } from './compliance/acknowledgements';
+import { INFRASTRUCTURE_FAIL_ERRORS } from './handlers/dispatch-metrics';
 import { ErrorName } from './handlers/errors';
 import { EmfDimension, EmfMetric } from './handlers/metrics';
 import { QueuedIngestion } from './ingestion/queued-ingestion';
@@ -28,7 +29,7 @@ const OUTCOME_STATES: Record<Outcome, string[]> = {
 };
 
 /** Execution errors that mean the pipeline, not the image, failed. */
-export const INFRASTRUCTURE_ERRORS = [StateName.AUDIT_FAILED, StateName.RESULT_EVENT_FAILED, StateName.ALERT_PUBLISH_FAILED, 'States.Timeout'];
+export const INFRASTRUCTURE_ERRORS = [...INFRASTRUCTURE_FAIL_ERRORS, 'States.Timeout'];
 
 export interface PipelineMonitoringProps {
   readonly stateMachine: sfn.StateMachine;

@@ -1,4 +1,5 @@
 import { EmfDimension, EmfMetric, errorDimension, MetricsSink } from './metrics';
+import { Outcome } from '../outcomes';
 
 /**
  * EMF metrics of the dispatch function (queued ingestion), in the pipeline's metrics namespace with its
@@ -81,9 +82,9 @@ export function outcomeOfExecution(end: FinalExecution): ExecutionOutcome {
   if (end.status !== 'FAILED' || INFRASTRUCTURE_FAIL_ERRORS.includes(end.error ?? '')) return { infrastructureFailure: true };
   if (end.error === LOW_CONFIDENCE_ERROR) {
     const result = parseObject(end.cause);
-    return { outcome: 'LOW_CONFIDENCE', label: result?.label, confidence: result?.confidence, infrastructureFailure: false };
+    return { outcome: Outcome.LOW_CONFIDENCE, label: result?.label, confidence: result?.confidence, infrastructureFailure: false };
   }
-  return { outcome: 'ERROR', errorName: end.error, infrastructureFailure: false };
+  return { outcome: Outcome.ERROR, errorName: end.error, infrastructureFailure: false };
 }
 
 /** What the dispatch function publishes about outcomes (the construct decides; see `DispatchEnv`). */

@@ -11,6 +11,7 @@ import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
 import { rekognitionClassifyStates } from './rekognition-classify';
 import { RekognitionConfig } from '../classifier';
 import { DEFER_FIELD, DEFERRED_ERROR } from '../handlers/dispatch';
+import { LOW_CONFIDENCE_ERROR } from '../handlers/dispatch-metrics';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 
@@ -535,7 +536,7 @@ export class PerImageWorkflow extends Construct {
           resultPath: '$.lowConfidence',
         }).next(new sfn.Fail(this, StateName.LOW_CONFIDENCE_FAILED, {
           comment: `The top label's confidence is below the threshold ${this.props.confidenceThreshold}; the image needs review.`,
-          error: 'LowConfidence',
+          error: LOW_CONFIDENCE_ERROR,
           causePath: '$.lowConfidence.cause',
         })),
       );

@@ -1,7 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { emf } from './emf';
-import { outcomeOfExecution, publishExecutionOutcome } from '../../src/handlers/dispatch-metrics';
+import { INFRASTRUCTURE_FAIL_ERRORS, LOW_CONFIDENCE_ERROR, outcomeOfExecution, publishExecutionOutcome } from '../../src/handlers/dispatch-metrics';
 import { metricsOptions, setPipelineDimension } from '../../src/handlers/metrics';
+import { StateName } from '../../src/workflow/per-image';
 
 
 const env = { POWERTOOLS_METRICS_NAMESPACE: 'Ics', ICS_METRICS_PIPELINE: 'Stack-Ics-ABCD1234' };
@@ -15,6 +16,11 @@ const summary = (records: any[]) => records.map((r) => {
 });
 
 describe('the outcome of an execution, from what StartSyncExecution returns', () => {
+  test('the error names it reads are the per-image workflow\'s Fail states', () => {
+    expect(INFRASTRUCTURE_FAIL_ERRORS).toEqual([StateName.AUDIT_FAILED, StateName.RESULT_EVENT_FAILED, StateName.ALERT_PUBLISH_FAILED]);
+    expect(LOW_CONFIDENCE_ERROR).toBe('LowConfidence');
+  });
+
   test.each([
     ['SUCCEEDED with its result', { status: 'SUCCEEDED', output: JSON.stringify({ outcome: 'FLAGGED', label: 'tank', confidence: 0.97 }) },
       { outcome: 'FLAGGED', label: 'tank', confidence: 0.97, infrastructureFailure: false }],
