@@ -3,6 +3,7 @@ export * from './audit';
 export * from './bulk-mode';
 export * from './classifier';
 export * from './endpoint';
+export * from './function-logging';
 export * from './ingestion';
 export * from './monitoring-options';
 export * from './outcomes';

@@ -34,8 +34,6 @@ export const INFRASTRUCTURE_ERRORS = [...INFRASTRUCTURE_FAIL_ERRORS, 'States.Tim
 export interface PipelineMonitoringProps {
   readonly stateMachine: sfn.StateMachine;
   readonly stateMachineLogGroup: logs.ILogGroup;
-  /** The classify function's log group; undefined when there is no function (Rekognition). */
-  readonly functionLogGroup?: logs.ILogGroup;
   readonly deadLetterQueue: sqs.IQueue;
   /** Namespace and `Pipeline` dimension of the functions' EMF metrics. */
   readonly emf: { readonly namespace: string; readonly pipeline: string };
@@ -55,7 +53,7 @@ export interface PipelineMonitoringProps {
  * without a classify function, label counts) are EMF metrics the dispatch function writes from each execution's
  * end, so they need no state machine log; with direct ingestion they are metric filters on state exits, which
  * Step Functions logs only at level ALL. Infrastructure failures come from ExecutionFailed records (every level but
- * OFF), model latency from the classify function's log.
+ * OFF), model latency from the classify function's EMF records.
  */
 export class PipelineMonitoring extends Construct {
   /** Namespace of the pipeline's metrics (one per pipeline, so pipelines in one account do not mix). */
@@ -97,7 +95,6 @@ export class PipelineMonitoring extends Construct {
       logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
       logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
     ));
-    if (props.functionLogGroup) filter('ModelLatency', props.functionLogGroup, logs.FilterPattern.stringValue('$.message', '=', 'Image classified'), '$.modelLatencyMs');
 
     const options = props.options;
     if (options.alarms ?? true) this.createAlarms(options);
@@ -106,7 +103,7 @@ export class PipelineMonitoring extends Construct {
 
   /** Images with the given outcome. */
   public metricOutcome(outcome: Outcome, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    if (this.outcomesFromDispatch) return this.dispatchMetric(EmfMetric.IMAGES, { [EmfDimension.OUTCOME]: outcome }, props);
+    if (this.outcomesFromDispatch) return this.emfMetric(EmfMetric.IMAGES, { [EmfDimension.OUTCOME]: outcome }, props);
     return new cloudwatch.Metric({ namespace: this.namespace, metricName: `Outcome${outcome}`, statistic: 'Sum', ...props });
   }
 
@@ -117,12 +114,12 @@ export class PipelineMonitoring extends Construct {
 
   /** Alerts published (each topic an alert goes to counts once). */
   public metricAlertsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    if (this.outcomesFromDispatch) return this.dispatchMetric(EmfMetric.ALERTS_PUBLISHED, {}, props);
+    if (this.outcomesFromDispatch) return this.emfMetric(EmfMetric.ALERTS_PUBLISHED, {}, props);
     return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'AlertsPublished', statistic: 'Sum', ...props });
   }
 
-  /** An EMF metric of the dispatch function, summed, with the `Pipeline` dimension and any others. */
-  private dispatchMetric(metricName: string, dimensions: Record<string, string>, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  /** An EMF metric of the handlers (summed unless `props` say otherwise), with the `Pipeline` dimension and any others. */
+  private emfMetric(metricName: string, dimensions: Record<string, string>, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     const { emf } = this.props;
     return new cloudwatch.Metric({
       namespace: emf.namespace,
@@ -133,9 +130,9 @@ export class PipelineMonitoring extends Construct {
     });
   }
 
-  /** Endpoint call latency in milliseconds (p99 by default). */
+  /** Endpoint call latency in milliseconds (p99 by default): the classify function's EMF `ModelLatency`. */
   public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: this.namespace, metricName: 'ModelLatency', statistic: 'p99', unit: cloudwatch.Unit.MILLISECONDS, ...props });
+    return this.emfMetric(EmfMetric.MODEL_LATENCY, {}, { statistic: 'p99', unit: cloudwatch.Unit.MILLISECONDS, ...props });
   }
 
   private createAlarms(options: MonitoringOptions) {

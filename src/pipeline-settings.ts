@@ -5,6 +5,7 @@ import { DEFAULT_ALERT_OUTCOMES } from './actions';
 import { validateAuditTrail } from './audit/validation';
 import { BulkMode } from './bulk-mode';
 import { ClassifierConfig, ClassifierKind } from './classifier';
+import { validateFunctionLogging } from './functions';
 import { Ingestion, IngestionType } from './ingestion/ingestion';
 import { defaultIngestion, resolveMaxConcurrency, validateIngestion } from './ingestion/validation';
 import type { ImageClassificationPipelineProps } from './pipeline';
@@ -86,6 +87,7 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
     }),
     ...validateIngestion(ingestion, { workflowType, classifier: classifierConcurrency }),
     ...validateAuditTrail(props.auditTrail, props.auditTrail?.prefix ?? 'results/'),
+    ...validateFunctionLogging(props.functionLogging),
   ];
   if (problems.length > 0) {
     throw new Error(`Invalid ImageClassificationPipeline props at ${scope.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -19,6 +19,7 @@ import { BulkMode } from './bulk-mode';
 import { Classifier, ClassifierKind } from './classifier';
 import { NagV2Metadata } from './compliance/nag-v2-metadata';
 import { ACKNOWLEDGE_PRIORITY, PolicyAcknowledgements } from './compliance/policy-acknowledgements';
+import { FunctionLoggingOptions } from './function-logging';
 import { DEFAULT_METRICS_NAMESPACE } from './handlers/metrics';
 import { Ingestion, IngestionType } from './ingestion/ingestion';
 import { createIngestion } from './ingestion/pipeline-ingestion';
@@ -206,6 +207,14 @@ export interface ImageClassificationPipelineOptions {
    * @default - sfn.LogLevel.ERROR with queued ingestion; sfn.LogLevel.ALL with direct ingestion
    */
   readonly logLevel?: sfn.LogLevel;
+
+  /**
+   * What the pipeline's functions log (Lambda's JSON format, filtered by level): by default their warnings, errors and
+   * one metrics record per image and function, and not Lambda's per-invocation start and report lines.
+   *
+   * @default - application level INFO, system level WARN
+   */
+  readonly functionLogging?: FunctionLoggingOptions;
 
   /**
    * Classify many images in one execution with a second, bulk state machine (`bulkStateMachine`) that
@@ -419,7 +428,10 @@ export class ImageClassificationPipeline extends Construct {
       handlerTimeout: settings.handlerTimeout,
       workflowType: settings.workflowType,
       logLevel: settings.logLevel,
+      functionLogging: props.functionLogging,
       deferTransientErrors: settings.ingestion.type === IngestionType.QUEUED,
+      // With queued ingestion the dispatch function publishes the per-image metrics from the execution's end.
+      functionMetrics: settings.ingestion.type !== IngestionType.QUEUED,
       bulkMode: settings.bulkMode,
       key: storage.key,
       logGroupProps: storage.logGroupProps,
@@ -443,10 +455,11 @@ export class ImageClassificationPipeline extends Construct {
       classification,
       key: storage.key,
       logRetention,
+      functionLogging: props.functionLogging,
       metrics,
       outcomeMetrics: {
         alertsPerOutcome: Object.fromEntries(Object.values(Outcome).map((o) => [o, alerting.routes.filter((r) => r.outcomes.includes(o)).length])),
-        labelMetrics: !classification.classifyFunction,
+        errorMetrics: !classification.classifyFunction,
       },
     });
     this.rule = ingestion.rule;
@@ -461,7 +474,6 @@ export class ImageClassificationPipeline extends Construct {
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       stateMachine: this.stateMachine,
       stateMachineLogGroup: this.stateMachineLogGroup,
-      functionLogGroup: this.functionLogGroup,
       deadLetterQueue: this.deadLetterQueue,
       alertDeadLetterQueue: this.alertDeadLetterQueue,
       ingestion: ingestion.queued,
@@ -504,7 +516,7 @@ export class ImageClassificationPipeline extends Construct {
     return this.monitoring.metricAlertsPublished(props);
   }
 
-  /** Endpoint call latency in milliseconds, from the classify function's log (p99 by default). */
+  /** Endpoint call latency in milliseconds, from the classify function's EMF records (p99 by default; SageMaker classifiers). */
   public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.monitoring.metricModelLatency(props);
   }

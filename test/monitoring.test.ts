@@ -1,8 +1,9 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { pipelineStack } from './stacks';
-import { Classifier, Ingestion, Outcome } from '../src';
+import { BulkMode, Classifier, Ingestion, Outcome } from '../src';
 
 describe('monitoring', () => {
   const { template, json, pipeline } = pipelineStack();
@@ -11,7 +12,7 @@ describe('monitoring', () => {
     const filters = Object.values<any>(json.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter').map((r) => r.Properties);
     const byName = Object.fromEntries(filters.map((f) => [f.MetricTransformations[0].MetricName, f]));
     // ExecutionFailed is logged at ERROR; state exits (the outcome filters) only at ALL, so there are none.
-    expect(Object.keys(byName).sort()).toEqual(['InfrastructureFailures', 'ModelLatency']);
+    expect(Object.keys(byName)).toEqual(['InfrastructureFailures']);
     expect(byName.InfrastructureFailures.FilterPattern).toContain('$.type = "ExecutionFailed"');
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: true } });
     // The dispatch function is told what it counts: topics per outcome; labels come from the classify function.
@@ -27,18 +28,16 @@ describe('monitoring', () => {
     expect(pipeline.metricAlertsPublished()).toMatchObject({ namespace: 'ImageClassificationPipeline', metricName: 'AlertsPublished', dimensions: { Pipeline: 'TestStack-Ics-78C6B3B3' } });
   });
 
-  test('direct ingestion: outcome counts from state exits at level ALL (its default), infrastructure failures, model latency from the function log', () => {
+  test('direct ingestion: outcome counts from state exits at level ALL (its default), infrastructure failures', () => {
     const direct = pipelineStack({ ingestion: Ingestion.direct() });
     direct.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true } });
     expect(direct.pipeline.metricOutcome(Outcome.FLAGGED).metricName).toBe('OutcomeFLAGGED');
     const filters = Object.values<any>(direct.json.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter').map((r) => r.Properties);
     const byName = Object.fromEntries(filters.map((f) => [f.MetricTransformations[0].MetricName, f]));
-    expect(Object.keys(byName).sort()).toEqual(['AlertsPublished', 'InfrastructureFailures', 'ModelLatency', 'OutcomeACCEPTED', 'OutcomeERROR', 'OutcomeFLAGGED', 'OutcomeLOW_CONFIDENCE']);
+    expect(Object.keys(byName).sort()).toEqual(['AlertsPublished', 'InfrastructureFailures', 'OutcomeACCEPTED', 'OutcomeERROR', 'OutcomeFLAGGED', 'OutcomeLOW_CONFIDENCE']);
     expect(byName.OutcomeFLAGGED.FilterPattern).toBe('{ ($.type = "PassStateExited") && ($.details.name = "Flagged") }');
     expect(byName.OutcomeERROR.FilterPattern).toContain('$.details.name = "ClassificationFailed"');
     expect(byName.InfrastructureFailures.FilterPattern).toContain('$.details.error = "AuditWriteFailed"');
-    expect(byName.ModelLatency.MetricTransformations[0].MetricValue).toBe('$.modelLatencyMs');
-    expect(byName.ModelLatency.LogGroupName).toEqual({ Ref: expect.stringMatching(/^IcsClassifyFunctionLogs/) });
     expect(new Set(filters.map((f) => f.MetricTransformations[0].MetricNamespace))).toEqual(new Set(['ImageClassificationPipeline/TestStack-Ics-78C6B3B3']));
     expect(Annotations.fromStack(direct.stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
@@ -61,7 +60,10 @@ describe('monitoring', () => {
 
   test('metric methods', () => {
     expect(pipeline.metricOutcome(Outcome.FLAGGED).metricName).toBe('Images');
-    expect(pipeline.metricModelLatency().statistic).toBe('p99');
+    // Model latency is the classify function's EMF metric (no "Image classified" line at the default level to filter).
+    expect(pipeline.metricModelLatency()).toMatchObject({
+      namespace: 'ImageClassificationPipeline', metricName: 'ModelLatency', statistic: 'p99', dimensions: { Pipeline: 'TestStack-Ics-78C6B3B3' },
+    });
     expect(pipeline.metricDeadLetterQueueDepth().metricName).toBe('ApproximateNumberOfMessagesVisible');
   });
 
@@ -97,12 +99,34 @@ describe('endpoint errors, labels and alerts', () => {
     const rekognition = { classifier: Classifier.rekognitionModeration(), classLabels: undefined, flaggedLabels: undefined };
     const { template } = pipelineStack(rekognition);
     expect(body(template)).toContain('Images per label');
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ICS_LABEL_METRICS: 'true' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ICS_ERROR_METRICS: 'true' }) } });
     expect(Object.values<any>(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmDescription))
       .not.toContainEqual(expect.stringContaining('endpoint errors'));
     // Direct ingestion with Rekognition: no function sees each result, so no label metrics; alerts from state exits (ALL).
     const direct = pipelineStack({ ...rekognition, ingestion: Ingestion.direct() }).template;
     expect(body(direct)).not.toContain('Images per label');
     direct.hasResourceProperties('AWS::Logs::MetricFilter', { MetricTransformations: [Match.objectLike({ MetricName: 'AlertsPublished' })] });
+  });
+});
+
+describe('function logging', () => {
+  const lambdaFunctions = (json: any) => Object.values<any>(json.Resources).filter((r) => r.Type === 'AWS::Lambda::Function'
+    && String(r.Properties.Description ?? '').includes('cdk-image-classification-pipeline'));
+
+  test('every function the pipeline creates logs JSON, at application level INFO (EMF records pass) and system level WARN', () => {
+    const { json } = pipelineStack({ bulkMode: BulkMode.inline() });
+    const functions = lambdaFunctions(json);
+    // classify, dispatch, summarize
+    expect(functions).toHaveLength(3);
+    for (const f of functions) expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' });
+  });
+
+  test('levels are props; a level that would drop the EMF records is refused in the one props error', () => {
+    const { json } = pipelineStack({
+      functionLogging: { applicationLogLevel: lambda.ApplicationLogLevel.DEBUG, systemLogLevel: lambda.SystemLogLevel.INFO },
+    });
+    for (const f of lambdaFunctions(json)) expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'INFO' });
+    expect(() => pipelineStack({ confidenceThreshold: 2, functionLogging: { applicationLogLevel: lambda.ApplicationLogLevel.WARN } }))
+      .toThrow(/confidenceThreshold[\s\S]*functionLogging.applicationLogLevel WARN would drop the functions' metrics/);
   });
 });

@@ -130,6 +130,10 @@ const single = async (local: LocalPipeline, images: Array<{ key: string; bytes: 
   return runs;
 };
 
+/** Every upload at once: the ingest queue holds several messages when the pollers receive. */
+const together = (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) =>
+  Promise.all(images.map((image) => local.upload(image.key, image.bytes)));
+
 const putAll = async (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => {
   const client = local.s3.client();
   for (const image of images) await client.send(new PutObjectCommand({ Bucket: local.bucketName, Key: image.key, Body: image.bytes }));
@@ -155,6 +159,18 @@ export const SCENARIOS: Scenario[] = [
       + 'Express state machine; uploads one at a time, so each batch holds one message',
   },
   {
+    id: 'ics-default-backlog',
+    design: 'ICS',
+    label: 'ICS default, uploads arriving together',
+    rootType: 'EXPRESS',
+    // Two batches in flight at most: handlers sharing this process's event loop would otherwise time each other.
+    template: () => icsTemplate({ ingestion: Ingestion.queued({ maxConcurrency: 2 }) }),
+    run: together,
+    notes: `the default, with the ${WORKLOAD.images} uploads sent at once (a busy pipeline, or a backlog after an outage) and `
+      + '`maxConcurrency: 2`: the event source mapping receives and deletes several messages per request and invokes the dispatch '
+      + 'function once per batch',
+  },
+  {
     id: 'ics-alerts-only',
     design: 'ICS',
     label: 'ICS alerts-only (the reference\'s features)',
@@ -163,6 +179,18 @@ export const SCENARIOS: Scenario[] = [
     run: single,
     notes: 'what the reference does and no more: classify, alert on a confident flagged label; tagObjects off, no audit trail, no '
       + 'result events (queued ingestion, the default)',
+  },
+  {
+    id: 'ics-alerts-only-direct',
+    design: 'ICS',
+    label: 'ICS alerts-only, direct ingestion, logLevel ERROR',
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({
+      tagObjects: false, auditTrail: { enabled: false }, resultEvents: { enabled: false }, ingestion: Ingestion.direct(), logLevel: sfn.LogLevel.ERROR,
+    }),
+    run: single,
+    notes: 'the reference\'s features with the reference\'s ingestion (the rule starts each execution: no queue, no deduplication) and '
+      + 'the state machine logging failures only, so the outcome metrics stay empty (the construct warns) as the reference has none',
   },
   {
     id: 'ics-default-log-all',
@@ -264,15 +292,35 @@ interface HandlerLogs {
 }
 
 /**
- * Lambda's own lines per invocation, as the Node.js runtime writes them in the Text log format (the template sets no
- * LogFormat) — https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html: `START RequestId: <id> Version: $LATEST`,
+ * Lambda's own lines per invocation. In the Text log format (a template without LoggingConfig) the Node.js runtime
+ * writes — https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html: `START RequestId: <id> Version: $LATEST`,
  * `END RequestId: <id>`, `REPORT RequestId: <id>\tDuration: <ms> ms\tBilled Duration: <ms> ms\tMemory Size: <MB> MB\tMax Memory
  * Used: <MB> MB\t`, which under active tracing carries `XRAY TraceId: ...\tSegmentId: ...\tSampled: true\t` too. Rendered
- * from the measured duration and the configured memory (Max Memory Used written at its widest, the memory size).
+ * from the measured duration and the configured memory (Max Memory Used written at its widest, the memory size). In the
+ * JSON format they are `platform.start` and `platform.report` records at level INFO, which a system log level of WARN
+ * drops (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
  */
 export function lambdaPlatformLines(ms: number, f: BilledFunction | undefined): string[] {
   const id = randomUUID();
   const mem = f?.memoryMb ?? 128;
+  if (f?.logging.format === 'JSON') {
+    if (f.logging.systemLogLevel === 'WARN') return [];
+    const time = new Date().toISOString();
+    const tracing = f.tracing ? { tracing: { spanId: '0'.repeat(16), type: 'X-Amzn-Trace-Id', value: `Root=1-${'0'.repeat(8)}-${'0'.repeat(24)};Parent=${'0'.repeat(16)};Sampled=1` } } : {};
+    return [
+      JSON.stringify({ time, type: 'platform.start', record: { requestId: id, version: '$LATEST', ...tracing } }),
+      JSON.stringify({
+        time,
+        type: 'platform.report',
+        record: {
+          requestId: id,
+          metrics: { durationMs: Number(ms.toFixed(3)), billedDurationMs: Math.ceil(ms), memorySizeMB: mem, maxMemoryUsedMB: mem },
+          ...tracing,
+          status: 'success',
+        },
+      }),
+    ];
+  }
   const xray = f?.tracing ? `\nXRAY TraceId: 1-${'0'.repeat(8)}-${'0'.repeat(24)}\tSegmentId: ${'0'.repeat(16)}\tSampled: true\t` : '';
   return [
     `START RequestId: ${id} Version: $LATEST`,
@@ -479,15 +527,16 @@ async function withinTime<T>(work: Promise<T>, ms: number, message: string): Pro
 }
 
 /** Runs every scenario `reps` times on a fresh local pipeline each and returns work and cost per image. */
-export async function measureCost(reps: number, log: (line: string) => void): Promise<CostScenarioResult[]> {
-  // The functions set no log level (no POWERTOOLS_LOG_LEVEL, no Lambda log-level control), so on AWS Powertools logs at
-  // its default, INFO; the runner would default them to ERROR. And on Lambda the EMF metric lines are written (the runner
-  // disables them by default). Both are CloudWatch Logs ingestion, counted here.
+export async function measureCost(reps: number, log: (line: string) => void, only?: string[]): Promise<CostScenarioResult[]> {
+  // On Lambda the functions log at their application log level (Lambda sets AWS_LAMBDA_LOG_LEVEL from the template's
+  // LoggingConfig, and Powertools follows it; without one Powertools logs at its default, INFO), and write their EMF
+  // metric lines. The runner would quiet both (ERROR, metrics off); here they are CloudWatch Logs ingestion, counted.
+  // The level is set per scenario below.
   const saved = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED };
   process.env.POWERTOOLS_LOG_LEVEL = saved.POWERTOOLS_LOG_LEVEL ?? 'INFO';
   process.env.POWERTOOLS_METRICS_DISABLED = saved.POWERTOOLS_METRICS_DISABLED ?? 'false';
   try {
-    return await measureScenarios(reps, log);
+    return await measureScenarios(reps, log, only);
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
@@ -496,11 +545,12 @@ export async function measureCost(reps: number, log: (line: string) => void): Pr
   }
 }
 
-async function measureScenarios(reps: number, log: (line: string) => void): Promise<CostScenarioResult[]> {
+async function measureScenarios(reps: number, log: (line: string) => void, only?: string[]): Promise<CostScenarioResult[]> {
   const results: CostScenarioResult[] = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id))) {
     const template = scenario.template();
     const functions = billedFunctions(scenario.design, template);
+    process.env.POWERTOOLS_LOG_LEVEL = Object.values(functions).find((f) => f.logging.applicationLogLevel)?.logging.applicationLogLevel ?? 'INFO';
     const samples: Array<{ work: WorkPerImage; usd: CostBreakdown }> = [];
     for (let rep = 0; rep < reps; rep++) {
       const { images, model } = workloadImages(scenario.id.includes('bulk') ? 'batch/' : 'uploads/');

@@ -38,6 +38,8 @@ export interface BilledFunction {
   readonly architecture: string;
   /** X-Ray active tracing: Lambda adds the trace and segment ids to each invocation's REPORT log line. */
   readonly tracing: boolean;
+  /** The function's `LoggingConfig`: `Text` (Lambda's default) or `JSON`, and with JSON the levels Lambda filters by. */
+  readonly logging: { readonly format: string; readonly applicationLogLevel?: string; readonly systemLogLevel?: string };
 }
 
 /** The functions a design invokes, by the name the timing wrapper records (`classify`, `dispatch`, `serialize`...). */
@@ -52,6 +54,11 @@ export function billedFunctions(design: DesignName, template: CfnTemplate): Reco
       memoryMb: r.Properties?.MemorySize ?? 128,
       architecture: r.Properties?.Architectures?.[0] ?? 'x86_64',
       tracing: r.Properties?.TracingConfig?.Mode === 'Active',
+      logging: {
+        format: r.Properties?.LoggingConfig?.LogFormat ?? 'Text',
+        applicationLogLevel: r.Properties?.LoggingConfig?.ApplicationLogLevel,
+        systemLogLevel: r.Properties?.LoggingConfig?.SystemLogLevel,
+      },
     };
   }
   return out;

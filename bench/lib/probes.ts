@@ -2,6 +2,7 @@
 import * as dc from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { payloadBytes } from '../../local/src/payload-limit';
+import { OBSERVER_USER_AGENT } from '../../local/src/runner';
 
 /**
  * Counting probes for real local-runner executions. Nothing here changes what runs:
@@ -119,6 +120,8 @@ class Probe {
       const request = (message as { request: ClientRequest }).request;
       const host = String(request.getHeader('host') ?? request.host);
       if (this.active === 0 && !this.always.has(host)) return;
+      // The runner's own reads (tags after an execution, the audit trail) are not the pipeline's requests.
+      if (String(request.getHeader('user-agent') ?? '').includes(OBSERVER_USER_AGENT)) return;
       const target = request.getHeader('x-amz-target');
       this.requests.push({
         host,

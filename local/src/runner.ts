@@ -42,6 +42,9 @@ const { StateMachine } = require('aws-local-stepfunctions') as {
 };
 
 /** The library's bundled handlers (the same code the template deploys), from the installed copy of the library. */
+/** The user agent of the runner's own reads (see `observerClient`); request meters can leave them out. */
+export const OBSERVER_USER_AGENT = 'ics-local-observer';
+
 export const HANDLERS_DIR = path.join(path.dirname(require.resolve('cdk-image-classification-pipeline/package.json')), 'assets', 'handlers');
 
 export interface LocalPipelineOptions {
@@ -204,6 +207,11 @@ export class LocalPipeline {
   public firehose?: FirehosePeer;
   /** Clients for the peers, created once: the task states of every execution share them. */
   private s3Client!: S3.S3Client;
+  /**
+   * What the runner itself reads to report on executions (tags after an execution, the delivered audit trail): not a
+   * request of the pipeline's. Its user agent names it, so request meters can leave it out.
+   */
+  private observerClient!: S3.S3Client;
   private snsClient!: SNSClient;
   private rekognitionClient!: Rekognition.RekognitionClient;
   /** Every event put on EventBridge, in order. */
@@ -510,7 +518,7 @@ export class LocalPipeline {
   private async currentTags(input: any): Promise<Record<string, string> | undefined> {
     if (typeof input?.bucket !== 'string' || typeof input?.key !== 'string') return undefined;
     try {
-      const res = await this.s3Client.send(new S3.GetObjectTaggingCommand({ Bucket: input.bucket, Key: input.key }));
+      const res = await this.observerClient.send(new S3.GetObjectTaggingCommand({ Bucket: input.bucket, Key: input.key }));
       return Object.fromEntries((res.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
     } catch {
       return undefined;
@@ -539,10 +547,10 @@ export class LocalPipeline {
     const records: any[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3Client.send(new S3.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.observerClient.send(new S3.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
       for (const { Key } of page.Contents ?? []) {
         if (!Key || !(Key.endsWith('.gz') || Key.endsWith('.json'))) continue;
-        const got = await this.s3Client.send(new S3.GetObjectCommand({ Bucket: bucket, Key }));
+        const got = await this.observerClient.send(new S3.GetObjectCommand({ Bucket: bucket, Key }));
         const bytes = Buffer.from(await got.Body!.transformToByteArray());
         const text = (Key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
         for (const line of text.split('\n')) if (line.trim() !== '') records.push(JSON.parse(line));
@@ -571,6 +579,7 @@ export class LocalPipeline {
     const delivered = this.firehose?.close().then(() => undefined, (e: unknown) => e);
     const deliveryError = await delivered;
     this.s3Client?.destroy();
+    this.observerClient?.destroy();
     this.snsClient?.destroy();
     this.rekognitionClient?.destroy();
     await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close()]);
@@ -584,6 +593,7 @@ export class LocalPipeline {
     this.sagemaker = await startSageMakerRuntime({ models: this.options.models, capacity: this.options.capacity, clock: this.clock });
     this.sns = await startSnsSink();
     this.s3Client = this.s3.client();
+    this.observerClient = this.s3.client({ customUserAgent: OBSERVER_USER_AGENT });
     this.rekognition = await startRekognition({ s3: this.s3Client, ...this.options.rekognition });
     if (this.deliveryStreams.length > 0) {
       this.firehose = await startFirehose({

@@ -36,21 +36,23 @@ async function capturingStdout<T>(fn: () => Promise<T>): Promise<{ value: T; lin
   }
 }
 
-/** CloudWatch's view of EMF records: the sum of `metric` over records whose dimension set is exactly the metric's. */
-function emfSum(records: any[], metric: cloudwatch.Metric): number {
+/** CloudWatch's view of EMF records: the values of `metric` in records whose dimension set is exactly the metric's. */
+function emfValues(records: any[], metric: cloudwatch.Metric): number[] {
   const dims = metric.dimensions ?? {};
-  let sum = 0;
+  const values: number[] = [];
   for (const r of records) {
     for (const directive of r._aws?.CloudWatchMetrics ?? []) {
       if (directive.Namespace !== metric.namespace || !directive.Metrics.some((m: any) => m.Name === metric.metricName)) continue;
       for (const set of directive.Dimensions as string[][]) {
         const exact = set.length === Object.keys(dims).length && set.every((d) => dims[d] === r[d]);
-        if (exact) sum += Number(r[metric.metricName]);
+        if (exact) values.push(Number(r[metric.metricName]));
       }
     }
   }
-  return sum;
+  return values;
 }
+
+const emfSum = (records: any[], metric: cloudwatch.Metric) => emfValues(records, metric).reduce((a, b) => a + b, 0);
 
 function synth(props: ImageClassificationPipelineProps) {
   const stack = new Stack(new App(), 'Local');
@@ -91,7 +93,7 @@ const stateMachineLevel = (template: CfnTemplate) => Object.values<any>(template
 jest.setTimeout(120_000);
 
 describe('metrics at the default log level (ERROR), queued ingestion, run locally', () => {
-  test('SageMaker: outcomes and alerts from the dispatch function, labels and model latency from the classify function', async () => {
+  test('SageMaker: every per-image metric from the dispatch function, one record per image; errors from the classify function', async () => {
     // bicycle, motorcycle, pickup_truck, bus, tank, tractor; motorcycle is flagged, the threshold 0.94
     const answers = new Map<string, number[]>([
       [sha(imageFor(1)), [0.01, 0.97, 0.01, 0.005, 0.0025, 0.0025]],
@@ -111,17 +113,22 @@ describe('metrics at the default log level (ERROR), queued ingestion, run locall
     // FLAGGED, LOW_CONFIDENCE and ERROR each alert the pipeline's one topic.
     expect(emfSum(lines, pipeline.metricAlertsPublished())).toBe(3);
     expect(runs.flatMap((r) => r.alerts)).toHaveLength(3);
-    // The dashboard's label graph searches ImagesClassified by Pipeline and Label; the classify function writes it.
+    // The dashboard's label graph searches ImagesClassified by Pipeline and Label; the dispatch function writes it.
     const pipelineDimension = lines.find((l) => l._aws && l.Pipeline)?.Pipeline;
     expect(pipelineDimension).toMatch(/^Local-Ics-/);
     const labelMetric = (label: string) => emfSum(lines, new cloudwatch.Metric({
       namespace: 'ImageClassificationPipeline', metricName: 'ImagesClassified', dimensionsMap: { Pipeline: pipelineDimension, Label: label },
     }));
     expect([labelMetric('motorcycle'), labelMetric('bus'), labelMetric('bicycle')]).toEqual([1, 2, 1]);
-    // ModelLatency is a metric filter on the classify function's "Image classified" lines ({ $.message = ... }).
-    const latency = lines.filter((l) => l.message === 'Image classified');
+    // ModelLatency: one value per classified image, from the result the execution returned.
+    const latency = emfValues(lines, pipeline.metricModelLatency());
     expect(latency).toHaveLength(4);
-    for (const l of latency) expect(typeof l.modelLatencyMs).toBe('number');
+    for (const ms of latency) expect(ms).toBeGreaterThanOrEqual(0);
+    // At the functions' default level (INFO, as Lambda's log-level filter passes it) each image costs one line: the
+    // dispatch function's EMF record. The classify function writes only its errors (here the one unreadable image).
+    expect(lines.filter((l) => !l._aws)).toEqual([]);
+    expect(lines).toHaveLength(6);
+    expect(lines.filter((l) => l.ClassificationErrors)).toEqual([expect.objectContaining({ ErrorName: 'UnsupportedImageFormat', ClassificationErrors: 1 })]);
   });
 
   test('Rekognition: outcomes, alerts and labels all from the dispatch function (no function sees the result)', async () => {

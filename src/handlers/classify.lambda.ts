@@ -1,16 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { classify, ClassifyRequest } from './classify';
 import { readClassifyConfig } from './config';
-import { metricsOptions, publishClassified, publishError, setPipelineDimension } from './metrics';
+import { classifiedRecord, emfSink, errorRecord, MetricsEnv } from './metrics';
 
 // Created once per execution environment and reused across invocations.
 const config = readClassifyConfig(process.env);
 const logger = new Logger({ serviceName: 'image-classification-pipeline' });
-// EMF records in the function's log; CloudWatch turns them into metrics (no PutMetricData permission needed).
-const metrics = setPipelineDimension(new Metrics(metricsOptions(process.env)), process.env);
+// One EMF record per image in the function's log; CloudWatch turns it into metrics (no PutMetricData permission needed).
+const metrics = emfSink(process.env);
+// With queued ingestion the dispatch function writes a classified image's metrics; this function only its errors.
+const classifiedMetrics = process.env[MetricsEnv.PUBLISH] !== 'ERRORS';
 const s3 = new S3Client({ forcePathStyle: config.s3ForcePathStyle });
 // Step Functions retries transient endpoint errors with backoff; one SDK retry absorbs network blips
 // without multiplying the workflow's own attempts.
@@ -23,18 +24,19 @@ export async function handler(request: ClassifyRequest) {
   try {
     const output = await classify(request, { s3, sagemaker, config });
     const { result } = output;
-    logger.info('Image classified', {
+    // DEBUG: the audit trail records every result; at the default level a classified image writes only its metrics.
+    logger.debug('Image classified', {
       label: result.label,
       confidence: result.confidence,
       format: result.format,
       sizeBytes: result.sizeBytes,
       modelLatencyMs: result.modelLatencyMs,
     });
-    publishClassified(metrics, result);
+    if (classifiedMetrics) metrics.emit(classifiedRecord(metrics.record(), result));
     return output;
   } catch (err) {
     logger.warn('Image not classified', { errorName: (err as Error).name, errorMessage: (err as Error).message });
-    publishError(metrics, err);
+    metrics.emit(errorRecord(metrics.record(), err));
     throw err;
   } finally {
     logger.resetKeys();

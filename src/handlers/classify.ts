@@ -125,7 +125,15 @@ async function readTags(s3: S3Client, ref: ObjectRef): Promise<Tag[]> {
 }
 
 /** Reads the object under the first candidate key that exists, enforcing the size cap before buffering. */
-async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<{ key: string; bytes: Uint8Array; versionId?: string }> {
+interface ReadImage {
+  readonly key: string;
+  readonly bytes: Uint8Array;
+  readonly versionId?: string;
+  /** Tags on the object, as GetObject reports them (0 when it reports none). */
+  readonly tagCount: number;
+}
+
+async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<ReadImage> {
   const keys = candidateKeys(ref.key);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
@@ -140,7 +148,8 @@ async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promis
       if (bytes.length > maxBytes) {
         throw new ClassificationError(ErrorName.ImageTooLarge, `The image is ${bytes.length} bytes; the maximum is ${maxBytes} bytes.`);
       }
-      return { key, bytes, versionId: res.VersionId ?? ref.versionId };
+      // S3 sends the tag count only when the object has tags (and the reader may read them).
+      return { key, bytes, versionId: res.VersionId ?? ref.versionId, tagCount: res.TagCount ?? 0 };
     } catch (err) {
       const mapped = s3Error(err, { ...ref, key });
       const tryNext = mapped.name === ErrorName.ObjectNotFound && i < keys.length - 1;
@@ -182,7 +191,9 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
 
   let tagSet: Tag[] | undefined;
   if (config.tagObjects) {
-    const existing = await readTags(deps.s3, { bucket: ref.bucket, key: image.key, versionId: image.versionId });
+    // PutObjectTagging replaces the whole set, so the object's own tags are kept; an object with none (GetObject said
+    // so) needs no GetObjectTagging. A tag added between the two calls is lost, as it would be after a read.
+    const existing = image.tagCount > 0 ? await readTags(deps.s3, { bucket: ref.bucket, key: image.key, versionId: image.versionId }) : [];
     const outcome = decideOutcome(ranked.label, ranked.confidence, config.threshold, config.flaggedLabels);
     tagSet = mergeTags(existing, ranked.label, ranked.confidence, outcome);
   }

@@ -1,4 +1,4 @@
-import { EmfDimension, EmfMetric, errorDimension, MetricsSink } from './metrics';
+import { EmfDimension, EmfMetric, EmfRecord, errorDimension } from './metrics';
 import { Outcome } from '../outcomes';
 
 /**
@@ -25,12 +25,12 @@ export interface DispatchedUpload {
   readonly endToEndMs: number;
 }
 
-/** Publishes one upload whose execution ended for good; a duplicate delivery is counted as suppressed instead. */
-export function publishDispatched(metrics: MetricsSink, upload: DispatchedUpload): void {
-  metrics.addMetric(DispatchMetric.ATTEMPTS, 'Count', upload.attempts);
-  metrics.addMetric(DispatchMetric.QUEUE_WAIT, 'Milliseconds', upload.queueWaitMs);
-  metrics.addMetric(DispatchMetric.END_TO_END_LATENCY, 'Milliseconds', upload.endToEndMs);
-  metrics.publishStoredMetrics();
+/** Adds one upload whose execution ended for good (a duplicate delivery is counted as suppressed instead). */
+export function dispatchedRecord(record: EmfRecord, upload: DispatchedUpload): EmfRecord {
+  return record
+    .add(DispatchMetric.ATTEMPTS, 'Count', upload.attempts)
+    .add(DispatchMetric.QUEUE_WAIT, 'Milliseconds', upload.queueWaitMs)
+    .add(DispatchMetric.END_TO_END_LATENCY, 'Milliseconds', upload.endToEndMs);
 }
 
 /** Fail states of the per-image workflow that mean the pipeline, not the image, failed (infrastructure failures). */
@@ -53,6 +53,9 @@ export interface ExecutionOutcome {
   readonly outcome?: string;
   readonly label?: string;
   readonly confidence?: number;
+  /** The endpoint call's milliseconds and the image's bytes, when the result has them (SageMaker classifiers). */
+  readonly modelLatencyMs?: number;
+  readonly sizeBytes?: number;
   /** An ERROR image's error name (the execution's error). */
   readonly errorName?: string;
   /** The execution failed for the pipeline's own reasons (audit, result event, alert, execution timeout). */
@@ -68,6 +71,17 @@ const parseObject = (text: string | undefined): any => {
   }
 };
 
+/** What the metrics take from a result record: label, confidence, and the endpoint's latency and image size when present. */
+function classified(result: any): Pick<ExecutionOutcome, 'label' | 'confidence' | 'modelLatencyMs' | 'sizeBytes'> {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  return JSON.parse(JSON.stringify({
+    label: typeof result?.label === 'string' ? result.label : undefined,
+    confidence: num(result?.confidence),
+    modelLatencyMs: num(result?.modelLatencyMs),
+    sizeBytes: num(result?.sizeBytes),
+  }));
+}
+
 /**
  * The outcome of a final execution, read from what StartSyncExecution returns: a SUCCEEDED execution's output is
  * the result; `LowConfidence` carries the result as its cause; any other workflow error name is an ERROR image
@@ -77,12 +91,12 @@ const parseObject = (text: string | undefined): any => {
 export function outcomeOfExecution(end: FinalExecution): ExecutionOutcome {
   if (end.status === 'SUCCEEDED') {
     const result = parseObject(end.output);
-    return { outcome: result?.outcome, label: result?.label, confidence: result?.confidence, infrastructureFailure: false };
+    return { outcome: result?.outcome, ...classified(result), infrastructureFailure: false };
   }
   if (end.status !== 'FAILED' || INFRASTRUCTURE_FAIL_ERRORS.includes(end.error ?? '')) return { infrastructureFailure: true };
   if (end.error === LOW_CONFIDENCE_ERROR) {
     const result = parseObject(end.cause);
-    return { outcome: Outcome.LOW_CONFIDENCE, label: result?.label, confidence: result?.confidence, infrastructureFailure: false };
+    return { outcome: Outcome.LOW_CONFIDENCE, ...classified(result), infrastructureFailure: false };
   }
   return { outcome: Outcome.ERROR, errorName: end.error, infrastructureFailure: false };
 }
@@ -92,36 +106,32 @@ export interface OutcomeMetricsConfig {
   /** Topics each outcome alerts: an execution that got past its alert states published this many. */
   readonly alertsPerOutcome: Record<string, number>;
   /**
-   * Publish `ImagesClassified` and `Confidence` by label and `ClassificationErrors` by error name (when no classify
-   * function publishes them).
+   * Publish `ClassificationErrors` by error name from ERROR ends: only when no classify function publishes them (it counts
+   * every attempt's error, deferred ones too, so the endpoint errors alarm sees an outage while images wait).
    */
-  readonly labelMetrics: boolean;
+  readonly errorMetrics: boolean;
 }
 
 /**
- * Publishes the outcome metrics of one final execution (a duplicate delivery is never counted): `Images` by
- * `Outcome`, `AlertsPublished`, and with `labelMetrics` the label and error-name metrics. Infrastructure failures are counted by
- * the state machine log's metric filter (ExecutionFailed is logged at every level but OFF), not here.
+ * Adds the metrics of one final execution (a duplicate delivery is never counted), all the per-image metrics with queued
+ * ingestion (the classify function publishes only its errors then): `Images` by `Outcome`, `AlertsPublished`, `ImagesClassified`
+ * and `Confidence` by `Label`, `ModelLatency` and `ImageBytes` when the result has them, and with `errorMetrics`
+ * `ClassificationErrors` by `ErrorName`. Infrastructure failures are counted by the state machine log's metric filter (ExecutionFailed is logged
+ * at every level but OFF), not here.
  */
-export function publishExecutionOutcome(metrics: MetricsSink, end: ExecutionOutcome, config: OutcomeMetricsConfig): void {
-  if (!end.outcome) return;
+export function outcomeRecord(record: EmfRecord, end: ExecutionOutcome, config: OutcomeMetricsConfig): EmfRecord {
+  if (!end.outcome) return record;
   const alerts = config.alertsPerOutcome[end.outcome] ?? 0;
-  if (alerts > 0) {
-    metrics.addMetric(EmfMetric.ALERTS_PUBLISHED, 'Count', alerts);
-    metrics.publishStoredMetrics();
+  if (alerts > 0) record.add(EmfMetric.ALERTS_PUBLISHED, 'Count', alerts);
+  record.add(EmfMetric.IMAGES, 'Count', 1, { [EmfDimension.OUTCOME]: end.outcome });
+  if (end.label !== undefined && end.confidence !== undefined) {
+    record.add(EmfMetric.IMAGES_CLASSIFIED, 'Count', 1, { [EmfDimension.LABEL]: end.label });
+    record.add(EmfMetric.CONFIDENCE, 'None', end.confidence, { [EmfDimension.LABEL]: end.label });
   }
-  metrics.addDimension(EmfDimension.OUTCOME, end.outcome);
-  metrics.addMetric(EmfMetric.IMAGES, 'Count', 1);
-  metrics.publishStoredMetrics();
-  if (config.labelMetrics && typeof end.label === 'string' && typeof end.confidence === 'number') {
-    metrics.addDimension(EmfDimension.LABEL, end.label);
-    metrics.addMetric(EmfMetric.IMAGES_CLASSIFIED, 'Count', 1);
-    metrics.addMetric(EmfMetric.CONFIDENCE, 'None', end.confidence);
-    metrics.publishStoredMetrics();
+  if (end.modelLatencyMs !== undefined) record.add(EmfMetric.MODEL_LATENCY, 'Milliseconds', end.modelLatencyMs);
+  if (end.sizeBytes !== undefined) record.add(EmfMetric.IMAGE_BYTES, 'Bytes', end.sizeBytes);
+  if (config.errorMetrics && end.errorName) {
+    record.add(EmfMetric.CLASSIFICATION_ERRORS, 'Count', 1, { [EmfDimension.ERROR_NAME]: errorDimension({ name: end.errorName }) });
   }
-  if (config.labelMetrics && end.errorName) {
-    metrics.addDimension(EmfDimension.ERROR_NAME, errorDimension({ name: end.errorName }));
-    metrics.addMetric(EmfMetric.CLASSIFICATION_ERRORS, 'Count', 1);
-    metrics.publishStoredMetrics();
-  }
+  return record;
 }

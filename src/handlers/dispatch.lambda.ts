@@ -2,7 +2,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -10,13 +9,13 @@ import {
   backoffSeconds, DEFER_FIELD, ExecutionEnd, executionName, idempotencyPayload, isFinal, isLastAttempt, parseIngestMessage, readDispatchConfig,
   Upload,
 } from './dispatch';
-import { DispatchMetric, outcomeOfExecution, publishDispatched, publishExecutionOutcome } from './dispatch-metrics';
-import { metricsOptions, setPipelineDimension } from './metrics';
+import { DispatchMetric, dispatchedRecord, outcomeOfExecution, outcomeRecord } from './dispatch-metrics';
+import { EmfRecord, emfSink } from './metrics';
 
 // Created once per execution environment and reused across invocations.
 const config = readDispatchConfig(process.env);
 const logger = new Logger({ serviceName: 'image-classification-pipeline' });
-const metrics = setPipelineDimension(new Metrics(metricsOptions(process.env)), process.env);
+const metrics = emfSink(process.env);
 const sfn = new SFNClient({ disableHostPrefix: config.disableHostPrefix });
 const sqs = new SQSClient({});
 const processor = new BatchProcessor(EventType.SQS);
@@ -26,13 +25,15 @@ const idempotency = new IdempotencyConfig({
   // Called when a redelivery finds the upload done: counted, and answered with the stored end.
   responseHook: (response) => {
     duplicateDelivery = true;
-    metrics.addMetric(DispatchMetric.DUPLICATES_SUPPRESSED, 'Count', 1);
-    logger.info('Duplicate delivery: the upload was dispatched already');
+    batchMetrics.add(DispatchMetric.DUPLICATES_SUPPRESSED, 'Count', 1);
+    logger.debug('Duplicate delivery: the upload was dispatched already');
     return response;
   },
 });
 /** Set by the response hook: the current record was a duplicate, so its attempts and latency are not counted again. */
 let duplicateDelivery = false;
+/** Deferrals and suppressed duplicates of the current batch, written once per batch. */
+let batchMetrics: EmfRecord = metrics.record();
 const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable });
 
 /** A deferred classification or a Step Functions API failure: the message is tried again later. */
@@ -53,7 +54,9 @@ interface Dispatched extends ExecutionEnd {
  * gets the stored end instead. A thrown error removes the in-progress record, so the upload can run again.
  */
 const runUpload = makeIdempotent(
-  async (_upload: Record<string, string>, input: Record<string, unknown>, deferTransient: boolean, name: string): Promise<Dispatched> => {
+  async (
+    _upload: Record<string, string>, input: Record<string, unknown>, deferTransient: boolean, name: string, record: EmfRecord,
+  ): Promise<Dispatched> => {
     const out = await sfn.send(new StartSyncExecutionCommand({
       stateMachineArn: config.stateMachineArn,
       // Named after the message and its receive: logs, the execution and its audit record lead back to the message.
@@ -68,7 +71,7 @@ const runUpload = makeIdempotent(
     if (!isFinal(end)) throw new RetryLater(`${end.error}: ${end.cause ?? ''}`);
     // Counted here, once per upload: a duplicate delivery gets the stored end and never reaches this line. The
     // output is not stored with the end (it would grow every idempotency record).
-    publishExecutionOutcome(metrics, outcomeOfExecution({ ...end, output: out.output }), config);
+    outcomeRecord(record, outcomeOfExecution({ ...end, output: out.output }), config);
     return end;
   },
   { persistenceStore, config: idempotency, dataIndexArgument: 0 },
@@ -88,13 +91,16 @@ async function dispatchRecord(record: SQSRecord, context: Context): Promise<void
     }
     // Records run one after another in an environment, so the flag belongs to this record.
     duplicateDelivery = false;
-    const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt, executionName(record.messageId, receiveCount));
+    // The upload's metrics, one EMF record: outcome (added when its execution ends), attempts and latency.
+    const uploadMetrics = metrics.record();
+    const end = await runUpload(idempotencyPayload(upload), input, !lastAttempt, executionName(record.messageId, receiveCount), uploadMetrics);
     if (!duplicateDelivery) {
-      publishDispatched(metrics, {
+      metrics.emit(dispatchedRecord(uploadMetrics, {
         attempts: receiveCount, queueWaitMs: Math.max(0, startedAt - sentAt), endToEndMs: Math.max(0, Date.now() - sentAt),
-      });
+      }));
     }
-    logger.info('Upload dispatched', { executionArn: end.executionArn, status: end.status, error: end.error, attempts: receiveCount });
+    // DEBUG: the audit trail and the metrics cover every upload; at the default level a dispatched upload writes no line.
+    logger.debug('Upload dispatched', { executionArn: end.executionArn, status: end.status, error: end.error, attempts: receiveCount });
   } catch (err) {
     if (!(err instanceof RetryLater || err instanceof IdempotencyAlreadyInProgressError)) {
       // Idempotency store or unexpected failure: the message is retried by visibility timeout, and after its
@@ -112,7 +118,7 @@ async function dispatchRecord(record: SQSRecord, context: Context): Promise<void
 async function deferMessage(record: SQSRecord, upload: Upload, receiveCount: number, err: Error): Promise<void> {
   const seconds = backoffSeconds(receiveCount, config.backoffBaseSeconds, config.backoffMaxSeconds);
   logger.warn('Upload deferred', { key: upload.key, attempts: receiveCount, retryInSeconds: seconds, reason: err.message });
-  metrics.addMetric(DispatchMetric.DEFERRED, 'Count', 1);
+  batchMetrics.add(DispatchMetric.DEFERRED, 'Count', 1);
   try {
     await sqs.send(new ChangeMessageVisibilityCommand({
       QueueUrl: config.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds,
@@ -134,7 +140,8 @@ export async function handler(event: SQSEvent, context: Context) {
       throwOnFullBatchFailure: false,
     });
   } finally {
-    // Deferrals are counted per record and published once per batch.
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    // Deferrals and duplicates are counted per record and written once per batch.
+    metrics.emit(batchMetrics);
+    batchMetrics = metrics.record();
   }
 }

@@ -21,8 +21,8 @@ export const DispatchEnv = {
   SFN_DISABLE_HOST_PREFIX: 'ICS_SFN_DISABLE_HOST_PREFIX',
   /** JSON object: how many topics each outcome alerts (for the `AlertsPublished` metric). */
   ALERTS_PER_OUTCOME: 'ICS_ALERTS_PER_OUTCOME',
-  /** `true` to publish label metrics from execution ends (no classify function publishes them: Rekognition). */
-  LABEL_METRICS: 'ICS_LABEL_METRICS',
+  /** `true` to publish `ClassificationErrors` from ERROR ends (no classify function publishes them: Rekognition). */
+  ERROR_METRICS: 'ICS_ERROR_METRICS',
 } as const;
 
 /**
@@ -152,7 +152,7 @@ export interface DispatchConfig {
   readonly executionTimeoutSeconds: number;
   readonly disableHostPrefix: boolean;
   readonly alertsPerOutcome: Record<string, number>;
-  readonly labelMetrics: boolean;
+  readonly errorMetrics: boolean;
 }
 
 /** Reads and checks the configuration; a bad value is a deployment bug and fails the cold start loudly. */
@@ -188,7 +188,7 @@ export function readDispatchConfig(env: Record<string, string | undefined>): Dis
     executionTimeoutSeconds: int(DispatchEnv.EXECUTION_TIMEOUT_SECONDS, 300),
     disableHostPrefix: env[DispatchEnv.SFN_DISABLE_HOST_PREFIX] === 'true',
     alertsPerOutcome,
-    labelMetrics: env[DispatchEnv.LABEL_METRICS] === 'true',
+    errorMetrics: env[DispatchEnv.ERROR_METRICS] === 'true',
   };
   if (problems.length > 0) throw new Error(`Invalid dispatch handler configuration: ${problems.join('; ')}`);
   return config;

@@ -12,6 +12,7 @@ import { QueuedIngestion } from './queued-ingestion';
 import { uploadRule } from './upload-rule';
 import { ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
 import { secureDeadLetterQueue } from '../dead-letter-queue';
+import { FunctionLoggingOptions } from '../function-logging';
 import { OutcomeMetricsConfig } from '../handlers/dispatch-metrics';
 import { PipelineClassification } from '../workflow/classification';
 
@@ -25,6 +26,7 @@ export interface IngestionPartProps {
   readonly classification: PipelineClassification;
   readonly key: kms.IKey;
   readonly logRetention: logs.RetentionDays;
+  readonly functionLogging?: FunctionLoggingOptions;
   readonly metrics: { readonly namespace: string; readonly pipeline: string };
   readonly outcomeMetrics: OutcomeMetricsConfig;
 }
@@ -57,6 +59,7 @@ export function createIngestion(scope: Construct, props: IngestionPartProps): Pi
       executionTimeout: props.classification.executionTimeout,
       encryptionKey: props.key,
       logRetention: props.logRetention,
+      functionLogging: props.functionLogging,
       metricsNamespace: props.metrics.namespace,
       metricsPipeline: props.metrics.pipeline,
       ...props.outcomeMetrics,

@@ -17,7 +17,8 @@ import { idempotencyTable } from './idempotency-table';
 import { QueuedIngestionOptions } from './ingestion';
 import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
 import { secureDeadLetterQueue } from '../dead-letter-queue';
-import { acknowledgeFunction, functionRole } from '../functions';
+import { FunctionLoggingOptions } from '../function-logging';
+import { acknowledgeFunction, functionLoggingProps, functionRole } from '../functions';
 import { DispatchEnv } from '../handlers/dispatch';
 import { DispatchFunction } from '../handlers/dispatch-function';
 import { MetricsEnv } from '../handlers/metrics';
@@ -40,12 +41,14 @@ export interface QueuedIngestionProps {
   readonly executionTimeout: Duration;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
+  /** Log format and levels of the dispatch function. */
+  readonly functionLogging?: FunctionLoggingOptions;
   readonly metricsNamespace: string;
   readonly metricsPipeline: string;
   /** Topics each outcome alerts, for the dispatch function's `AlertsPublished` metric. */
   readonly alertsPerOutcome: Record<string, number>;
-  /** The dispatch function publishes label metrics (no classify function does: Rekognition). */
-  readonly labelMetrics: boolean;
+  /** The dispatch function publishes classification errors (no classify function does: Rekognition). */
+  readonly errorMetrics: boolean;
 }
 
 /**
@@ -92,6 +95,7 @@ export class QueuedIngestion extends Construct {
       timeout: DISPATCH_TIMEOUT,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
+      ...functionLoggingProps(props.functionLogging),
       role: functionRole(this, 'DispatchFunctionServiceRole', logGroup),
       environmentEncryption: props.encryptionKey,
       environment: {
@@ -104,7 +108,7 @@ export class QueuedIngestion extends Construct {
         [DispatchEnv.BACKOFF_MAX_SECONDS]: String(QUEUED_DEFAULTS.backoffMax.toSeconds()),
         [DispatchEnv.EXECUTION_TIMEOUT_SECONDS]: String(props.executionTimeout.toSeconds()),
         [DispatchEnv.ALERTS_PER_OUTCOME]: JSON.stringify(props.alertsPerOutcome),
-        ...(props.labelMetrics ? { [DispatchEnv.LABEL_METRICS]: 'true' } : {}),
+        ...(props.errorMetrics ? { [DispatchEnv.ERROR_METRICS]: 'true' } : {}),
         [MetricsEnv.NAMESPACE]: props.metricsNamespace,
         [MetricsEnv.PIPELINE]: props.metricsPipeline,
       },

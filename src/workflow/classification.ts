@@ -11,7 +11,8 @@ import { PerImageWorkflow, PerImageWorkflowProps } from './per-image';
 import { BulkMode, BulkModeType } from '../bulk-mode';
 import { Classifier, ClassifierConfig, ClassifierKind } from '../classifier';
 import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
-import { acknowledgeFunction, functionRole } from '../functions';
+import { FunctionLoggingOptions } from '../function-logging';
+import { acknowledgeFunction, functionLoggingProps, functionRole } from '../functions';
 import { ClassifyFunction } from '../handlers/classify-function';
 import { ClassifyEnv } from '../handlers/config';
 import { MetricsEnv } from '../handlers/metrics';
@@ -33,6 +34,13 @@ export interface ClassificationProps {
   readonly workflowType: sfn.StateMachineType;
   /** Level of the state machines' logs (always with execution data: failures are logged with their inputs). */
   readonly logLevel: sfn.LogLevel;
+  /** Log format and levels of the classify and summarize functions. */
+  readonly functionLogging?: FunctionLoggingOptions;
+  /**
+   * The classify function publishes its per-image EMF metrics (direct ingestion); with queued ingestion it publishes only
+   * its errors, and the dispatch function the rest from each execution's end, one record per image.
+   */
+  readonly functionMetrics: boolean;
   /** The per-image workflow defers transient failures to the ingest queue (queued ingestion). */
   readonly deferTransientErrors: boolean;
   readonly bulkMode: BulkMode;
@@ -71,6 +79,7 @@ export function createClassification(scope: Construct, props: ClassificationProp
       timeout: props.handlerTimeout,
       tracing: lambda.Tracing.ACTIVE,
       logGroup: functionLogGroup,
+      ...functionLoggingProps(props.functionLogging),
       role: functionRole(scope, 'ClassifyFunctionServiceRole', functionLogGroup),
       environmentEncryption: key,
       environment: {
@@ -89,6 +98,7 @@ export function createClassification(scope: Construct, props: ClassificationProp
         ...(perImage.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: perImage.quarantine.prefix } : {}),
         [MetricsEnv.NAMESPACE]: props.metrics.namespace,
         [MetricsEnv.PIPELINE]: props.metrics.pipeline,
+        ...(props.functionMetrics ? {} : { [MetricsEnv.PUBLISH]: 'ERRORS' }),
       },
     });
     // GetObject (of a version) and its tags under the input prefix; ListBucket so a missing key reads as
@@ -154,6 +164,7 @@ function createBulk(scope: Construct, props: ClassificationProps, perImage: PerI
     timeout: Duration.minutes(5),
     tracing: lambda.Tracing.ACTIVE,
     logGroup: summarizeLogs,
+    ...functionLoggingProps(props.functionLogging),
     role: functionRole(scope, 'SummarizeFunctionServiceRole', summarizeLogs),
     environmentEncryption: props.key,
   });

@@ -134,7 +134,8 @@ describe('classify', () => {
 
 describe('action inputs', () => {
   const withTags = (existing: Array<{ Key: string; Value: string }>) => {
-    s3Mock.on(GetObjectCommand).resolves({ ...objectBody(images.jpeg), VersionId: 'v7' });
+    // S3 sends the tag count only when there are tags.
+    s3Mock.on(GetObjectCommand).resolves({ ...objectBody(images.jpeg), VersionId: 'v7', ...(existing.length > 0 ? { TagCount: existing.length } : {}) });
     s3Mock.on(GetObjectTaggingCommand).resolves({ TagSet: existing });
     smMock.on(InvokeEndpointCommand).resolves(modelBody(prediction));
     return classify({ input: { bucket: 'b', key: 'cams/a b+c.jpg' } }, { ...deps(), config: { ...config, tagObjects: true, quarantinePrefix: 'quarantine/' } });
@@ -156,6 +157,12 @@ describe('action inputs', () => {
     const output = await withTags(Array.from({ length: 8 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })));
     expect(output.actions.tagSet).toBeUndefined();
     expect(output.result.tagging).toBe('SKIPPED_TAG_LIMIT');
+  });
+
+  test('an object without tags (no tag count from GetObject) is tagged without reading its tags first', async () => {
+    const output = await withTags([]);
+    expect(s3Mock.commandCalls(GetObjectTaggingCommand)).toHaveLength(0);
+    expect(output.actions.tagSet?.map((t) => t.Key)).toEqual(['ics:label', 'ics:confidence', 'ics:outcome']);
   });
 
   test('quarantine: same key under the prefix, URL-encoded version-aware copy source', async () => {
@@ -262,7 +269,7 @@ describe('classify errors', () => {
 });
 
 describe('handler entry point', () => {
-  test('reads its configuration from the environment, logs JSON without image bytes and rethrows named errors', async () => {
+  test('reads its configuration from the environment, writes one metrics record per image and no other line at INFO, warns on errors', async () => {
     const env = { ...process.env };
     Object.assign(process.env, {
       ICS_ENDPOINT_NAME: 'vehicles',
@@ -290,12 +297,12 @@ describe('handler entry point', () => {
       await expect(handler({ input: { bucket: 'b', key: 'bad.jpg' } })).rejects.toMatchObject({ name: 'UnsupportedImageFormat' });
 
       const all = lines.map((l) => JSON.parse(l));
-      // EMF metric blobs go to stdout too, flushed per image (their content: metrics.test.ts).
+      // One EMF record per image, on stdout (their content: metrics.test.ts).
       expect(all.filter((r) => r._aws).map((r) => Object.keys(r).filter((k) => !['_aws', 'Pipeline', 'Label', 'ErrorName'].includes(k)).sort()))
-        .toEqual([['ImageBytes', 'ModelLatency'], ['Confidence', 'ImagesClassified'], ['ClassificationErrors']]);
+        .toEqual([['Confidence', 'ImageBytes', 'ImagesClassified', 'ModelLatency'], ['ClassificationErrors']]);
+      // At the default level the classified image writes no log line of its own ("Image classified" is DEBUG).
       const records = all.filter((r) => !r._aws);
       expect(records).toEqual([
-        expect.objectContaining({ level: 'INFO', message: 'Image classified', label: 'motorcycle', key: 'k.jpg', executionArn: 'arn:exec' }),
         expect.objectContaining({ level: 'WARN', message: 'Image not classified', errorName: 'UnsupportedImageFormat', key: 'bad.jpg' }),
       ]);
       const base64 = images.jpeg.toString('base64').slice(0, 40);

@@ -1,19 +1,18 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { emf } from './emf';
-import { INFRASTRUCTURE_FAIL_ERRORS, LOW_CONFIDENCE_ERROR, outcomeOfExecution, publishExecutionOutcome } from '../../src/handlers/dispatch-metrics';
-import { metricsOptions, setPipelineDimension } from '../../src/handlers/metrics';
+import { dispatchedRecord, INFRASTRUCTURE_FAIL_ERRORS, LOW_CONFIDENCE_ERROR, outcomeOfExecution, outcomeRecord } from '../../src/handlers/dispatch-metrics';
+import { EmfRecord } from '../../src/handlers/metrics';
 import { StateName } from '../../src/workflow/per-image';
 
 
-const env = { POWERTOOLS_METRICS_NAMESPACE: 'Ics', ICS_METRICS_PIPELINE: 'Stack-Ics-ABCD1234' };
-const metricsFor = () => setPipelineDimension(new Metrics(metricsOptions(env)), env);
+const record = () => new EmfRecord('Ics', 'Stack-Ics-ABCD1234');
 const routes = { FLAGGED: 2, ACCEPTED: 0, LOW_CONFIDENCE: 1, ERROR: 1 };
-/** Metric name → { value, dimensions } of each EMF record. */
-const summary = (records: any[]) => records.map((r) => {
-  const [directive] = r._aws.CloudWatchMetrics;
-  const dimensions = Object.fromEntries(directive.Dimensions[0].map((d: string) => [d, r[d]]));
-  return Object.fromEntries(directive.Metrics.map((m: any) => [m.Name, { value: r[m.Name], dimensions }]));
-});
+/** Metric name → { value, dimensions } of one EMF record, over all its directives. */
+const summary = (r: EmfRecord) => {
+  const json: any = r.toJSON();
+  return Object.fromEntries(json._aws.CloudWatchMetrics.flatMap((directive: any) => {
+    const dimensions = Object.fromEntries(directive.Dimensions[0].map((d: string) => [d, json[d]]));
+    return directive.Metrics.map((m: any) => [m.Name, { value: json[m.Name], dimensions }]);
+  }));
+};
 
 describe('the outcome of an execution, from what StartSyncExecution returns', () => {
   test('the error names it reads are the per-image workflow\'s Fail states', () => {
@@ -39,47 +38,58 @@ describe('the outcome of an execution, from what StartSyncExecution returns', ()
 });
 
 describe('EMF outcome metrics of the dispatch function', () => {
-  const saved = { ...process.env };
-  beforeEach(() => {
-    delete process.env.POWERTOOLS_DEV;
-    delete process.env.POWERTOOLS_METRICS_DISABLED;
-  });
-  afterAll(() => {
-    process.env = saved;
-  });
+  const P = { Pipeline: 'Stack-Ics-ABCD1234' };
 
-  test('a FLAGGED image: alerts published (two topics), one image by outcome; no label metrics when a classify function publishes them', () => {
-    const records = emf(() => publishExecutionOutcome(metricsFor(), { outcome: 'FLAGGED', label: 'tank', confidence: 0.97, infrastructureFailure: false },
-      { alertsPerOutcome: routes, labelMetrics: false }));
-    expect(records.every((r) => r._aws.CloudWatchMetrics[0].Namespace === 'Ics')).toBe(true);
-    expect(summary(records)).toEqual([
-      { AlertsPublished: { value: 2, dimensions: { Pipeline: 'Stack-Ics-ABCD1234' } } },
-      { Images: { value: 1, dimensions: { Pipeline: 'Stack-Ics-ABCD1234', Outcome: 'FLAGGED' } } },
-    ]);
-  });
-
-  test('an ACCEPTED image alerts nobody; with label metrics (Rekognition) its label and confidence are published', () => {
-    const records = emf(() => publishExecutionOutcome(metricsFor(), { outcome: 'ACCEPTED', label: 'Safe', confidence: 0.99, infrastructureFailure: false },
-      { alertsPerOutcome: routes, labelMetrics: true }));
-    expect(summary(records)).toEqual([
-      { Images: { value: 1, dimensions: { Pipeline: 'Stack-Ics-ABCD1234', Outcome: 'ACCEPTED' } } },
-      {
-        ImagesClassified: { value: 1, dimensions: { Pipeline: 'Stack-Ics-ABCD1234', Label: 'Safe' } },
-        Confidence: { value: 0.99, dimensions: { Pipeline: 'Stack-Ics-ABCD1234', Label: 'Safe' } },
-      },
-    ]);
-  });
-
-  test('an ERROR image with label metrics: classification errors by a bounded error name', () => {
-    const records = emf(() => publishExecutionOutcome(metricsFor(), { outcome: 'ERROR', errorName: 'Rekognition.Weird', infrastructureFailure: false },
-      { alertsPerOutcome: routes, labelMetrics: true }));
-    expect(summary(records)[2]).toEqual({
-      ClassificationErrors: { value: 1, dimensions: { Pipeline: 'Stack-Ics-ABCD1234', ErrorName: 'Unexpected' } },
+  test('a FLAGGED image: alerts published (two topics), one image by outcome and by label, latency and size from the result', () => {
+    const end = outcomeOfExecution({ status: 'SUCCEEDED', output: JSON.stringify({ outcome: 'FLAGGED', label: 'tank', confidence: 0.97, modelLatencyMs: 41, sizeBytes: 4821 }) });
+    const r = outcomeRecord(record(), end, { alertsPerOutcome: routes, errorMetrics: false });
+    expect((r.toJSON() as any)._aws.CloudWatchMetrics.every((d: any) => d.Namespace === 'Ics')).toBe(true);
+    expect(summary(r)).toEqual({
+      AlertsPublished: { value: 2, dimensions: P },
+      Images: { value: 1, dimensions: { ...P, Outcome: 'FLAGGED' } },
+      ImagesClassified: { value: 1, dimensions: { ...P, Label: 'tank' } },
+      Confidence: { value: 0.97, dimensions: { ...P, Label: 'tank' } },
+      ModelLatency: { value: 41, dimensions: P },
+      ImageBytes: { value: 4821, dimensions: P },
     });
   });
 
-  test('an infrastructure failure publishes nothing here (the ExecutionFailed metric filter counts it)', () => {
-    const config = { alertsPerOutcome: routes, labelMetrics: true };
-    expect(emf(() => publishExecutionOutcome(metricsFor(), { infrastructureFailure: true }, config))).toEqual([]);
+  test('an ERROR image: its classification error only where no classify function counts it (errorMetrics)', () => {
+    const end = outcomeOfExecution({ status: 'FAILED', error: 'UnsupportedImageFormat', cause: 'GIF' });
+    expect(summary(outcomeRecord(record(), end, { alertsPerOutcome: routes, errorMetrics: false }))).toEqual({
+      AlertsPublished: { value: 1, dimensions: P },
+      Images: { value: 1, dimensions: { ...P, Outcome: 'ERROR' } },
+    });
+    expect(summary(outcomeRecord(record(), end, { alertsPerOutcome: routes, errorMetrics: true })).ClassificationErrors)
+      .toEqual({ value: 1, dimensions: { ...P, ErrorName: 'UnsupportedImageFormat' } });
+  });
+
+  test('one record per upload: the outcome and the attempts and latencies of its dispatch', () => {
+    const r = dispatchedRecord(outcomeRecord(record(), { outcome: 'ACCEPTED', infrastructureFailure: false },
+      { alertsPerOutcome: routes, errorMetrics: false }), { attempts: 2, queueWaitMs: 40, endToEndMs: 900 });
+    expect(summary(r)).toEqual({
+      Images: { value: 1, dimensions: { ...P, Outcome: 'ACCEPTED' } },
+      DispatchAttempts: { value: 2, dimensions: P },
+      QueueWait: { value: 40, dimensions: P },
+      EndToEndLatency: { value: 900, dimensions: P },
+    });
+  });
+
+  test('an ACCEPTED image alerts nobody; a result without latency or size (Rekognition) has none of those metrics', () => {
+    const r = outcomeRecord(record(), { outcome: 'ACCEPTED', label: 'Safe', confidence: 0.99, infrastructureFailure: false }, { alertsPerOutcome: routes, errorMetrics: true });
+    expect(summary(r)).toEqual({
+      Images: { value: 1, dimensions: { ...P, Outcome: 'ACCEPTED' } },
+      ImagesClassified: { value: 1, dimensions: { ...P, Label: 'Safe' } },
+      Confidence: { value: 0.99, dimensions: { ...P, Label: 'Safe' } },
+    });
+  });
+
+  test('an ERROR image with errorMetrics: classification errors by a bounded error name', () => {
+    const r = outcomeRecord(record(), { outcome: 'ERROR', errorName: 'Rekognition.Weird', infrastructureFailure: false }, { alertsPerOutcome: routes, errorMetrics: true });
+    expect(summary(r).ClassificationErrors).toEqual({ value: 1, dimensions: { ...P, ErrorName: 'Unexpected' } });
+  });
+
+  test('an infrastructure failure adds nothing here (the ExecutionFailed metric filter counts it)', () => {
+    expect(outcomeRecord(record(), { infrastructureFailure: true }, { alertsPerOutcome: routes, errorMetrics: true }).isEmpty).toBe(true);
   });
 });

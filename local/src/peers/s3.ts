@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { PeerError, recordPeerError, startLoopbackServer } from './loopback-server';
 
@@ -38,8 +38,8 @@ export interface S3Peer {
   readonly dir: string;
   /** Requests the peer failed on (answered 500 InternalError, as S3 answers its own failures), in order. */
   readonly errors: PeerError[];
-  /** A new client configured for this peer. */
-  client(): S3Client;
+  /** A new client configured for this peer (`config` adds to that, e.g. a `customUserAgent`). */
+  client(config?: Pick<S3ClientConfig, 'customUserAgent'>): S3Client;
   /**
    * The next `count` store accesses matching `fault` fail as a broken disk does (EIO; a PutObject's write stream
    * errors mid-body): each such request is answered 500 InternalError and recorded in `errors`. `Infinity` keeps
@@ -64,7 +64,8 @@ export const MAX_KEY_BYTES = 1024;
  *
  * Limits, measured with @aws-sdk/client-s3: no versioning (no `x-amz-version-id`, a `VersionId` parameter is
  * ignored), the PutObject/CopyObject `Tagging` header is ignored and CopyObject does not copy tags
- * (Put/GetObjectTagging work; DeleteObjectTagging is not implemented), no checksums beyond MD5.
+ * (Put/GetObjectTagging work, and GetObject/HeadObject carry `x-amz-tagging-count`; DeleteObjectTagging is not
+ * implemented), no checksums beyond MD5.
  */
 export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
   installListing();
@@ -99,8 +100,9 @@ export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
     url,
     dir,
     errors: server.errors,
-    client: () =>
+    client: (config: Pick<S3ClientConfig, 'customUserAgent'> = {}) =>
       new S3Client({
+        ...config,
         endpoint: url,
         region: 'us-east-1',
         forcePathStyle: true,
@@ -259,7 +261,21 @@ class FlatStore extends FilesystemStore {
 
   public async getObject(bucket: string, key: string, options?: unknown): Promise<unknown> {
     this.checkFault('GetObject', bucket, key);
-    return super.getObject(bucket, key, options);
+    const object = await super.getObject(bucket, key, options) as { metadata?: Record<string, string> } | null;
+    // S3 answers GetObject and HeadObject with the object's tag count when it has tags (s3rver does not).
+    const tags = await this.tagCount(bucket, key);
+    if (object?.metadata && tags > 0) object.metadata['x-amz-tagging-count'] = String(tags);
+    return object;
+  }
+
+  private async tagCount(bucket: string, key: string): Promise<number> {
+    try {
+      const xml = await fs.promises.readFile(this.getResourcePath(bucket, key, 'tagging.xml'), 'utf8');
+      return (xml.match(/<Tag>/g) ?? []).length;
+    } catch (err: any) {
+      if (err?.code === 'ENOENT') return 0;
+      throw err;
+    }
   }
 
   public async putObject(object: StoredObject): Promise<{ size: number; md5: string }> {
