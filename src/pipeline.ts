@@ -430,8 +430,6 @@ export class ImageClassificationPipeline extends Construct {
       logLevel: settings.logLevel,
       functionLogging: props.functionLogging,
       deferTransientErrors: settings.ingestion.type === IngestionType.QUEUED,
-      // With queued ingestion the dispatch function publishes the per-image metrics from the execution's end.
-      functionMetrics: settings.ingestion.type !== IngestionType.QUEUED,
       bulkMode: settings.bulkMode,
       key: storage.key,
       logGroupProps: storage.logGroupProps,

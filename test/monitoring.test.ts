@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { pipelineStack } from './stacks';
+import { stateMachineDefinition } from '../local/src/template-resolver';
 import { BulkMode, Classifier, Ingestion, Outcome } from '../src';
 
 describe('monitoring', () => {
@@ -128,5 +129,29 @@ describe('function logging', () => {
     for (const f of lambdaFunctions(json)) expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'INFO' });
     expect(() => pipelineStack({ confidenceThreshold: 2, functionLogging: { applicationLogLevel: lambda.ApplicationLogLevel.WARN } }))
       .toThrow(/confidenceThreshold[\s\S]*functionLogging.applicationLogLevel WARN would drop the functions' metrics/);
+  });
+});
+
+describe('who writes a classified image\'s metrics', () => {
+  const classifyPayloads = (json: any) => Object.entries<any>(json.Resources)
+    .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')
+    .map(([id]) => {
+      // The Classify task state, in the machine or in its Map's item processor (the bulk machine).
+      const find = (def: any): any => def?.States?.Classify
+        ?? Object.values<any>(def?.States ?? {}).map((st) => find(st.ItemProcessor ?? st.Iterator)).find(Boolean);
+      return [id.replace(/[0-9A-F]{8}$/, ''), find(stateMachineDefinition(json, id)).Parameters];
+    });
+
+  test('queued ingestion: the dispatch function (the per-image classify task asks for errors only); bulk items: the classify function', () => {
+    const { json } = pipelineStack({ bulkMode: BulkMode.inline() });
+    expect(Object.fromEntries(classifyPayloads(json))).toEqual({
+      IcsStateMachine: expect.objectContaining({ classifiedMetrics: false }),
+      IcsBulkStateMachine: expect.not.objectContaining({ classifiedMetrics: expect.anything() }),
+    });
+  });
+
+  test('direct ingestion: the classify function', () => {
+    const [[, payload]] = classifyPayloads(pipelineStack({ ingestion: Ingestion.direct() }).json);
+    expect(payload).not.toHaveProperty('classifiedMetrics');
   });
 });

@@ -3,15 +3,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { classify, ClassifyRequest } from './classify';
 import { readClassifyConfig } from './config';
-import { classifiedRecord, emfSink, errorRecord, MetricsEnv } from './metrics';
+import { classifiedRecord, emfSink, errorRecord } from './metrics';
 
 // Created once per execution environment and reused across invocations.
 const config = readClassifyConfig(process.env);
 const logger = new Logger({ serviceName: 'image-classification-pipeline' });
 // One EMF record per image in the function's log; CloudWatch turns it into metrics (no PutMetricData permission needed).
 const metrics = emfSink(process.env);
-// With queued ingestion the dispatch function writes a classified image's metrics; this function only its errors.
-const classifiedMetrics = process.env[MetricsEnv.PUBLISH] !== 'ERRORS';
 const s3 = new S3Client({ forcePathStyle: config.s3ForcePathStyle });
 // Step Functions retries transient endpoint errors with backoff; one SDK retry absorbs network blips
 // without multiplying the workflow's own attempts.
@@ -32,7 +30,8 @@ export async function handler(request: ClassifyRequest) {
       sizeBytes: result.sizeBytes,
       modelLatencyMs: result.modelLatencyMs,
     });
-    if (classifiedMetrics) metrics.emit(classifiedRecord(metrics.record(), result));
+    // With queued ingestion the dispatch function writes a classified image's metrics; this function only its errors.
+    if (request.classifiedMetrics !== false) metrics.emit(classifiedRecord(metrics.record(), result));
     return output;
   } catch (err) {
     logger.warn('Image not classified', { errorName: (err as Error).name, errorMessage: (err as Error).message });

@@ -18,6 +18,11 @@ export interface ClassifyRequest {
   readonly input: unknown;
   /** `$$.Execution.Id`. */
   readonly executionArn?: string;
+  /**
+   * `false`: write no metrics for a classified image (its errors still count). The per-image workflow sets it with
+   * queued ingestion, where the dispatch function writes them from the execution's end; bulk items leave it out.
+   */
+  readonly classifiedMetrics?: boolean;
 }
 
 /** The compact classification the function returns: the result minus `outcome`, which the workflow decides. */

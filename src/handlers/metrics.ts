@@ -6,7 +6,8 @@ import { ErrorName } from './errors';
  * the construct can import it.
  *
  * Who writes them: with queued ingestion the dispatch function, from each execution's end, in one record per image
- * (the classify function writes only its errors, every attempt's, so an outage shows while images wait); with direct ingestion the classify function writes the label, latency,
+ * (the classify function writes only its errors, every attempt's, so an outage shows while images wait); for bulk
+ * items and with direct ingestion the classify function writes the label, latency,
  * size and error metrics, and outcomes come from the state machine log's metric filters (outcomes are decided after
  * the classify function returns, and an action can still turn an image into ERROR).
  */
@@ -43,11 +44,6 @@ export const MetricsEnv = {
   /** Powertools' own variable for the namespace. */
   NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   PIPELINE: 'ICS_METRICS_PIPELINE',
-  /**
-   * `ERRORS`: the classify function writes only its error records (queued ingestion: the dispatch function writes the
-   * rest from each execution's end).
-   */
-  PUBLISH: 'ICS_PUBLISH_METRICS',
 } as const;
 
 /** Namespace when the construct sets none. */

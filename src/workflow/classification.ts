@@ -36,11 +36,6 @@ export interface ClassificationProps {
   readonly logLevel: sfn.LogLevel;
   /** Log format and levels of the classify and summarize functions. */
   readonly functionLogging?: FunctionLoggingOptions;
-  /**
-   * The classify function publishes its per-image EMF metrics (direct ingestion); with queued ingestion it publishes only
-   * its errors, and the dispatch function the rest from each execution's end, one record per image.
-   */
-  readonly functionMetrics: boolean;
   /** The per-image workflow defers transient failures to the ingest queue (queued ingestion). */
   readonly deferTransientErrors: boolean;
   readonly bulkMode: BulkMode;
@@ -98,7 +93,6 @@ export function createClassification(scope: Construct, props: ClassificationProp
         ...(perImage.quarantine ? { [ClassifyEnv.QUARANTINE_PREFIX]: perImage.quarantine.prefix } : {}),
         [MetricsEnv.NAMESPACE]: props.metrics.namespace,
         [MetricsEnv.PIPELINE]: props.metrics.pipeline,
-        ...(props.functionMetrics ? {} : { [MetricsEnv.PUBLISH]: 'ERRORS' }),
       },
     });
     // GetObject (of a version) and its tags under the input prefix; ListBucket so a missing key reads as

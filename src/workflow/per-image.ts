@@ -267,6 +267,8 @@ export class PerImageWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         input: sfn.JsonPath.entirePayload,
         executionArn: sfn.JsonPath.executionId,
+        // Queued ingestion: the dispatch function writes a classified image's metrics from the execution's end.
+        ...(this.props.deferTransientErrors && !this.props.bulkItem ? { classifiedMetrics: false } : {}),
       }),
       payloadResponseOnly: true,
       // The function returns { bucket, key, result, actions }: the whole state from here on.

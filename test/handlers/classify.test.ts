@@ -293,6 +293,10 @@ describe('handler entry point', () => {
       const ok = await handler({ input: { bucket: 'b', key: 'k.jpg' }, executionArn: 'arn:exec' });
       expect(ok.result.label).toBe('motorcycle');
 
+      // Queued ingestion: the dispatch function writes a classified image's metrics, so this call writes none.
+      s3Mock.on(GetObjectCommand).resolves(objectBody(images.jpeg));
+      await handler({ input: { bucket: 'b', key: 'k2.jpg' }, executionArn: 'arn:exec2', classifiedMetrics: false });
+
       s3Mock.on(GetObjectCommand).resolves(objectBody(Buffer.from('not an image')));
       await expect(handler({ input: { bucket: 'b', key: 'bad.jpg' } })).rejects.toMatchObject({ name: 'UnsupportedImageFormat' });
 
