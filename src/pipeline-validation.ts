@@ -157,8 +157,9 @@ const STEP_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
 
 /** The longest a step can take: every attempt timing out, with the waits between them. */
 export function stepWorstCaseSeconds(step: WorkflowStepConfig): number {
-  let seconds = (step.maxAttempts + 1) * step.timeout.toSeconds();
-  for (let i = 0; i < step.maxAttempts; i++) seconds += step.interval.toSeconds() * step.backoffRate ** i;
+  const secondsOf = (d: Duration) => d.toMilliseconds() / 1000;
+  let seconds = (step.maxAttempts + 1) * secondsOf(step.timeout);
+  for (let i = 0; i < step.maxAttempts; i++) seconds += secondsOf(step.interval) * step.backoffRate ** i;
   return seconds;
 }
 
@@ -210,10 +211,10 @@ function validateSteps(p: ValidatedProps): string[] {
       timingsKnown = false;
       return;
     }
-    const timeout = step.timeout.toSeconds();
+    const timeout = step.timeout.toMilliseconds() / 1000;
     if (!(Number.isInteger(timeout) && timeout >= 1)) problems.push(`${at}: timeout must be a whole number of seconds, at least 1, got ${step.timeout.toHumanString()}`);
     if (!(Number.isInteger(step.maxAttempts) && step.maxAttempts >= 0)) problems.push(`${at}: retry maxAttempts must be a non-negative integer, got ${step.maxAttempts}`);
-    const interval = step.interval.toSeconds();
+    const interval = step.interval.toMilliseconds() / 1000;
     if (!(Number.isInteger(interval) && interval >= 1)) problems.push(`${at}: retry interval must be a whole number of seconds, at least 1, got ${step.interval.toHumanString()}`);
     if (!(step.backoffRate >= 1)) problems.push(`${at}: retry backoffRate must be at least 1, got ${step.backoffRate}`);
     totalSeconds += stepWorstCaseSeconds(step);

@@ -29,8 +29,8 @@ export const StepStateName = {
 /** The state of step `step` for `part` (`Step-<name>-<part>`), or its task (`Step-<name>`). */
 export const stepStateName = (step: string, part?: string) => (part ? `Step-${step}-${part}` : `Step-${step}`);
 
-/** A step's task state name → the step's name. */
-export const STEP_TASK_STATE = /^Step-([A-Za-z][A-Za-z0-9_]*)$/;
+/** A step's task state name → the step's name (a distributed bulk item's states carry a `<label>:` prefix). */
+export const STEP_TASK_STATE = /^(?:[A-Za-z]+:)?Step-([A-Za-z][A-Za-z0-9_]*)$/;
 
 /** Where a step's answer waits to be measured (`{ value }`: any JSON, `null` included). */
 const ANSWER = '$.stepAnswer';
@@ -98,7 +98,7 @@ function oneStep(scope: Construct, step: WorkflowStepConfig, next: sfn.State, ma
   if (step.outcomes.includes(Outcome.ERROR)) {
     const onError = then(sfn.Pass.jsonata(scope, state('FailedOnError'), {
       comment: 'The image is ERROR already: keep its error, record the step\'s.',
-      outputs: `{% ${recordStepErrorExpression(name)} %}`,
+      outputs: `{% ${oneLine(recordStepErrorExpression(name))} %}`,
     }), next);
     failed = new sfn.Choice(scope, state('Failed'))
       .when(sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR), onError)
@@ -215,7 +215,7 @@ function overrideStates(
   );
   const apply = then(sfn.Pass.jsonata(scope, stepStateName(name, 'Override'), {
     comment: 'The new outcome, recorded in result.overrides with its reason; the outcome tag follows it.',
-    outputs: `{% ${overrideExpression(name)} %}`,
+    outputs: `{% ${oneLine(overrideExpression(name))} %}`,
   }), next);
   const invalid = fail('InvalidOverride', StepErrorName.INVALID_OVERRIDE,
     `The answer's "outcome" must be one of ${allowed.join(', ')}, with a non-empty string "reason"`);
@@ -224,6 +224,9 @@ function overrideStates(
     .when(changes, invalid)
     .otherwise(next);
 }
+
+/** An expression on one line (the ASL schema's JSONata pattern does not span lines). */
+const oneLine = (expression: string) => expression.replace(/\s*\n\s*/g, ' ');
 
 /** `state`, followed by `next`. */
 function then<T extends sfn.State & sfn.INextable>(state: T, next: sfn.IChainable): T {
