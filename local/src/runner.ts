@@ -459,7 +459,8 @@ export class LocalPipeline {
   }
 
   private isLibraryFunction(fn: FunctionInfo): boolean {
-    return String(fn.resource.Properties?.Description ?? '').endsWith(LIBRARY_FUNCTION_DESCRIPTION);
+    // The description may hold a token (the endpoint name of a ClassifierEndpoint): resolved first.
+    return String(resolveIntrinsics(fn.resource.Properties?.Description ?? '', this.template)).endsWith(LIBRARY_FUNCTION_DESCRIPTION);
   }
 
   /**
