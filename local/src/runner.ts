@@ -422,9 +422,11 @@ export class LocalPipeline {
         } else if (state.Resource === 'arn:aws:states:::aws-sdk:sfn:startSyncExecution') {
           const arn = state.Parameters?.StateMachineArn;
           const machine = this.stateMachines.get(arn);
-          if (!machine) problems.push(`${where}: starts ${arn}, which is not a state machine of the template`);
-          else if (machine.type !== 'EXPRESS') problems.push(`${where}: starts ${machine.logicalId}, a ${machine.type} state machine; StartSyncExecution runs EXPRESS ones only`);
-          else if (!seen.has(arn)) {
+          if (!machine) {
+            problems.push(`${where}: starts ${arn}, which is not a state machine of the template`);
+          } else if (machine.type !== 'EXPRESS') {
+            problems.push(`${where}: starts ${machine.logicalId}, a ${machine.type} state machine; StartSyncExecution runs EXPRESS ones only`);
+          } else if (!seen.has(arn)) {
             seen.add(arn);
             try {
               checkMachine(step, this.stepMachineDefinition(machine), seen);
@@ -494,7 +496,7 @@ export class LocalPipeline {
     throw new Error(`its asset has no ${module}.js for the handler ${handler}`);
   }
 
-  private async execute(stateMachineId: string, original: any, input: unknown, arn?: string, record = true): Promise<LocalExecution> {
+  private async execute(stateMachineId: string, original: any, input: unknown, arn?: string, recordExecution = true): Promise<LocalExecution> {
     const executionArn = arn ?? `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
     const { definition, stringify } = compatDefinition(original);
     const scaled = this.options.timeScale !== undefined;
@@ -624,7 +626,7 @@ export class LocalPipeline {
       logBytes: cloudWatchLogBytes(logRecords),
       history,
     };
-    if (record) this.executions.push(execution);
+    if (recordExecution) this.executions.push(execution);
     return execution;
   }
 

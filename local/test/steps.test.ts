@@ -133,7 +133,10 @@ describe('Express state machine steps, run in the same interpreter', () => {
   beforeAll(async () => {
     const { template, assemblyDir } = synth((stack) => {
       const express = (id: string, definition: sfn.IChainable) =>
-        new sfn.StateMachine(stack, id, { stateMachineType: sfn.StateMachineType.EXPRESS, definitionBody: sfn.DefinitionBody.fromChainable(definition) });
+        new sfn.StateMachine(stack, id, {
+          stateMachineType: sfn.StateMachineType.EXPRESS,
+          definitionBody: sfn.DefinitionBody.fromChainable(definition),
+        });
       const lookup = inlineFunction(stack, 'Lookup', 'exports.handler = async (e) => ({ owner: "fleet-" + e.result.label })');
       const review = express('Review', new tasks.LambdaInvoke(stack, 'LookUpOwner', { lambdaFunction: lookup, payloadResponseOnly: true, resultPath: '$.owner' })
         .next(new sfn.Pass(stack, 'Shape', { parameters: { 'owner.$': '$.owner.owner', 'key.$': '$.result.key', 'step.$': '$.step' } })));

@@ -1,3 +1,5 @@
+// AWS's own ASL validator (the AWS Toolkit's language service), which re-exports vscode-json-languageservice's TextDocument.
+import { getLanguageService, TextDocument } from 'amazon-states-language-service';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,10 +11,6 @@ import {
 import { pipelineStack } from '../stacks';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { getLanguageService } = require('amazon-states-language-service');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { TextDocument } = require('vscode-languageserver-textdocument');
 
 const fnArn = (stack: Stack, name: string) => `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:${name}`;
 const importedFunction = (stack: Stack, id: string) => lambda.Function.fromFunctionArn(stack, id, fnArn(stack, id.toLowerCase()));
