@@ -107,6 +107,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/util-stream',
     'aws-local-stepfunctions@^3.0.0',
     'asl-validator',
+    // AWS's own ASL validator (the AWS Toolkit's language service): structure, names and transitions of the definitions
+    'amazon-states-language-service',
     'cdk-nag@^3.0.2',
     // runs the audit trail's Athena named queries against the local audit output (a real SQL engine over JSON lines)
     '@duckdb/node-api@1.5.6-r.1',

@@ -11,3 +11,4 @@ export * from './pipeline';
 export * from './presets';
 export * from './rekognition';
 export * from './response-format';
+export * from './workflow/steps';

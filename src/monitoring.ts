@@ -25,7 +25,7 @@ const OUTCOME_STATES: Record<Outcome, string[]> = {
   [Outcome.FLAGGED]: [StateName.FLAGGED],
   [Outcome.ACCEPTED]: [StateName.ACCEPTED],
   [Outcome.LOW_CONFIDENCE]: [StateName.LOW_CONFIDENCE],
-  [Outcome.ERROR]: [StateName.CLASSIFICATION_FAILED, StateName.INVALID_INPUT, StateName.MARK_ACTION_ERROR],
+  [Outcome.ERROR]: [StateName.CLASSIFICATION_FAILED, StateName.INVALID_INPUT, StateName.MARK_ACTION_ERROR, StateName.MARK_STEP_ERROR],
 };
 
 /** Execution errors that mean the pipeline, not the image, failed. */

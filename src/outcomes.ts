@@ -13,8 +13,12 @@ export enum Outcome {
   ERROR = 'ERROR',
 }
 
-/** Version of the classification result JSON. Bumped on any breaking change to its fields. */
-export const RESULT_SCHEMA_VERSION = '1.0';
+/**
+ * Version of the classification result JSON: the major part changes with any breaking change to its fields, the
+ * minor part when fields are added. 1.1 added `steps`, `overrides`, `stepErrors` and `error.step` (your own workflow
+ * steps).
+ */
+export const RESULT_SCHEMA_VERSION = '1.1';
 
 /**
  * The decision table the workflow's Choice states implement. Kept as a plain function so tests and
@@ -46,6 +50,28 @@ export interface ResultError {
   readonly cause: string;
   /** For `ActionFailed`: the action that failed after retries (`TagObject`, `Quarantine`). */
   readonly action?: string;
+  /** For `StepFailed`: the name of the workflow step that failed after its retries. */
+  readonly step?: string;
+}
+
+/** A change of outcome made by a `WorkflowStep.override()` step. */
+export interface OutcomeOverride {
+  /** Name of the step that changed the outcome. */
+  readonly step: string;
+  /** The outcome before the step. */
+  readonly previousOutcome: Outcome;
+  /** The outcome the step chose. */
+  readonly outcome: Outcome;
+  /** Why, as the step answered. */
+  readonly reason: string;
+}
+
+/** A workflow step that failed for an image that was ERROR already (the image's own error is kept). */
+export interface StepError {
+  /** The step's error name, e.g. the function's error type, `States.Timeout`, `StepOutputTooLarge`. */
+  readonly error: string;
+  /** The cause, as Step Functions recorded it. */
+  readonly cause: string;
 }
 
 /** Where a quarantined image was moved. */
@@ -57,14 +83,14 @@ export interface QuarantineLocation {
 }
 
 /**
- * The classification result (schema version 1.0): the state machine's output, the body of every
+ * The classification result (schema version 1.1): the state machine's output, the body of every
  * alert, and (with the outcome-actions feature) the audit record and result event.
  *
  * Fields that do not apply are omitted (e.g. `label` of an `ERROR`, `versionId` in an unversioned
  * bucket); Athena and other schema-on-read tools see them as null.
  */
 export interface ClassificationResult {
-  /** Schema version of this record, currently `1.0`. */
+  /** Schema version of this record, currently `1.1`. */
   readonly schemaVersion: string;
   /** The decided outcome. */
   readonly outcome: Outcome;
@@ -102,4 +128,12 @@ export interface ClassificationResult {
   readonly tagging?: string;
   /** Set when the image was quarantined. */
   readonly quarantine?: QuarantineLocation;
+  /**
+   * With `steps`: each step's JSON answer under its name (`{}` when no step ran). Absent without steps.
+   */
+  readonly steps?: Record<string, any>;
+  /** Outcome changes made by override steps, in order; absent when none changed the outcome. */
+  readonly overrides?: OutcomeOverride[];
+  /** Steps that failed for an image that was ERROR already, by step name; absent when none did. */
+  readonly stepErrors?: Record<string, StepError>;
 }

@@ -11,6 +11,7 @@ import { defaultIngestion, resolveMaxConcurrency, validateIngestion } from './in
 import type { ImageClassificationPipelineProps } from './pipeline';
 import { validatePipelineProps } from './pipeline-validation';
 import { DEFAULT_INPUT_SUFFIXES } from './workflow/key-filter';
+import { WorkflowStepConfig } from './workflow/steps';
 
 /** The pipeline's props with every default applied and the classifier bound. */
 export interface PipelineSettings {
@@ -32,6 +33,8 @@ export interface PipelineSettings {
   readonly tagObjects: boolean;
   /** The state machines' log level: ERROR with queued ingestion (its metrics come from the dispatch function), ALL with direct. */
   readonly logLevel: sfn.LogLevel;
+  /** Your own steps, bound. */
+  readonly steps: WorkflowStepConfig[];
 }
 
 /**
@@ -50,6 +53,7 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
   const ingestion = props.ingestion ?? defaultIngestion(workflowType);
   const bringsTopics = props.alertTopics !== undefined || props.alerts !== undefined;
   const auditEnabled = props.auditTrail?.enabled ?? true;
+  const steps = (props.steps ?? []).map((step) => step.bind());
 
   const binding = props.classifier.bind(scope, { confidenceThreshold });
   const usesFunction = binding.config.kind === ClassifierKind.SAGEMAKER_ENDPOINT;
@@ -84,6 +88,7 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
       auditPrefix: props.auditTrail?.prefix ?? 'results/',
       auditEnabled,
       bulkMode,
+      steps,
     }),
     ...validateIngestion(ingestion, { workflowType, classifier: classifierConcurrency }),
     ...validateAuditTrail(props.auditTrail, props.auditTrail?.prefix ?? 'results/'),
@@ -109,5 +114,6 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
     maxConcurrency: ingestion.type === IngestionType.QUEUED ? resolveMaxConcurrency(ingestion, classifierConcurrency) : 0,
     tagObjects: props.tagObjects ?? true,
     logLevel: props.logLevel ?? (ingestion.type === IngestionType.QUEUED ? sfn.LogLevel.ERROR : sfn.LogLevel.ALL),
+    steps,
   };
 }

@@ -2,6 +2,7 @@ import { Duration, Size, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { BulkMode, BulkModeType } from './bulk-mode';
 import { Outcome } from './outcomes';
+import { WorkflowStepConfig, WorkflowStepKind } from './workflow/steps';
 
 /** The props the validator checks, resolved to plain values (tokens pass through unchecked). */
 export interface ValidatedProps {
@@ -26,6 +27,8 @@ export interface ValidatedProps {
   readonly auditPrefix: string;
   readonly auditEnabled: boolean;
   readonly bulkMode: BulkMode;
+  /** Your own steps, bound. */
+  readonly steps: WorkflowStepConfig[];
 }
 
 /** SageMaker real-time InvokeEndpoint payload limit. */
@@ -142,5 +145,85 @@ export function validatePipelineProps(p: ValidatedProps): string[] {
   if (resolved(p.auditPrefix) && (p.auditPrefix.startsWith('/') || /['{}\\]/.test(p.auditPrefix))) {
     problems.push(`auditTrail.prefix must not start with "/" or contain ' { } \\, got "${p.auditPrefix}"`);
   }
+  problems.push(...validateSteps(p));
   return problems;
 }
+
+/** Most steps a pipeline runs: ten answers at the size cap take 80 KiB of the 256 KiB an alert or event allows. */
+export const MAX_STEPS = 10;
+/** With an EXPRESS workflow, every step's worst case together: the rest of the 5 minutes is classification's and the actions'. */
+export const MAX_EXPRESS_STEPS_SECONDS = 120;
+const STEP_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
+
+/** The longest a step can take: every attempt timing out, with the waits between them. */
+export function stepWorstCaseSeconds(step: WorkflowStepConfig): number {
+  const secondsOf = (d: Duration) => d.toMilliseconds() / 1000;
+  let seconds = (step.maxAttempts + 1) * secondsOf(step.timeout);
+  for (let i = 0; i < step.maxAttempts; i++) seconds += secondsOf(step.interval) * step.backoffRate ** i;
+  return seconds;
+}
+
+/** Problems with the steps: names, outcomes that never occur, retries, timeouts, state machine types. */
+function validateSteps(p: ValidatedProps): string[] {
+  const problems: string[] = [];
+  const { steps } = p;
+  if (steps.length > MAX_STEPS) problems.push(`steps: at most ${MAX_STEPS}, got ${steps.length}`);
+  const names = steps.map((s) => s.name);
+  const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (dupes.length > 0) problems.push(`steps must have unique names; repeated: ${dupes.join(', ')} (give each a name)`);
+
+  // What the decision can produce; an override step before a step can produce its allowed outcomes too.
+  const labels = p.classLabels?.filter(resolved);
+  const flagged = p.flaggedLabels.filter(resolved);
+  const occurs = new Set<Outcome>([Outcome.ERROR]);
+  if (flagged.length > 0) occurs.add(Outcome.FLAGGED);
+  if (!(labels && labels.length > 0 && flagged.length > 0 && labels.every((l) => flagged.includes(l)))) occurs.add(Outcome.ACCEPTED);
+  if (!resolved(p.confidenceThreshold) || p.confidenceThreshold > 0) occurs.add(Outcome.LOW_CONFIDENCE);
+
+  let totalSeconds = 0;
+  let timingsKnown = true;
+  steps.forEach((step, i) => {
+    const at = `steps[${i}]${resolved(step.name) ? ` (${step.name})` : ''}`;
+    if (resolved(step.name) && !STEP_NAME.test(step.name)) {
+      problems.push(`${at}: the name must be 1 to 40 letters, digits and _, starting with a letter (it is a key of result.steps and part of state names)`);
+    }
+    if (step.outcomes.length === 0) problems.push(`${at}: outcomes must name at least one outcome`);
+    const never = [...new Set(step.outcomes.filter((o) => !occurs.has(o)))];
+    if (never.length > 0) {
+      const why: Record<string, string> = {
+        [Outcome.FLAGGED]: 'no label is flagged',
+        [Outcome.ACCEPTED]: 'every class label is flagged',
+        [Outcome.LOW_CONFIDENCE]: 'confidenceThreshold is 0',
+      };
+      problems.push(`${at}: runs for ${never.join(', ')}, which never occurs (${never.map((o) => why[o]).join('; ')})`);
+    }
+    if (step.overrideOutcomes) {
+      if (step.outcomes.includes(Outcome.ERROR)) problems.push(`${at}: an override step cannot run for ERROR images`);
+      if (step.overrideOutcomes.length === 0) problems.push(`${at}: override allowedOutcomes must name at least one outcome`);
+      if (step.overrideOutcomes.includes(Outcome.ERROR)) problems.push(`${at}: override allowedOutcomes cannot include ERROR (a step that fails turns the image into ERROR StepFailed)`);
+      step.overrideOutcomes.filter((o) => o !== Outcome.ERROR).forEach((o) => occurs.add(o));
+    }
+    if (step.kind === WorkflowStepKind.EXPRESS_STATE_MACHINE && step.stateMachineType === sfn.StateMachineType.STANDARD) {
+      problems.push(`${at}: the state machine is STANDARD; WorkflowStep.expressStateMachine() runs EXPRESS state machines synchronously (StartSyncExecution)`);
+    }
+    const timings = [step.timeout, step.interval].every((d) => !d.isUnresolved()) && [step.maxAttempts, step.backoffRate].every(resolved);
+    if (!timings) {
+      timingsKnown = false;
+      return;
+    }
+    const timeout = step.timeout.toMilliseconds() / 1000;
+    if (!(Number.isInteger(timeout) && timeout >= 1)) problems.push(`${at}: timeout must be a whole number of seconds, at least 1, got ${step.timeout.toHumanString()}`);
+    if (!(Number.isInteger(step.maxAttempts) && step.maxAttempts >= 0)) problems.push(`${at}: retry maxAttempts must be a non-negative integer, got ${step.maxAttempts}`);
+    const interval = step.interval.toMilliseconds() / 1000;
+    if (!(Number.isInteger(interval) && interval >= 1)) problems.push(`${at}: retry interval must be a whole number of seconds, at least 1, got ${step.interval.toHumanString()}`);
+    if (!(step.backoffRate >= 1)) problems.push(`${at}: retry backoffRate must be at least 1, got ${step.backoffRate}`);
+    totalSeconds += stepWorstCaseSeconds(step);
+  });
+  if (p.workflowType === sfn.StateMachineType.EXPRESS && timingsKnown && totalSeconds > MAX_EXPRESS_STEPS_SECONDS) {
+    problems.push(`steps can take ${Math.round(totalSeconds)} seconds together (every attempt timing out, with the retries' waits); `
+      + `with an EXPRESS workflow they must fit in ${MAX_EXPRESS_STEPS_SECONDS} seconds so the execution ends within Express's 5 minutes: `
+      + 'shorten timeouts, retry less, or use workflowType STANDARD');
+  }
+  return problems;
+}
+

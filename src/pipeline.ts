@@ -29,6 +29,7 @@ import { Outcome } from './outcomes';
 import { resolveSettings } from './pipeline-settings';
 import { createStorage } from './storage';
 import { createClassification } from './workflow/classification';
+import { WorkflowStep } from './workflow/steps';
 
 /**
  * Options of an {@link ImageClassificationPipeline} other than its classifier, shared with the domain presets
@@ -282,6 +283,16 @@ export interface ImageClassificationPipelineOptions {
    * synchronously)
    */
   readonly ingestion?: Ingestion;
+
+  /**
+   * Your own steps, run in order inside the per-image workflow after the decision and before the actions and
+   * alerts (bulk items run them too): `WorkflowStep.lambda(fn)`, `WorkflowStep.expressStateMachine(machine)`, and
+   * `WorkflowStep.override(step)` for a step that may change the outcome. Each answer is stored under
+   * `result.steps.<name>`; a step that fails after its retries turns the image into ERROR `StepFailed`. At most 10.
+   *
+   * @default - no steps
+   */
+  readonly steps?: WorkflowStep[];
 }
 
 /**
@@ -420,6 +431,7 @@ export class ImageClassificationPipeline extends Construct {
         },
         audit: this.auditBucket && { bucket: this.auditBucket, prefix: storage.auditPrefix, deliveryStream: audit?.deliveryStream },
         resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
+        steps: settings.steps,
       },
       classLabels: settings.classLabels,
       topK: settings.topK,

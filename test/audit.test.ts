@@ -93,7 +93,7 @@ describe('the Glue table and Athena named queries', () => {
         'projection.dt.format': 'yyyy/MM/dd',
         'projection.dt.interval.unit': 'DAYS',
         'compressionType': 'gzip',
-        'ics.schemaVersion': '1.0',
+        'ics.schemaVersion': '1.1',
       },
       StorageDescriptor: { SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' } },
     });

@@ -31,7 +31,7 @@ export function pipelineStack(
     json,
     /** The state machine definition with intrinsics resolved locally. */
     get definition(): any {
-      return stateMachineDefinition(json, findResource(json, 'AWS::StepFunctions::StateMachine'));
+      return stateMachineDefinition(json, findResource(json, 'AWS::StepFunctions::StateMachine', 'IcsStateMachine'));
     },
   };
 }

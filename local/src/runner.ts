@@ -2,6 +2,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { gunzipSync } from 'node:zlib';
@@ -10,6 +11,7 @@ import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DispatchEnv } from 'cdk-image-classification-pipeline/lib/handlers/dispatch';
+import { STEP_TASK_STATE } from 'cdk-image-classification-pipeline/lib/workflow/step-states';
 import { ScaledClock } from './clock';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
@@ -90,6 +92,13 @@ export interface LocalPipelineOptions {
   readonly capacity?: Record<string, EndpointCapacity>;
   /** Directory of the bundled handlers (`<name>.lambda/index.js`). @default HANDLERS_DIR */
   readonly handlersDir?: string;
+  /**
+   * The cloud assembly the template was synthesized into (`app.outdir` after `Template.fromStack`, `app.synth().directory`,
+   * or `cdk.out`): the runner runs your workflow steps' functions (`Code.fromAsset`, a bundled `NodejsFunction`) from
+   * their assets there. Node.js functions with inline code (`Code.fromInline`) need none.
+   * @default - only the library's functions and inline code can run
+   */
+  readonly assemblyDir?: string;
   /** Further buckets to create in the S3 peer (e.g. an imported quarantine or audit bucket). */
   readonly extraBuckets?: string[];
   /**
@@ -150,7 +159,12 @@ interface FunctionInfo {
   readonly logicalId: string;
   readonly env: Record<string, string>;
   readonly timeoutMs: number;
+  /** The function's resource in the template (runtime, handler, code). */
+  readonly resource: { readonly Properties?: any; readonly Metadata?: any };
 }
+
+/** The library's own functions end their description with this; their bundles are in `handlersDir`. */
+const LIBRARY_FUNCTION_DESCRIPTION = '(cdk-image-classification-pipeline)';
 
 type TaskHandler = (input: any) => Promise<any>;
 /** A bundled Lambda handler. */
@@ -169,6 +183,8 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:firehose:putRecord',
   'arn:aws:states:::aws-sdk:rekognition:detectLabels',
   'arn:aws:states:::aws-sdk:rekognition:detectModerationLabels',
+  // your Express state machine steps, run in this runner's interpreter
+  'arn:aws:states:::aws-sdk:sfn:startSyncExecution',
 ];
 
 /** An event the state machine put on EventBridge. */
@@ -232,6 +248,8 @@ export class LocalPipeline {
   private readonly deliveryStreams: LocalDeliveryStream[];
   private readonly bulkStateMachineId?: string;
   private readonly functions = new Map<string, FunctionInfo>();
+  /** State machines of the template by ARN (your Express steps' machines among them), definitions parsed on first use. */
+  private readonly stateMachines = new Map<string, { logicalId: string; type: string; definition?: any }>();
   private readonly rules: Array<{ pattern: any; transformer?: any; queued?: boolean }> = [];
   private readonly topology?: QueuedTopology;
   /** The queued path's peers (ingest queue, Step Functions, DynamoDB); undefined with direct ingestion. */
@@ -282,9 +300,16 @@ export class LocalPipeline {
           logicalId: id,
           env: resolveIntrinsics(r.Properties.Environment?.Variables ?? {}, this.template),
           timeoutMs: (r.Properties.Timeout ?? 3) * 1000,
+          resource: r,
         });
       }
+      if (r.Type === 'AWS::StepFunctions::StateMachine') {
+        this.stateMachines.set(resolveIntrinsics({ Ref: id }, this.template), { logicalId: id, type: r.Properties?.StateMachineType ?? 'STANDARD' });
+      }
     }
+    // Your workflow steps: refused here, naming the step, when their function or state machine cannot run locally.
+    this.refuseUnrunnableSteps(this.definition);
+    if (this.bulkDefinition) this.refuseUnrunnableSteps(this.bulkDefinition);
     this.clock = new ScaledClock(options.timeScale ?? 1);
     const bucketNames = this.rules.flatMap((rule) => rule.pattern?.detail?.bucket?.name ?? []);
     if (bucketNames.length === 0) throw new Error('The pipeline has no upload rule naming a bucket');
@@ -348,7 +373,138 @@ export class LocalPipeline {
     return this.execute(this.bulkStateMachineId, this.bulkDefinition, input);
   }
 
-  private async execute(stateMachineId: string, original: any, input: unknown, arn?: string): Promise<LocalExecution> {
+  /**
+   * The `aws-sdk:sfn:startSyncExecution` integration against a state machine of the template, run in this runner's
+   * interpreter: the SDK's answer in the integration's PascalCase (a failed execution is an answer, not an error).
+   */
+  private async startSyncStep(params: any): Promise<unknown> {
+    const machine = this.stateMachines.get(params.StateMachineArn);
+    if (!machine) throw integrationError('Sfn.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${params.StateMachineArn}'`);
+    if (machine.type !== 'EXPRESS') throw integrationError('Sfn.StateMachineTypeNotSupportedException', 'This operation is not supported by this type of state machine');
+    let input: unknown;
+    try {
+      input = JSON.parse(params.Input ?? '{}');
+    } catch (e) {
+      throw integrationError('Sfn.InvalidExecutionInputException', `Invalid State Machine Execution Input: '${(e as Error).message}'`);
+    }
+    const name = params.Name ?? randomUUID();
+    const executionArn = `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${machine.logicalId}:${name}:${randomUUID()}`;
+    const run = await this.execute(machine.logicalId, this.stepMachineDefinition(machine), input, executionArn, false);
+    const status = run.status === 'SUCCEEDED' || run.status === 'TIMED_OUT' ? run.status : 'FAILED';
+    return {
+      ExecutionArn: run.executionArn,
+      StateMachineArn: params.StateMachineArn,
+      Name: name,
+      Status: status,
+      Input: params.Input ?? '{}',
+      ...(status === 'SUCCEEDED' ? { Output: JSON.stringify(run.output ?? null) } : {}),
+      ...(run.error !== undefined ? { Error: run.error } : {}),
+      ...(run.cause !== undefined ? { Cause: run.cause } : {}),
+    };
+  }
+
+  private stepMachineDefinition(machine: { logicalId: string; definition?: any }): any {
+    if (!machine.definition) {
+      machine.definition = stateMachineDefinition(this.template, machine.logicalId);
+      this.refuseUnfaithful(machine.definition);
+    }
+    return machine.definition;
+  }
+
+  /**
+   * Refuses, naming the step, a workflow step the runner cannot run as Lambda or Step Functions would: a function that
+   * is a container image, runs another runtime than Node.js or whose code is not at hand; a state machine that is not
+   * EXPRESS or not in the template. A step's Express machine is checked the same way, its own tasks included.
+   */
+  private refuseUnrunnableSteps(definition: any): void {
+    const problems: string[] = [];
+    const checkMachine = (step: string, graph: any, seen: Set<string>, top = false) => {
+      for (const [stateName, state] of allStates(graph)) {
+        if (state.Type !== 'Task') continue;
+        const where = top ? `step ${step} (state ${stateName})` : `step ${step} (state ${stateName} of its state machine)`;
+        if (this.isLambdaTask(state)) {
+          const fnArn: string = state.Resource === 'arn:aws:states:::lambda:invoke' ? state.Parameters?.FunctionName : state.Resource;
+          const fn = this.functions.get(String(fnArn).split(':').pop()!);
+          const why = fn ? this.unrunnable(fn) : `invokes ${fnArn}, which is not a function of the template`;
+          if (why) problems.push(`${where}: ${why}`);
+        } else if (state.Resource === 'arn:aws:states:::aws-sdk:sfn:startSyncExecution') {
+          const arn = state.Parameters?.StateMachineArn;
+          const machine = this.stateMachines.get(arn);
+          if (!machine) {
+            problems.push(`${where}: starts ${arn}, which is not a state machine of the template`);
+          } else if (machine.type !== 'EXPRESS') {
+            problems.push(`${where}: starts ${machine.logicalId}, a ${machine.type} state machine; StartSyncExecution runs EXPRESS ones only`);
+          } else if (!seen.has(arn)) {
+            seen.add(arn);
+            try {
+              checkMachine(step, this.stepMachineDefinition(machine), seen);
+            } catch (e) {
+              problems.push(`${where}: its state machine ${machine.logicalId} ${(e as Error).message.replace(/^The local runner /, 'is one the local runner ')}`);
+            }
+          }
+        }
+      }
+    };
+    for (const [stateName, state] of allStates(definition)) {
+      const step = STEP_TASK_STATE.exec(stateName)?.[1];
+      if (step && state.Type === 'Task') checkMachine(step, { States: { [stateName]: state } }, new Set(), true);
+    }
+    if (problems.length > 0) throw new Error(`The local runner cannot run these workflow steps:\n  - ${problems.join('\n  - ')}`);
+  }
+
+  /** Why the runner cannot run a function in-process, or undefined when it can. */
+  private unrunnable(fn: FunctionInfo): string | undefined {
+    if (this.isLibraryFunction(fn)) return undefined;
+    const props = fn.resource.Properties ?? {};
+    const refuse = (what: string) => `function ${fn.logicalId} ${what}; the local runner runs Node.js functions in-process (Code.fromAsset, Code.fromInline or a bundled NodejsFunction)`;
+    if (props.PackageType === 'Image' || props.Code?.ImageUri !== undefined) return refuse('is a container image');
+    const runtime = String(props.Runtime ?? '');
+    if (!/^nodejs\d+\.x$/.test(runtime)) return refuse(`runs ${runtime || 'an unknown runtime'}`);
+    try {
+      this.handlerEntry(fn);
+    } catch (e) {
+      return `function ${fn.logicalId}: ${(e as Error).message}`;
+    }
+    return undefined;
+  }
+
+  private isLibraryFunction(fn: FunctionInfo): boolean {
+    // The description may hold a token (the endpoint name of a ClassifierEndpoint): resolved first.
+    return String(resolveIntrinsics(fn.resource.Properties?.Description ?? '', this.template)).endsWith(LIBRARY_FUNCTION_DESCRIPTION);
+  }
+
+  /**
+   * The file and export of a function's handler (`dir/file.export` → `<asset>/dir/file.js`, export `export`): its
+   * inline code (`ZipFile`, run as `index.js`), or its asset in the cloud assembly (`aws:asset:path` metadata, or the
+   * `asset.<hash>` directory its S3 key names).
+   */
+  private handlerEntry(fn: FunctionInfo): { file: string; source: string; exportName: string } {
+    const props = fn.resource.Properties ?? {};
+    const handler = String(props.Handler ?? '');
+    const dot = handler.lastIndexOf('.');
+    if (dot <= 0) throw new Error(`handler "${handler}" is not <file>.<export>`);
+    const [module, exportName] = [handler.slice(0, dot), handler.slice(dot + 1)];
+    if (typeof props.Code?.ZipFile === 'string') {
+      if (module !== 'index') throw new Error(`inline code is index.js, but the handler is ${handler}`);
+      return { file: path.join(os.tmpdir(), `ics-local-inline-${fn.logicalId}`, 'index.js'), source: props.Code.ZipFile, exportName };
+    }
+    const key = typeof props.Code?.S3Key === 'string' ? props.Code.S3Key : undefined;
+    const metadataPath = fn.resource.Metadata?.['aws:asset:path'];
+    if (!this.options.assemblyDir) throw new Error('its code is an asset: pass assemblyDir (the cloud assembly directory, e.g. app.outdir or cdk.out)');
+    const dir = typeof metadataPath === 'string' ? path.resolve(this.options.assemblyDir, metadataPath)
+      : key && /\.zip$/.test(key) ? path.resolve(this.options.assemblyDir, `asset.${key.replace(/\.zip$/, '')}`) : undefined;
+    if (!dir || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+      throw new Error(`its asset ${dir ?? `(S3 key ${key ?? 'unknown'})`} is not a directory of the cloud assembly ${this.options.assemblyDir}`);
+    }
+    for (const ext of ['.js', '.cjs']) {
+      const file = path.join(dir, `${module}${ext}`);
+      if (fs.existsSync(file)) return { file, source: fs.readFileSync(file, 'utf8'), exportName };
+    }
+    if (fs.existsSync(path.join(dir, `${module}.mjs`))) throw new Error(`${module}.mjs is an ES module; the local runner runs CommonJS handlers (.js, .cjs)`);
+    throw new Error(`its asset has no ${module}.js for the handler ${handler}`);
+  }
+
+  private async execute(stateMachineId: string, original: any, input: unknown, arn?: string, recordExecution = true): Promise<LocalExecution> {
     const executionArn = arn ?? `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
     const { definition, stringify } = compatDefinition(original);
     const scaled = this.options.timeScale !== undefined;
@@ -478,7 +634,7 @@ export class LocalPipeline {
       logBytes: cloudWatchLogBytes(logRecords),
       history,
     };
-    this.executions.push(execution);
+    if (recordExecution) this.executions.push(execution);
     return execution;
   }
 
@@ -647,6 +803,9 @@ export class LocalPipeline {
       if (!fn) throw new Error(`Task ${resource} invokes a function that is not in the template`);
       return (payload) => this.invoke(fn, payload);
     }
+    if (resource === 'arn:aws:states:::aws-sdk:sfn:startSyncExecution') {
+      return (params) => this.startSyncStep(params);
+    }
     if (resource === 'arn:aws:states:::sns:publish') {
       const client = this.snsClient;
       return async (params) => {
@@ -768,11 +927,23 @@ export class LocalPipeline {
   /** Loads the bundle with the function's environment, as a new execution environment does. */
   private loadHandler(fn: FunctionInfo): Handler {
     this.coldStarts[fn.logicalId] = (this.coldStarts[fn.logicalId] ?? 0) + 1;
+    if (!this.isLibraryFunction(fn)) {
+      // Your function (a workflow step's): its own code from the cloud assembly, or its inline code.
+      const why = this.unrunnable(fn);
+      if (why) throw new Error(why);
+      const { file, source, exportName } = this.handlerEntry(fn);
+      return this.loadModule(fn, file, source, exportName);
+    }
     // Bundles are named after their function class: ClassifyFunction → classify.lambda.
     const name = /(Classify|Summarize|Dispatch)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
     if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
     // Absolute: createRequire needs an absolute path, and a relative handlersDir means the caller's working directory.
     const entry = path.resolve(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
+    return this.loadModule(fn, entry, fs.readFileSync(entry, 'utf8'), 'handler');
+  }
+
+  /** Runs a CommonJS module's source as a new execution environment would, and returns its handler export. */
+  private loadModule(fn: FunctionInfo, entry: string, source: string, exportName: string): Handler {
     // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
     // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
     // its own peers, as a new execution environment would, and the host process's environment is untouched.
@@ -785,12 +956,14 @@ export class LocalPipeline {
       },
     });
     const wrapper = vm.runInThisContext(
-      `(function (exports, require, module, __filename, __dirname, process) {${fs.readFileSync(entry, 'utf8')}\n})`,
+      `(function (exports, require, module, __filename, __dirname, process) {${source}\n})`,
       { filename: entry },
     );
     const mod = { exports: {} as any };
     wrapper(mod.exports, createRequire(entry), mod, entry, path.dirname(entry), sandboxedProcess);
-    return mod.exports.handler as Handler;
+    const handler = mod.exports[exportName];
+    if (typeof handler !== 'function') throw new Error(`function ${fn.logicalId}: ${entry} exports no function ${exportName}`);
+    return handler as Handler;
   }
 
   /** The pipeline's state machine whose logical ID ends in `<kind><hash>` (e.g. IcsStateMachine1A2B3C4D). */

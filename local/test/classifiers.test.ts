@@ -53,7 +53,7 @@ describe('Rekognition DetectLabels, run locally end to end (no Lambda)', () => {
     const run = await local.upload('uploads/gate.jpg', imageFor(1));
     expect(run).toMatchObject({ status: 'SUCCEEDED', lambdaInvocations: 0 });
     expect(run.output).toEqual({
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       outcome: 'FLAGGED',
       bucket: local.bucketName,
       key: 'uploads/gate.jpg',

@@ -1,5 +1,5 @@
 /**
- * The audit records' table: one row per result record (schema version 1.0), columns named after the record's
+ * The audit records' table: one row per result record (schema version 1.1), columns named after the record's
  * fields in lower case (Glue column names are lower case; the OpenX JSON SerDe matches keys case-insensitively),
  * plus the partition column `dt` (`yyyy/MM/dd`, UTC) that both audit modes write under.
  *
@@ -35,10 +35,13 @@ export const AUDIT_COLUMNS: readonly AuditColumn[] = [
   { name: 'modellatencyms', type: 'double', comment: 'Endpoint call latency in milliseconds' },
   { name: 'executionarn', type: 'string', comment: 'Step Functions execution' },
   { name: 'classifiedat', type: 'string', comment: 'ISO-8601 time the classification finished' },
-  { name: 'error', type: 'struct<name:string,cause:string,action:string>', comment: 'Why an image is ERROR' },
+  { name: 'error', type: 'struct<name:string,cause:string,action:string,step:string>', comment: 'Why an image is ERROR (step: the workflow step of a StepFailed)' },
   { name: 'tagging', type: 'string', comment: 'SKIPPED_TAG_LIMIT when the object had too many tags' },
   { name: 'quarantine', type: 'struct<bucket:string,key:string>', comment: 'Where a quarantined image was moved' },
   { name: 'alerterror', type: 'struct<error:string,cause:string>', comment: 'An alert that could not be published' },
+  { name: 'steps', type: 'string', comment: 'Your workflow steps\' answers by step name, as JSON (schema 1.1)' },
+  { name: 'overrides', type: 'array<struct<step:string,previousoutcome:string,outcome:string,reason:string>>', comment: 'Outcome changes made by override steps, in order (schema 1.1)' },
+  { name: 'steperrors', type: 'map<string,struct<error:string,cause:string>>', comment: 'Steps that failed for an image that was ERROR already (schema 1.1)' },
 ];
 
 /** The partition column: the UTC day a record was written, `yyyy/MM/dd` (the key segment it sits under). */

@@ -9,6 +9,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
 import { rekognitionClassifyStates } from './rekognition-classify';
+import { stepStates } from './step-states';
+import { WorkflowStepConfig } from './steps';
 import { RekognitionConfig } from '../classifier';
 import { DEFER_FIELD, DEFERRED_ERROR } from '../handlers/dispatch';
 import { LOW_CONFIDENCE_ERROR } from '../handlers/dispatch-metrics';
@@ -46,6 +48,8 @@ export interface PerImageWorkflowProps {
    */
   readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly deliveryStream?: AuditStreamRef };
   readonly resultEvents?: { readonly eventBus?: events.IEventBus };
+  /** Your own steps, in order, between the decision and the actions (see step-states.ts). */
+  readonly steps?: WorkflowStepConfig[];
   /**
    * Queued ingestion: an input with `deferTransientErrors: true` (the message has receives left) ends a transient
    * classification failure as `ClassificationDeferred`, with no alert, audit record or other effect, so the queue
@@ -86,6 +90,10 @@ export const StateName = {
   DELETE_ORIGINAL: 'DeleteOriginal',
   RECORD_QUARANTINE: 'RecordQuarantine',
   MARK_ACTION_ERROR: 'MarkActionError',
+  /** Your own steps' shared states; each step's are `Step-<name>` and `Step-<name>-<part>` (step-states.ts). */
+  INIT_STEPS: 'InitSteps',
+  AFTER_STEPS: 'AfterSteps',
+  MARK_STEP_ERROR: 'MarkStepError',
   ROUTE_ALERTS: 'RouteAlerts',
   ALERT_FAILED: 'AlertFailed',
   WRITE_AUDIT_RECORD: 'WriteAuditRecord',
@@ -155,6 +163,10 @@ export class PerImageWorkflow extends Construct {
         resultPath: '$.result.outcome',
       }).next(routeAlerts);
     const afterActions = this.actionStates(routeAlerts, markActionError);
+    // Your own steps run after the decision and before the actions; ERROR images go through them only when a step asks.
+    const steps = props.steps && props.steps.length > 0 ? stepStates(this, { steps: props.steps, actions: afterActions, routeAlerts }) : undefined;
+    const afterDecision = steps?.start ?? afterActions;
+    const onError = steps?.runsOnError ? steps.start : routeAlerts;
 
     const errorResult = (extra: Record<string, unknown>) => ({
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -173,7 +185,7 @@ export class PerImageWorkflow extends Construct {
         error: { name: ErrorName.InvalidInput, cause: 'The execution input must have a string "bucket" and "key".' },
       }),
       resultPath: '$.result',
-    }).next(routeAlerts);
+    }).next(onError);
 
     const classificationFailed = new sfn.Pass(this, StateName.CLASSIFICATION_FAILED, {
       comment: 'Classify failed after retries: record the named error as an ERROR result.',
@@ -183,7 +195,7 @@ export class PerImageWorkflow extends Construct {
         error: { name: sfn.JsonPath.stringAt('$.error.Error'), cause: sfn.JsonPath.stringAt('$.error.Cause') },
       }),
       resultPath: '$.result',
-    }).next(routeAlerts);
+    }).next(onError);
 
     const onClassifyError = props.deferTransientErrors ? this.deferStates(classificationFailed) : classificationFailed;
     const classify = props.rekognition
@@ -204,7 +216,7 @@ export class PerImageWorkflow extends Construct {
       : this.classifyTask(onClassifyError);
 
     const setOutcome = (stateName: string, outcome: Outcome) =>
-      new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' }).next(afterActions);
+      new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' }).next(afterDecision);
 
     const decide = new sfn.Choice(this, StateName.DECIDE, {
       comment: `Confidence threshold ${props.confidenceThreshold}; flagged labels: ${props.flaggedLabels.join(', ') || 'none'}.`,

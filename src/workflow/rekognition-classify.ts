@@ -114,7 +114,7 @@ const TRANSIENT_RETRY = {
 };
 
 /** A task state written as ASL, which registers its IAM statements with every state machine it joins. */
-class SdkTaskState extends sfn.CustomState {
+export class SdkTaskState extends sfn.CustomState {
   constructor(scope: Construct, id: string, stateJson: Record<string, unknown>, private readonly statements: iam.PolicyStatement[]) {
     super(scope, id, { stateJson });
   }

@@ -1,13 +1,14 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import {
   BankSecurityPipeline, BulkMode, Classifier, ClassifierEndpoint, EndpointHosting, ImageClassificationPipeline, ImageClassificationPipelineProps,
-  Ingestion, LogisticsDamagePipeline, ModelData, Outcome, ProductTaggingPipeline, SchoolModerationPipeline,
+  Ingestion, LogisticsDamagePipeline, ModelData, Outcome, ProductTaggingPipeline, SchoolModerationPipeline, WorkflowStep,
 } from '../../src';
 import { icsProps } from '../stacks';
 
@@ -77,6 +78,15 @@ export const CONFIGURATIONS: Array<[string, Build]> = [
     resultEvents: { eventBus: new events.EventBus(stack, 'Results') },
   }))],
   ['bulk mode inline', pipeline(() => ({ bulkMode: BulkMode.inline({ alertPerItem: true }) }))],
+  // The steps' own functions and machines are imported: the packs would judge a consumer's resources, not the pipeline's grants.
+  ['your own steps: a Lambda, an override, an Express state machine, in bulk mode too', pipeline((stack) => ({
+    bulkMode: BulkMode.inline(),
+    steps: [
+      WorkflowStep.lambda(lambda.Function.fromFunctionArn(stack, 'Enrich', `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:enrich`)),
+      WorkflowStep.override(WorkflowStep.lambda(lambda.Function.fromFunctionArn(stack, 'Confirm', `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:confirm:live`), { outcomes: [Outcome.FLAGGED] })),
+      WorkflowStep.expressStateMachine(sfn.StateMachine.fromStateMachineName(stack, 'Review', 'review'), { outcomes: [Outcome.ERROR] }),
+    ],
+  }))],
   ['bulk mode distributed with item batches', pipeline(() => ({ bulkMode: BulkMode.distributed({ itemBatchSize: 25 }) }))],
   ['customer managed key', pipeline((stack) => ({ encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }), bulkMode: BulkMode.inline() }))],
   ['monitoring with an alarm topic', pipeline((stack) => ({ monitoring: { alarmTopic: topic(stack, 'Oncall') } }))],

@@ -69,7 +69,7 @@ describe('classify', () => {
 
     expect(output).toEqual({ bucket: 'b', key: `cams/1.${format}`, result: expect.any(Object), actions: {} });
     expect(output.result).toEqual({
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       bucket: 'b',
       key: `cams/1.${format}`,
       sizeBytes: images[format].length,

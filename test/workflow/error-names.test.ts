@@ -1,12 +1,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { sdkIntegrationServiceName } from '../../local/src/integration-errors';
 import { CfnTemplate, stateMachineDefinition } from '../../local/src/template-resolver';
 import {
   BankSecurityPipeline, BulkMode, Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion,
-  LogisticsDamagePipeline, Outcome, ProductTaggingPipeline, REKOGNITION_ERROR_NAMES, SchoolModerationPipeline,
+  LogisticsDamagePipeline, Outcome, ProductTaggingPipeline, REKOGNITION_ERROR_NAMES, SchoolModerationPipeline, WorkflowStep,
 } from '../../src';
 import { ErrorName } from '../../src/handlers/errors';
 import { icsProps } from '../stacks';
@@ -144,6 +145,13 @@ for (const [backend, b] of Object.entries(BACKENDS)) {
 }
 const endpoint = () => Classifier.sagemakerEndpoint({ endpointName: 'model' });
 configurations.push(
+  ['your own steps (Lambda, override, Express state machine)', pipeline({}, (stack) => ({
+    steps: [
+      WorkflowStep.lambda(lambda.Function.fromFunctionName(stack, 'Enrich', 'enrich')),
+      WorkflowStep.override(WorkflowStep.lambda(lambda.Function.fromFunctionName(stack, 'Confirm', 'confirm'), { outcomes: [Outcome.FLAGGED] })),
+      WorkflowStep.expressStateMachine(sfn.StateMachine.fromStateMachineName(stack, 'Review', 'review'), { outcomes: [Outcome.ERROR] }),
+    ],
+  }))],
   ['BankSecurityPipeline', (s) => new BankSecurityPipeline(s, 'Bank', { classifier: endpoint(), securityEmails: ['soc@bank.example'] })],
   ['BankSecurityPipeline bulk distributed', (s) => new BankSecurityPipeline(s, 'Bank', { classifier: endpoint(), bulkMode: BulkMode.distributed() })],
   ['SchoolModerationPipeline', (s) => new SchoolModerationPipeline(s, 'School', { adminEmails: ['it@school.example'] })],

@@ -51,7 +51,7 @@ const classification = (label: string, confidence: number) => ({
   bucket: 'b',
   key: 'k.jpg',
   result: {
-    schemaVersion: '1.0',
+    schemaVersion: '1.1',
     bucket: 'b',
     key: 'k.jpg',
     sizeBytes: 10,
@@ -150,7 +150,7 @@ describe('errors end as ERROR with a named error and an alert', () => {
     expect(run.published).toHaveLength(1);
     const body = JSON.parse(run.published[0].Message);
     expect(body).toMatchObject({
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       outcome: 'ERROR',
       bucket: 'b',
       key: 'notes.jpg',
