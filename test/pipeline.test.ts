@@ -161,8 +161,8 @@ describe('defaults', () => {
     expect(definition.States.LowConfidenceFailed).toEqual(expect.objectContaining({ Type: 'Fail', Error: 'LowConfidence' }));
   });
 
-  test('no image bytes in state: Classify passes only the input and execution ARN', () => {
-    expect(definition.States.Classify.Parameters).toEqual({ 'input.$': '$', 'executionArn.$': '$$.Execution.Id' });
+  test('no image bytes in state: Classify passes only the input, the execution ARN and who writes the metrics', () => {
+    expect(definition.States.Classify.Parameters).toEqual({ 'input.$': '$', 'executionArn.$': '$$.Execution.Id', 'classifiedMetrics': false });
   });
 
   test('snapshot', () => {
