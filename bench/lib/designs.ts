@@ -86,7 +86,11 @@ export function timedHandlersDir(design: DesignName): string {
  * bundle is first loaded, i.e. at the first invocation).
  */
 export async function startDesign(design: DesignName, template: CfnTemplate, models: Record<string, ModelBackend>): Promise<LocalPipeline> {
-  const local = await LocalPipeline.start({ template, models, handlersDir: timedHandlersDir(design) });
+  // The reference's functions run from its own bundles (the runner knows the library's by their description).
+  const bundledFunctions = design === 'reference'
+    ? Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::Lambda::Function')
+    : undefined;
+  const local = await LocalPipeline.start({ template, models, handlersDir: timedHandlersDir(design), bundledFunctions });
   process.env.AWS_ENDPOINT_URL_SNS = local.sns.url;
   return local;
 }

@@ -99,6 +99,13 @@ export interface LocalPipelineOptions {
    * @default - only the library's functions and inline code can run
    */
   readonly assemblyDir?: string;
+  /**
+   * Logical IDs of further functions to run from `handlersDir` as bundled handlers (`<name>.lambda/index.js`, named by
+   * `Classify`, `Summarize` or `Dispatch` in the ID), like the library's own: for a design other than this library's
+   * that is run through the runner with bundles of its own (the benchmark's reference design).
+   * @default - only the library's own functions (their description ends with `(cdk-image-classification-pipeline)`)
+   */
+  readonly bundledFunctions?: string[];
   /** Further buckets to create in the S3 peer (e.g. an imported quarantine or audit bucket). */
   readonly extraBuckets?: string[];
   /**
@@ -469,6 +476,7 @@ export class LocalPipeline {
   }
 
   private isLibraryFunction(fn: FunctionInfo): boolean {
+    if (this.options.bundledFunctions?.includes(fn.logicalId)) return true;
     // The description may hold a token (the endpoint name of a ClassifierEndpoint): resolved first.
     return String(resolveIntrinsics(fn.resource.Properties?.Description ?? '', this.template)).endsWith(LIBRARY_FUNCTION_DESCRIPTION);
   }
