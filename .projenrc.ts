@@ -93,7 +93,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-s3',
     '@aws-sdk/client-sagemaker-runtime',
     '@aws-lambda-powertools/logger',
-    '@aws-lambda-powertools/metrics',
     // bundled into the dispatch handler (queued ingestion)
     '@aws-lambda-powertools/idempotency',
     '@aws-lambda-powertools/batch',
