@@ -3,6 +3,7 @@
  * ics-local: run the pipeline on this machine. `ics-local --help` lists the commands.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { listCaptureFiles, runCaptureReport, scoringFromLabels, scoringFromTemplate } from './capture-report';
 import { runDemo } from './demo';
 import { CfnTemplate } from './template-resolver';
@@ -12,9 +13,10 @@ const USAGE = `usage: ics-local <command> [options]
 commands:
   demo [--report out.html]
       Synthesize the bank-security preset and run it over the kit's demo photos with the embedded COCO model.
-  run --template <stack.template.json> [--report out.html] <images...>
+  run --template <stack.template.json> [--assembly cdk.out] [--report out.html] <images...>
       Run your synthesized stack's pipeline over image files; the embedded COCO model answers its SageMaker endpoint
-      (pipelines with the bank-security vehicle labels; others run with LocalPipeline and your model).
+      (pipelines with the bank-security vehicle labels; others run with LocalPipeline and your model). Your workflow
+      steps' functions run from their assets in the cloud assembly (default: the template's folder).
   capture-report (--labels a,b,c | --template <stack.template.json>) [--report out.html] <capture .jsonl files or folders...>
       Report on SageMaker data-capture files (folders are searched for .jsonl): each captured image with a score bar
       per label and its top label. --template reads labels, response format and threshold from your stack's classify
@@ -107,11 +109,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'run': {
-      const { options, positional } = parseArgs(rest, ['template', 'report']);
+      const { options, positional } = parseArgs(rest, ['template', 'assembly', 'report']);
       if (!options.template) throw new UsageError('run needs --template <stack.template.json>');
       if (positional.length === 0) throw new UsageError('run needs at least one image file');
       const template = readTemplate(options.template);
-      await runDemo({ images: readableFiles(positional), template, reportPath: options.report });
+      // The template's folder is its cloud assembly (cdk.out), where your workflow steps' function assets are.
+      const assemblyDir = options.assembly ?? path.dirname(path.resolve(options.template));
+      if (!fs.existsSync(assemblyDir)) throw new UsageError(`cloud assembly not found: ${assemblyDir}`);
+      await runDemo({ images: readableFiles(positional), template, assemblyDir, reportPath: options.report });
       return 0;
     }
     case 'capture-report': {

@@ -28,6 +28,8 @@ export function demoTemplate(): CfnTemplate {
 export interface DemoOptions {
   readonly images?: string[];
   readonly template?: CfnTemplate;
+  /** The cloud assembly the template came from: your workflow steps' function assets are read there. */
+  readonly assemblyDir?: string;
   readonly reportPath?: string;
   readonly log?: (line: string) => void;
 }
@@ -56,7 +58,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<ReportRow[]> {
   const template = options.template ?? demoTemplate();
   const endpoint = embeddedModelEndpoint(template);
   log(`Starting the pipeline locally (endpoint "${endpoint}" served by the embedded COCO detector)...`);
-  const local = await LocalPipeline.start({ template, models: { [endpoint]: cocoVehiclesModel() } });
+  const local = await LocalPipeline.start({ template, models: { [endpoint]: cocoVehiclesModel() }, assemblyDir: options.assemblyDir });
   const rows: ReportRow[] = [];
   try {
     for (const file of files) {

@@ -3,9 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Classifier, ImageClassificationPipeline } from 'cdk-image-classification-pipeline';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { BankSecurityPipeline, Classifier, ImageClassificationPipeline, WorkflowStep } from 'cdk-image-classification-pipeline';
 import { main, UsageError } from '../src/cli';
-import { demoTemplate, embeddedModelEndpoint } from '../src/demo';
+import { DEMO_IMAGES_DIR, demoTemplate, embeddedModelEndpoint } from '../src/demo';
 import { CfnTemplate } from '../src/template-resolver';
 
 const synth = (classifier: Classifier, classLabels?: string[]) => {
@@ -37,6 +38,30 @@ describe('ics-local command line', () => {
     await expect(main(['run', '--template', path.join(dir, 'bad.json'), path.join(dir, 'a.jpg')])).rejects.toThrow(/is not JSON/);
     await expect(main(['run', '--template', path.join(dir, 'empty.json'), path.join(dir, 'a.jpg')])).rejects.toThrow(/holds no state machine/);
   });
+
+  test('run reads your workflow steps\' function assets from the template\'s cloud assembly, or from --assembly', async () => {
+    // A stack as `cdk synth` writes it: cdk.out/<stack>.template.json beside the assets.
+    const outdir = path.join(dir, 'cdk.out');
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Steps');
+    const enrich = new lambda.Function(stack, 'AssetRegister', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(path.join(__dirname, 'fixtures', 'steps', 'enrich')),
+    });
+    new BankSecurityPipeline(stack, 'Ics', {
+      classifier: Classifier.sagemakerEndpoint({ endpointName: 'vehicles' }),
+      steps: [WorkflowStep.lambda(enrich)],
+    });
+    app.synth();
+    const template = path.join(outdir, 'Steps.template.json');
+    const image = path.join(DEMO_IMAGES_DIR, fs.readdirSync(DEMO_IMAGES_DIR).find((f) => /\.(jpe?g|png)$/i.test(f))!);
+    const report = path.join(dir, 'steps.html');
+    // Without the assembly the runner would refuse the step ("its code is an asset: pass assemblyDir").
+    await expect(main(['run', '--template', template, '--report', report, image])).resolves.toBe(0);
+    expect(fs.existsSync(report)).toBe(true);
+    await expect(main(['run', '--template', template, '--assembly', path.join(dir, 'nope'), image])).rejects.toThrow(/cloud assembly not found/);
+  }, 180_000);
 
   test('the embedded model stands in only for a SageMaker endpoint with the vehicle labels', () => {
     expect(embeddedModelEndpoint(demoTemplate())).toBe('vehicles');
