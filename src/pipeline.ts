@@ -211,7 +211,7 @@ export interface ImageClassificationPipelineOptions {
 
   /**
    * What the pipeline's functions log (Lambda's JSON format, filtered by level): by default their warnings, errors and
-   * one metrics record per image and function, and not Lambda's per-invocation start and report lines.
+   * one metrics record per image, and not Lambda's per-invocation start and report lines.
    *
    * @default - application level INFO, system level WARN
    */

@@ -455,6 +455,8 @@ export class LocalPipeline {
     for (const [stateName, state] of allStates(definition)) {
       const step = STEP_TASK_STATE.exec(stateName)?.[1];
       if (step && state.Type === 'Task') checkMachine(step, { States: { [stateName]: state } }, new Set(), true);
+      // An Express step runs in a Parallel state (so that a failed execution is retried): its branch holds the task.
+      if (step && state.Type === 'Parallel') for (const branch of state.Branches ?? []) checkMachine(step, branch, new Set(), true);
     }
     if (problems.length > 0) throw new Error(`The local runner cannot run these workflow steps:\n  - ${problems.join('\n  - ')}`);
   }

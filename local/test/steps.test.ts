@@ -188,6 +188,27 @@ describe('Express state machine steps, run in the same interpreter', () => {
   });
 });
 
+test('an Express step whose execution fails is retried as a whole; the image goes on when a retry succeeds', async () => {
+  const { template, assemblyDir } = synth((stack) => {
+    // Fails on its environment's first invocation, answers afterwards (Lambda keeps an environment after a function error).
+    const flaky = inlineFunction(stack, 'Flaky', 'let calls = 0; exports.handler = async () => { if (calls++ === 0) throw new Error("warming up"); return { ok: calls }; }');
+    const machine = new sfn.StateMachine(stack, 'Second', {
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      definitionBody: sfn.DefinitionBody.fromChainable(new tasks.LambdaInvoke(stack, 'Ask', { lambdaFunction: flaky, payloadResponseOnly: true })),
+    });
+    return [WorkflowStep.expressStateMachine(machine, { name: 'second', retry: { maxAttempts: 1 } })];
+  });
+  const local = await LocalPipeline.start({ template, assemblyDir, models: vehicles([[imageFor(7), SCORES.motorcycle]]) });
+  try {
+    const run = await local.upload('cams/flaky.jpg', imageFor(7));
+    // `ok: 2`: the second call of the function, in the retried execution (the first execution failed "warming up").
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'FLAGGED', steps: { second: { ok: 2 } } } });
+    expect(run.output.error).toBeUndefined();
+  } finally {
+    await local.close();
+  }
+});
+
 describe('steps with the other backends and modes', () => {
   test('Rekognition classifiers: the steps run after its Decide too', async () => {
     const { template, assemblyDir } = synth((stack) => [

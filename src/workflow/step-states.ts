@@ -125,10 +125,11 @@ function oneStep(scope: Construct, step: WorkflowStepConfig, next: sfn.State, ma
 
   const timeoutSeconds = step.timeout.toSeconds();
   let first: sfn.State;
-  let task: SdkTaskState;
+  // The state that is retried and caught: the function's task, or the Parallel that runs an Express step.
+  let guarded: SdkTaskState | sfn.Parallel;
   if (step.kind === WorkflowStepKind.LAMBDA) {
     const fn = step.lambdaFunction!;
-    task = new SdkTaskState(scope, state(), {
+    const task = new SdkTaskState(scope, state(), {
       Type: 'Task',
       Comment: `Your step "${name}": invokes the function with { step, result }; its answer goes under result.steps.${name}.`,
       Resource: fn.functionArn,
@@ -138,50 +139,28 @@ function oneStep(scope: Construct, step: WorkflowStepConfig, next: sfn.State, ma
       ResultPath: ANSWER,
     }, [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })]);
     task.next(measure);
+    guarded = task;
     first = task;
   } else {
-    const machine = step.stateMachine!;
     const input = new sfn.Pass(scope, state('Input'), {
       parameters: { step: name, result: sfn.JsonPath.objectAt('$.result') },
       resultPath: '$.stepInput',
     });
-    task = new SdkTaskState(scope, state(), {
-      Type: 'Task',
-      Comment: `Your step "${name}": runs the Express state machine with { step, result } and waits for its output.`,
-      Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:sfn:startSyncExecution`,
-      Parameters: { 'StateMachineArn': machine.stateMachineArn, 'Input.$': 'States.JsonToString($.stepInput)' },
-      TimeoutSeconds: timeoutSeconds,
-      // StartSyncExecution answers (rather than fails) when the execution fails: Status, and Output or Error and Cause.
-      ResultPath: '$.stepResponse',
-    }, [new iam.PolicyStatement({ actions: ['states:StartSyncExecution'], resources: [machine.stateMachineArn] })]);
-    const answer = then(new sfn.Pass(scope, state('Answer'), {
-      parameters: { value: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.stepResponse.Output')) },
-      resultPath: ANSWER,
-    }), measure);
-    // The execution's own error and cause when it has both; otherwise its status.
-    const withError = fail('ExecutionFailed', sfn.JsonPath.stringAt('$.stepResponse.Error'), sfn.JsonPath.stringAt('$.stepResponse.Cause'));
-    const executionEnded = fail('ExecutionEnded', StepErrorName.EXECUTION_FAILED,
-      sfn.JsonPath.format('The execution {} ended {}', sfn.JsonPath.stringAt('$.stepResponse.ExecutionArn'), sfn.JsonPath.stringAt('$.stepResponse.Status')));
-    const status = new sfn.Choice(scope, state('Status'))
-      .when(sfn.Condition.stringEquals('$.stepResponse.Status', 'SUCCEEDED'), answer)
-      .when(sfn.Condition.and(
-        sfn.Condition.isPresent('$.stepResponse.Error'),
-        sfn.Condition.isPresent('$.stepResponse.Cause'),
-      ), withError)
-      .otherwise(executionEnded);
-    task.next(status);
-    input.next(task);
+    const run = expressRun(scope, step, state, timeoutSeconds);
+    run.next(measure);
+    input.next(run);
+    guarded = run;
     first = input;
   }
   if (step.maxAttempts > 0) {
-    task.addRetry({
+    guarded.addRetry({
       errors: [sfn.Errors.ALL],
       maxAttempts: step.maxAttempts,
       interval: step.interval,
       backoffRate: step.backoffRate,
     });
   }
-  task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.stepError' });
+  guarded.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.stepError' });
 
   const runs = step.outcomes.map((o) => sfn.Condition.stringEquals('$.result.outcome', o));
   return new sfn.Choice(scope, state('ShouldRun'), { comment: `Step "${name}" runs for ${step.outcomes.join(', ')}.` })
@@ -229,6 +208,41 @@ function overrideStates(
 const oneLine = (expression: string) => expression.replace(/\s*\n\s*/g, ' ');
 
 /** `state`, followed by `next`. */
+/**
+ * An Express step: a Parallel state with one branch that starts the execution and turns a failed one into the branch's
+ * failure. StartSyncExecution answers (rather than fails) when the execution fails, so without the branch a failed
+ * execution could not be retried; with it the Parallel fails with the execution's error and the step's retries apply.
+ * The Parallel's result is the execution's output, as `{ value }`.
+ */
+function expressRun(scope: Construct, step: WorkflowStepConfig, state: (part?: string) => string, timeoutSeconds: number): sfn.Parallel {
+  const { name } = step;
+  const machine = step.stateMachine!;
+  const start = new SdkTaskState(scope, state('Start'), {
+    Type: 'Task',
+    Comment: `Your step "${name}": runs the Express state machine with { step, result } and waits for its output.`,
+    Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:sfn:startSyncExecution`,
+    Parameters: { 'StateMachineArn': machine.stateMachineArn, 'Input.$': 'States.JsonToString($.stepInput)' },
+    TimeoutSeconds: timeoutSeconds,
+    // The answer: Status, and Output or Error and Cause.
+    ResultPath: '$',
+  }, [new iam.PolicyStatement({ actions: ['states:StartSyncExecution'], resources: [machine.stateMachineArn] })]);
+  const output = new sfn.Pass(scope, state('Output'), { parameters: { value: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.Output')) } });
+  // The execution's own error and cause when it has both; otherwise its status.
+  const withError = new sfn.Fail(scope, state('ExecutionFailed'), { errorPath: '$.Error', causePath: '$.Cause' });
+  const ended = new sfn.Pass(scope, state('EndedCause'), {
+    parameters: { cause: sfn.JsonPath.format('The execution {} ended {}', sfn.JsonPath.stringAt('$.ExecutionArn'), sfn.JsonPath.stringAt('$.Status')) },
+  }).next(new sfn.Fail(scope, state('ExecutionEnded'), { error: StepErrorName.EXECUTION_FAILED, causePath: '$.cause' }));
+  start.next(new sfn.Choice(scope, state('Status'))
+    .when(sfn.Condition.stringEquals('$.Status', 'SUCCEEDED'), output)
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.Error'), sfn.Condition.isPresent('$.Cause')), withError)
+    .otherwise(ended));
+  return new sfn.Parallel(scope, state(), {
+    comment: `Your step "${name}": its Express execution, retried as a whole when it fails.`,
+    resultSelector: { 'value.$': '$[0].value' },
+    resultPath: ANSWER,
+  }).branch(start);
+}
+
 function then<T extends sfn.State & sfn.INextable>(state: T, next: sfn.IChainable): T {
   state.next(next);
   return state;

@@ -161,7 +161,8 @@ export abstract class WorkflowStep {
   /**
    * Runs an Express state machine synchronously (`aws-sdk:sfn:startSyncExecution`: Express parents cannot use
    * `.sync`) with `{ "step", "result" }` as its input; its output is stored under `result.steps.<name>`. An execution
-   * that fails or times out fails the step. The state machine may start exactly this state machine's executions.
+   * that fails or times out is retried as a whole (the step's `retry`), then fails the step. The state machine may
+   * start exactly this state machine's executions.
    */
   public static expressStateMachine(stateMachine: sfn.IStateMachine, options: WorkflowStepOptions = {}): WorkflowStep {
     return new ResourceStep(WorkflowStepKind.EXPRESS_STATE_MACHINE, stateMachine, options);

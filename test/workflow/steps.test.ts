@@ -113,16 +113,32 @@ describe('WorkflowStep.lambda', () => {
 describe('WorkflowStep.expressStateMachine', () => {
   const { definition, json } = pipelineStack({}, (s) => ({ steps: [WorkflowStep.expressStateMachine(expressMachine(s, 'Review'), { outcomes: [Outcome.FLAGGED, Outcome.ERROR] })] }));
 
-  test('starts the machine synchronously through the AWS SDK integration, its Output parsed into the answer', () => {
+  test('starts the machine synchronously through the AWS SDK integration inside a Parallel that is retried as a whole', () => {
     expect(definition.States['Step-Review-Input']).toMatchObject({ Parameters: { 'step': 'Review', 'result.$': '$.result' }, ResultPath: '$.stepInput' });
-    expect(definition.States['Step-Review']).toMatchObject({
+    const run = definition.States['Step-Review'];
+    expect(run).toMatchObject({
+      Type: 'Parallel',
+      ResultSelector: { 'value.$': '$[0].value' },
+      ResultPath: '$.stepAnswer',
+      Next: 'Step-Review-Measure',
+      Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 2, IntervalSeconds: 1, BackoffRate: 2 }],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.stepError', Next: 'Step-Review-Failed' }],
+    });
+    const branch = run.Branches[0];
+    expect(branch.StartAt).toBe('Step-Review-Start');
+    expect(branch.States['Step-Review-Start']).toMatchObject({
       Resource: 'arn:aws:states:::aws-sdk:sfn:startSyncExecution',
       Parameters: { 'StateMachineArn': expect.stringMatching(/:stateMachine:Review/), 'Input.$': 'States.JsonToString($.stepInput)' },
-      ResultPath: '$.stepResponse',
+      TimeoutSeconds: 10,
+      ResultPath: '$',
       Next: 'Step-Review-Status',
     });
-    expect(definition.States['Step-Review-Status'].Choices[0]).toEqual({ Variable: '$.stepResponse.Status', StringEquals: 'SUCCEEDED', Next: 'Step-Review-Answer' });
-    expect(definition.States['Step-Review-Answer']).toMatchObject({ Parameters: { 'value.$': 'States.StringToJson($.stepResponse.Output)' }, ResultPath: '$.stepAnswer' });
+    // StartSyncExecution answers FAILED rather than failing: the branch fails with the execution's error, so the retry applies.
+    expect(branch.States['Step-Review-Status'].Choices.map((c: any) => c.Next)).toEqual(['Step-Review-Output', 'Step-Review-ExecutionFailed']);
+    expect(branch.States['Step-Review-Status'].Default).toBe('Step-Review-EndedCause');
+    expect(branch.States['Step-Review-ExecutionFailed']).toEqual({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
+    expect(branch.States['Step-Review-ExecutionEnded']).toMatchObject({ Type: 'Fail', Error: 'ExecutionFailed', CausePath: '$.cause' });
+    expect(branch.States['Step-Review-Output']).toMatchObject({ Parameters: { 'value.$': 'States.StringToJson($.Output)' }, End: true });
   });
 
   test('a step for ERROR: the error paths go through the steps, and ERROR images leave them for the alerts', () => {
