@@ -209,6 +209,27 @@ test('an Express step whose execution fails is retried as a whole; the image goe
   }
 });
 
+test('a step for ERROR that fails keeps the image\'s own error and records the step\'s under result.stepErrors', async () => {
+  const { template, assemblyDir } = synth((stack) => [
+    WorkflowStep.lambda(inlineFunction(stack, 'Notify', 'exports.handler = async () => { throw new Error("pager down"); }'),
+      { name: 'notify', outcomes: [Outcome.ERROR], retry: { maxAttempts: 0 } }),
+  ]);
+  const local = await LocalPipeline.start({ template, assemblyDir, models: vehicles([]) });
+  try {
+    const run = await local.upload('cams/empty.jpg', Buffer.alloc(0));
+    expect(run).toMatchObject({ status: 'FAILED', error: 'EmptyObject' });
+    expect(run.result).toMatchObject({
+      outcome: 'ERROR',
+      error: { name: 'EmptyObject' },
+      stepErrors: { notify: { error: 'Error', cause: expect.stringContaining('pager down') } },
+    });
+    expect(run.alerts).toHaveLength(1);
+    expect(run.auditRecords[0].record.stepErrors.notify.error).toBe('Error');
+  } finally {
+    await local.close();
+  }
+});
+
 describe('steps with the other backends and modes', () => {
   test('Rekognition classifiers: the steps run after its Decide too', async () => {
     const { template, assemblyDir } = synth((stack) => [
