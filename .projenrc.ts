@@ -100,6 +100,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/lib-dynamodb',
     '@aws-sdk/client-sfn',
     '@aws-sdk/client-sqs',
+    // bundled into the console API handler (human review)
+    '@aws-sdk/client-cloudwatch',
+    '@aws-sdk/client-eventbridge',
+    '@aws-sdk/s3-request-presigner',
+    // the console's front end, built into assets/console at our build time: a small UI library and a chart library
+    'preact@^10.29.0',
+    'uplot@^1.6.32',
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',
@@ -109,6 +116,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // AWS's own ASL validator (the AWS Toolkit's language service): structure, names and transitions of the definitions
     'amazon-states-language-service',
     'cdk-nag@^3.0.2',
+    // drives the console in the system Chromium (scripts/install-test-tools.sh); 24.x is the last line for Node 20
+    'puppeteer-core@^24.43.0',
+    '@aws-sdk/client-cognito-identity-provider',
     // runs the audit trail's Athena named queries against the local audit output (a real SQL engine over JSON lines)
     '@duckdb/node-api@1.5.6-r.1',
     ...kitDeps,
@@ -166,6 +176,14 @@ for (const task of project.tasks.all) {
     task.exec([...(step.execArgs ?? []), '--minify', '--legal-comments=none'].join(' '));
   }
 }
+
+// The console's front end (console/, Preact and uPlot) is built at our build time into the console API function's
+// asset, which serves it: consumers build nothing at synth. Part of `bundle`, so tests, the demo and the bench get it.
+const consoleBuild = project.addTask('bundle:console', {
+  description: 'Type-check and bundle the console front end into assets/handlers/console-api.lambda/console',
+  exec: 'ts-node --project test/tsconfig.json scripts/build-console.ts',
+});
+project.tasks.tryFind('bundle')?.spawn(consoleBuild);
 
 // Tests synthesize stacks that reference the handler bundles, so bundle before testing.
 const bundle = project.tasks.tryFind('bundle');

@@ -12,3 +12,4 @@ export * from './presets';
 export * from './rekognition';
 export * from './response-format';
 export * from './workflow/steps';
+export * from './review/review-options';

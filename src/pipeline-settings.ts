@@ -8,8 +8,10 @@ import { ClassifierConfig, ClassifierKind } from './classifier';
 import { validateFunctionLogging } from './functions';
 import { Ingestion, IngestionType } from './ingestion/ingestion';
 import { defaultIngestion, resolveMaxConcurrency, validateIngestion } from './ingestion/validation';
+import { Outcome } from './outcomes';
 import type { ImageClassificationPipelineProps } from './pipeline';
-import { validatePipelineProps } from './pipeline-validation';
+import { occurringOutcomes, validatePipelineProps } from './pipeline-validation';
+import { validateReview } from './review/validation';
 import { DEFAULT_INPUT_SUFFIXES } from './workflow/key-filter';
 import { WorkflowStepConfig } from './workflow/steps';
 
@@ -35,6 +37,8 @@ export interface PipelineSettings {
   readonly logLevel: sfn.LogLevel;
   /** Your own steps, bound. */
   readonly steps: WorkflowStepConfig[];
+  /** Outcomes that go to human review; undefined without `review`. */
+  readonly reviewOutcomes?: Outcome[];
 }
 
 /**
@@ -93,6 +97,16 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
     ...validateIngestion(ingestion, { workflowType, classifier: classifierConcurrency }),
     ...validateAuditTrail(props.auditTrail, props.auditTrail?.prefix ?? 'results/'),
     ...validateFunctionLogging(props.functionLogging),
+    ...validateReview({
+      review: props.review,
+      console: props.console,
+      occurring: occurringOutcomes({ classLabels, flaggedLabels, confidenceThreshold, steps }),
+      classLabels,
+      usesFunction,
+      quarantine: props.quarantine !== undefined,
+      auditEnabled,
+      bringsBucket: props.bucket !== undefined,
+    }),
   ];
   if (problems.length > 0) {
     throw new Error(`Invalid ImageClassificationPipeline props at ${scope.node.path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -115,5 +129,6 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
     tagObjects: props.tagObjects ?? true,
     logLevel: props.logLevel ?? (ingestion.type === IngestionType.QUEUED ? sfn.LogLevel.ERROR : sfn.LogLevel.ALL),
     steps,
+    reviewOutcomes: props.review ? (props.review.outcomes ?? [Outcome.LOW_CONFIDENCE]) : undefined,
   };
 }

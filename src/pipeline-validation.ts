@@ -163,6 +163,24 @@ export function stepWorstCaseSeconds(step: WorkflowStepConfig): number {
   return seconds;
 }
 
+/** The outcomes the decision can produce with these labels, flagged labels and threshold (ERROR always). */
+export function decidedOutcomes(p: Pick<ValidatedProps, 'classLabels' | 'flaggedLabels' | 'confidenceThreshold'>): Set<Outcome> {
+  const labels = p.classLabels?.filter(resolved);
+  const flagged = p.flaggedLabels.filter(resolved);
+  const occurs = new Set<Outcome>([Outcome.ERROR]);
+  if (flagged.length > 0) occurs.add(Outcome.FLAGGED);
+  if (!(labels && labels.length > 0 && flagged.length > 0 && labels.every((l) => flagged.includes(l)))) occurs.add(Outcome.ACCEPTED);
+  if (!resolved(p.confidenceThreshold) || p.confidenceThreshold > 0) occurs.add(Outcome.LOW_CONFIDENCE);
+  return occurs;
+}
+
+/** Every outcome an image can end with: the decision's, and those override steps may choose. */
+export function occurringOutcomes(p: Pick<ValidatedProps, 'classLabels' | 'flaggedLabels' | 'confidenceThreshold' | 'steps'>): Set<Outcome> {
+  const occurs = decidedOutcomes(p);
+  for (const step of p.steps) step.overrideOutcomes?.forEach((o) => occurs.add(o));
+  return occurs;
+}
+
 /** Problems with the steps: names, outcomes that never occur, retries, timeouts, state machine types. */
 function validateSteps(p: ValidatedProps): string[] {
   const problems: string[] = [];
@@ -173,12 +191,7 @@ function validateSteps(p: ValidatedProps): string[] {
   if (dupes.length > 0) problems.push(`steps must have unique names; repeated: ${dupes.join(', ')} (give each a name)`);
 
   // What the decision can produce; an override step before a step can produce its allowed outcomes too.
-  const labels = p.classLabels?.filter(resolved);
-  const flagged = p.flaggedLabels.filter(resolved);
-  const occurs = new Set<Outcome>([Outcome.ERROR]);
-  if (flagged.length > 0) occurs.add(Outcome.FLAGGED);
-  if (!(labels && labels.length > 0 && flagged.length > 0 && labels.every((l) => flagged.includes(l)))) occurs.add(Outcome.ACCEPTED);
-  if (!resolved(p.confidenceThreshold) || p.confidenceThreshold > 0) occurs.add(Outcome.LOW_CONFIDENCE);
+  const occurs = decidedOutcomes(p);
 
   let totalSeconds = 0;
   let timingsKnown = true;

@@ -1,5 +1,6 @@
 import { AspectPriority, Aspects, Duration, Names, Size } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,13 +21,16 @@ import { Classifier, ClassifierKind } from './classifier';
 import { NagV2Metadata } from './compliance/nag-v2-metadata';
 import { ACKNOWLEDGE_PRIORITY, PolicyAcknowledgements } from './compliance/policy-acknowledgements';
 import { FunctionLoggingOptions } from './function-logging';
-import { DEFAULT_METRICS_NAMESPACE } from './handlers/metrics';
+import { DEFAULT_METRICS_NAMESPACE, EmfDimension } from './handlers/metrics';
+import { ReviewMetric } from './handlers/review-metrics';
 import { Ingestion, IngestionType } from './ingestion/ingestion';
 import { createIngestion } from './ingestion/pipeline-ingestion';
 import { PipelineMonitoring } from './monitoring';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { resolveSettings } from './pipeline-settings';
+import { createReview } from './review/pipeline-review';
+import { ConsoleOptions, ReviewOptions } from './review/review-options';
 import { createStorage } from './storage';
 import { createClassification } from './workflow/classification';
 import { WorkflowStep } from './workflow/steps';
@@ -293,6 +297,23 @@ export interface ImageClassificationPipelineOptions {
    * @default - no steps
    */
   readonly steps?: WorkflowStep[];
+
+  /**
+   * Human review: images with the given outcomes (default LOW_CONFIDENCE) get a review item (pending → decided) in a
+   * DynamoDB table (`reviewTable`), written by the workflow. Decisions (in the console, or through its API) tag the
+   * image, can release a quarantined image, and append a SageMaker Ground Truth line to the feedback manifest.
+   *
+   * @default - no human review
+   */
+  readonly review?: ReviewOptions;
+
+  /**
+   * The operator console (needs `review`): a web app behind Amazon Cognito and a JWT-authorized HTTP API, with
+   * outcomes over time, the review queue and uploads. Its address is `consoleUrl`.
+   *
+   * @default - no console
+   */
+  readonly console?: ConsoleOptions;
 }
 
 /**
@@ -364,22 +385,35 @@ export class ImageClassificationPipeline extends Construct {
   public readonly dashboard?: cloudwatch.Dashboard;
   /** The confidence threshold in force. */
   public readonly confidenceThreshold: number;
+  /** The review items (human review); undefined without `review`. */
+  public readonly reviewTable?: dynamodb.Table;
+  /** The console's address (its HTTP API's endpoint); undefined without `console`. */
+  public readonly consoleUrl?: string;
+  /** The user pool the console's users sign in to (created, or the one given); undefined without `console`. */
+  public readonly userPool?: cognito.IUserPool;
+  /** The console's app client; undefined without `console`. */
+  public readonly userPoolClient?: cognito.UserPoolClient;
+  /** Serves the console and its API; undefined without `console`. */
+  public readonly consoleFunction?: lambda.Function;
   /** The KMS key that encrypts what the pipeline creates (the given `encryptionKey`, or the created one). */
   public readonly encryptionKey: kms.IKey;
   /** Receives the S3 server access logs of the created buckets; undefined when the pipeline creates no bucket. */
   public readonly serverAccessLogsBucket?: s3.IBucket;
 
   private readonly monitoring: PipelineMonitoring;
+  private readonly review?: ReturnType<typeof createReview>;
+  private readonly metricsConfig: { readonly namespace: string; readonly pipeline: string };
 
   constructor(scope: Construct, id: string, props: ImageClassificationPipelineProps) {
     super(scope, id);
     const settings = resolveSettings(this, props);
-    this.confidenceThreshold = settings.confidenceThreshold;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const metrics = {
+    this.metricsConfig = {
       namespace: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
       pipeline: Names.uniqueResourceName(this, { maxLength: 200, separator: '-' }),
     };
+    this.confidenceThreshold = settings.confidenceThreshold;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const metrics = this.metricsConfig;
 
     // Storage: the key, the image bucket, the audit bucket, the access logs bucket.
     const storage = createStorage(this, { ...props, logRetention });
@@ -405,6 +439,39 @@ export class ImageClassificationPipeline extends Construct {
     const alerting = createAlerting(this, props, storage.key);
     this.alertTopics = alerting.topics;
     this.alertDeadLetterQueue = alerting.deadLetterQueue;
+
+    // Human review: the review table, its metrics, and the console.
+    const resultEvents = props.console && (props.resultEvents?.enabled ?? true)
+      ? props.resultEvents?.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultEventBus', 'default')
+      : undefined;
+    this.review = settings.reviewOutcomes && props.review && createReview(this, {
+      review: props.review,
+      outcomes: settings.reviewOutcomes,
+      console: props.console,
+      title: this.node.path,
+      classLabels: settings.classLabels,
+      bucket: this.bucket,
+      ownBucket: props.bucket === undefined,
+      inputPrefix: props.inputPrefix ?? '',
+      inputSuffixes: settings.inputSuffixes,
+      maxUploadBytes: settings.maxImageSize.toBytes(),
+      quarantine: props.quarantine && { bucket: props.quarantine.bucket ?? this.bucket, prefix: props.quarantine.prefix },
+      auditBucket: this.auditBucket,
+      eventBus: resultEvents,
+      metrics: {
+        ...metrics,
+        outcomesFrom: settings.ingestion.type === IngestionType.QUEUED ? 'emf' : 'logs',
+        logsNamespace: `ImageClassificationPipeline/${metrics.pipeline}`,
+      },
+      key: storage.key,
+      logGroupProps: storage.logGroupProps,
+      functionLogging: props.functionLogging,
+    });
+    this.reviewTable = this.review?.table;
+    this.consoleUrl = this.review?.console?.url;
+    this.userPool = this.review?.console?.userPool;
+    this.userPoolClient = this.review?.console?.userPoolClient;
+    this.consoleFunction = this.review?.console?.apiFunction;
 
     // Classification: the classify function, the per-image workflow and the bulk workflow.
     const classification = createClassification(this, {
@@ -432,6 +499,7 @@ export class ImageClassificationPipeline extends Construct {
         audit: this.auditBucket && { bucket: this.auditBucket, prefix: storage.auditPrefix, deliveryStream: audit?.deliveryStream },
         resultEvents: (props.resultEvents?.enabled ?? true) ? { eventBus: props.resultEvents?.eventBus } : undefined,
         steps: settings.steps,
+        review: this.review && { table: this.review.table, outcomes: this.review.outcomes },
       },
       classLabels: settings.classLabels,
       topK: settings.topK,
@@ -492,7 +560,7 @@ export class ImageClassificationPipeline extends Construct {
       logLevel: settings.logLevel,
       options: props.monitoring ?? {},
     });
-    this.alarms = this.monitoring.alarms;
+    this.alarms = [...this.monitoring.alarms, ...(this.review && (props.monitoring?.alarms ?? true) ? [this.review.alarm] : [])];
     this.dashboard = this.monitoring.dashboard;
 
     // Before rule packs that run as aspects at the default priority (cdk-nag 2.x): acknowledge, then write metadata.
@@ -551,6 +619,41 @@ export class ImageClassificationPipeline extends Construct {
   /** Upload messages in the ingest dead-letter queue (failed every receive). Queued ingestion only. */
   public metricIngestDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.queued('metricIngestDeadLetterQueueDepth').metricDeadLetterQueueDepth(props);
+  }
+
+  /** Reviews waiting for a decision, measured every 5 minutes (Maximum). Needs `review`. */
+  public metricPendingReviews(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.reviewPart('metricPendingReviews').metricPending.with(props ?? {});
+  }
+
+  /** Seconds the oldest pending review has waited, measured every 5 minutes (Maximum). Needs `review`. */
+  public metricOldestPendingReviewAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.reviewPart('metricOldestPendingReviewAge').metricOldestAge.with(props ?? {});
+  }
+
+  /**
+   * Reviewers' agreement with the model for images the model gave `modelLabel`: 1 per confirmed label, 0 per corrected one
+   * (Average is the agreement rate). Written by the console's API with each decision. Needs `console`.
+   */
+  public metricReviewAgreement(modelLabel: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    this.reviewPart('metricReviewAgreement');
+    return new cloudwatch.Metric({
+      namespace: this.metricsConfig.namespace,
+      metricName: ReviewMetric.AGREEMENT,
+      dimensionsMap: { [EmfDimension.PIPELINE]: this.metricsConfig.pipeline, [EmfDimension.LABEL]: modelLabel },
+      statistic: 'Average',
+      ...props,
+    });
+  }
+
+  /** Grants reading the review items and deciding them through the table (for your own review tooling). Needs `review`. */
+  public grantReviewReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.reviewPart('grantReviewReadWrite').table.grantReadWriteData(grantee);
+  }
+
+  private reviewPart(method: string) {
+    if (!this.review) throw new Error(`${method}() needs human review; this pipeline has no \`review\` prop`);
+    return this.review;
   }
 
   private queued(method: string) {

@@ -87,7 +87,7 @@ export function objectCreatedEvent(
   key: string,
   size: number,
   etag: string,
-  opts: { versionId?: string; time?: Date; account?: string; region?: string } = {},
+  opts: { versionId?: string; time?: Date; account?: string; region?: string; reason?: string } = {},
 ) {
   const time = (opts.time ?? new Date()).toISOString();
   return {
@@ -106,7 +106,7 @@ export function objectCreatedEvent(
       'request-id': 'LOCAL',
       'requester': opts.account ?? '123456789012',
       'source-ip-address': '127.0.0.1',
-      'reason': 'PutObject',
+      'reason': opts.reason ?? 'PutObject',
     },
   };
 }

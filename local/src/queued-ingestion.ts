@@ -1,6 +1,6 @@
 import { ScaledClock } from './clock';
 import { EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
-import { DynamoDBPeer, startDynamoDB } from './peers/dynamodb';
+import { DynamoDBPeer, DynamoTableOptions, startDynamoDB, tablesFromTemplate } from './peers/dynamodb';
 import { LocalQueue, SqsPeer, startSqs } from './peers/sqs';
 import { ExecutionRequest, ExecutionResult, StepFunctionsPeer, startStepFunctions } from './peers/stepfunctions';
 import { CfnTemplate, LOCAL_ACCOUNT, resolveIntrinsics, resourceArn } from './template-resolver';
@@ -18,7 +18,8 @@ export interface QueuedTopology {
   readonly maximumBatchingWindowSeconds: number;
   readonly maximumConcurrency?: number;
   readonly reportBatchItemFailures: boolean;
-  readonly tables: Array<{ readonly id: string; readonly partitionKey: string; readonly ttlAttribute?: string }>;
+  /** Every table of the template (the idempotency table, the review table). */
+  readonly tables: Array<DynamoTableOptions & { readonly id: string }>;
 }
 
 /** Reads the queued path from the template, starting at the rule target `targetArn` (`{ Fn::GetAtt: [queue, Arn] }`). */
@@ -34,11 +35,7 @@ export function queuedTopology(template: CfnTemplate, target: any): QueuedTopolo
   if (!deadLetterQueueId || !mapping || !functionId) {
     throw new Error(`The upload rule targets queue ${queueId}, but the local runner needs its redrive policy and an event source mapping to a function`);
   }
-  const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([id, r]) => ({
-    id,
-    partitionKey: (r.Properties.KeySchema as any[]).find((k) => k.KeyType === 'HASH').AttributeName,
-    ttlAttribute: r.Properties.TimeToLiveSpecification?.AttributeName,
-  }));
+  const tables = tablesFromTemplate(template.Resources).map((t) => ({ ...t, id: t.tableName }));
   const p = mapping.Properties;
   return {
     queueId,
@@ -95,8 +92,7 @@ export class LocalQueuedIngestion {
         },
       ],
     });
-    const tables = t.tables.map((x) => ({ tableName: x.id, partitionKey: x.partitionKey, ttlAttribute: x.ttlAttribute }));
-    const dynamodb = await startDynamoDB({ tables });
+    const dynamodb = await startDynamoDB({ tables: t.tables });
     const stepFunctions = await startStepFunctions({ startSync: options.startSync, clock });
     return new LocalQueuedIngestion(options, sqs, dynamodb, stepFunctions);
   }

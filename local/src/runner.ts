@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { gunzipSync } from 'node:zlib';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
@@ -21,9 +22,10 @@ import { compatDefinition, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
+import { DynamoDBPeer, startDynamoDB, tablesFromTemplate } from './peers/dynamodb';
 import { deliveryStreamsFromTemplate, FirehosePeer, LocalDeliveryStream, startFirehose } from './peers/firehose';
 import { RekognitionModel, RekognitionPeer, startRekognition } from './peers/rekognition';
-import { S3Peer, startS3 } from './peers/s3';
+import { S3ObjectCreated, S3Peer, startS3 } from './peers/s3';
 import { EndpointCapacity, SageMakerRuntimePeer, startSageMakerRuntime } from './peers/sagemaker-runtime';
 import { SnsPublished, SnsSink, startSnsSink } from './peers/sns';
 import { ExecutionRequest, ExecutionResult } from './peers/stepfunctions';
@@ -114,6 +116,19 @@ export interface LocalPipelineOptions {
    * @default - no record limit: objects are written on the buffering size or interval, {@link LocalPipeline.flushAuditTrail} or close
    */
   readonly firehoseMaxRecordsPerObject?: number;
+  /**
+   * Receives every EMF line the functions write (they go to stdout on Lambda, where CloudWatch turns them into
+   * metrics), with the simulated time; when set, the functions' metrics are on and their lines are not printed.
+   * @default - metrics off (POWERTOOLS_METRICS_DISABLED=true unless set in the environment)
+   */
+  readonly metricsSink?: (line: string, timestampMs: number) => void;
+  /**
+   * S3 sends "Object Created" events for every object written to the peer (a presigned PUT from a browser, a copy
+   * back from quarantine), as a bucket with EventBridge notifications does, and each one that matches the upload rule
+   * runs (see {@link LocalPipeline.whenProcessed}). Without it, only `upload()` and `putEvent()` start executions.
+   * @default false
+   */
+  readonly s3EventNotifications?: boolean;
 }
 
 /** One execution of the pipeline's state machine. */
@@ -187,6 +202,8 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:s3:deleteObject',
   'arn:aws:states:::aws-sdk:s3:putObject',
   'arn:aws:states:::aws-sdk:s3:getObjectTagging',
+  // human review: the workflow opens a review item
+  'arn:aws:states:::dynamodb:putItem',
   'arn:aws:states:::aws-sdk:firehose:putRecord',
   'arn:aws:states:::aws-sdk:rekognition:detectLabels',
   'arn:aws:states:::aws-sdk:rekognition:detectModerationLabels',
@@ -261,6 +278,11 @@ export class LocalPipeline {
   private readonly topology?: QueuedTopology;
   /** The queued path's peers (ingest queue, Step Functions, DynamoDB); undefined with direct ingestion. */
   public queued?: LocalQueuedIngestion;
+  /** DynamoDB with every table of the template (idempotency, review); undefined when it has none. */
+  public dynamodb?: DynamoDBPeer;
+  /** Set when this runner started `dynamodb` itself (direct ingestion); the queued path owns its own. */
+  private ownDynamoDB = false;
+  private dynamodbClient?: DynamoDBClient;
   /** Simulated time of every timer, retry and timeout. */
   public readonly clock: ScaledClock;
   /** Every per-image and bulk execution, in the order they ended. */
@@ -272,6 +294,10 @@ export class LocalPipeline {
   /** Environment every function gets on top of its own: the peers' endpoints and credentials. */
   private peerEnv: Record<string, string> = {};
   private invocations = 0;
+  /** With `s3EventNotifications`: the processing of the latest creation of each `bucket/key`. */
+  private readonly notifications = new Map<string, Promise<LocalExecution>>();
+  /** Environment set on top of a function's own, per logical ID (the local console points its function at its peers). */
+  private readonly envOverrides = new Map<string, Record<string, string>>();
   /** Definitions validated already (validation costs more than an execution). */
   private readonly validated = new Set<unknown>();
 
@@ -323,10 +349,85 @@ export class LocalPipeline {
     this.bucketName = bucketNames[0];
   }
 
+  /**
+   * Gives the console's local origin the CORS rule the template gives its API endpoint on the pipeline's bucket (the
+   * browser PUTs uploads there). Buckets without a CORS rule in the template (a bucket you bring) are left alone.
+   */
+  public async allowOrigin(origin: string): Promise<void> {
+    for (const [id, r] of Object.entries(this.template.Resources)) {
+      const rules: any[] | undefined = r.Type === 'AWS::S3::Bucket' ? r.Properties?.CorsConfiguration?.CorsRules : undefined;
+      if (!rules) continue;
+      await this.s3Client.send(new S3.PutBucketCorsCommand({
+        Bucket: physicalName(id, 'AWS::S3::Bucket'),
+        CORSConfiguration: {
+          CORSRules: rules.map((rule) => ({
+            AllowedMethods: rule.AllowedMethods,
+            AllowedHeaders: rule.AllowedHeaders,
+            ExposeHeaders: rule.ExposedHeaders,
+            MaxAgeSeconds: rule.MaxAge,
+            // The template's origin is the API's endpoint (a token resolved at deployment): here, the local console's.
+            AllowedOrigins: [origin],
+          })),
+        },
+      }));
+    }
+  }
+
+  /** Logical IDs of the template's functions whose ID contains `part` (e.g. `ConsoleApiFunction`). */
+  public functionIds(part: string): string[] {
+    return [...this.functions.keys()].filter((id) => id.includes(part));
+  }
+
+  /**
+   * Invokes one of the template's functions as Lambda would (a warm environment, or a new one), with `env` on top of its
+   * own environment for environments created from now on. Errors are thrown as the function threw them.
+   */
+  public async invokeFunction(logicalId: string, event: unknown, env?: Record<string, string>): Promise<unknown> {
+    const fn = this.functions.get(logicalId);
+    if (!fn) throw new Error(`No function ${logicalId} in the template`);
+    if (env && JSON.stringify(env) !== JSON.stringify(this.envOverrides.get(logicalId))) {
+      this.envOverrides.set(logicalId, env);
+      this.idleHandlers.delete(logicalId);
+    }
+    try {
+      return await this.invoke(fn, event);
+    } catch (e: any) {
+      // invoke() shapes errors as Step Functions reports them; callers outside a workflow want the function's own.
+      const parsed = safeJson(e?.message);
+      throw Object.assign(new Error(parsed?.errorMessage ?? e?.message), { name: parsed?.errorType ?? e?.name });
+    }
+  }
+
+  /** An object creation S3 notified (with `s3EventNotifications`): its event goes through the upload rule like any. */
+  private notified(c: S3ObjectCreated): void {
+    const event = objectCreatedEvent(c.bucket, c.key, c.size, c.etag, { reason: c.reason, time: new Date(this.clock.now()) });
+    const processed = this.putEvent(event);
+    processed.catch(() => undefined);
+    this.notifications.set(`${c.bucket}/${c.key}`, processed);
+  }
+
+  /**
+   * With `s3EventNotifications`: what became of the latest "Object Created" event for `key` in the pipeline's bucket (the
+   * execution it ran, or NOT_TRIGGERED), waiting up to `timeoutMs` for the object to be written.
+   */
+  public async whenProcessed(key: string, timeoutMs = 30_000): Promise<LocalExecution> {
+    if (!this.options.s3EventNotifications) throw new Error('whenProcessed() needs s3EventNotifications: true');
+    const id = `${this.bucketName}/${key}`;
+    const deadline = Date.now() + timeoutMs;
+    while (!this.notifications.has(id)) {
+      if (Date.now() > deadline) throw new Error(`No object was created at s3://${id} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.notifications.get(id)!;
+  }
+
   /** Uploads an object to the pipeline's bucket and, if the upload rule matches, runs the execution it starts. */
   public async upload(key: string, body: Uint8Array | string): Promise<LocalExecution> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    this.notifications.delete(`${this.bucketName}/${key}`);
     const put = await this.s3Client.send(new S3.PutObjectCommand({ Bucket: this.bucketName, Key: key, Body: bytes }));
+    // S3 notifies the upload itself.
+    if (this.options.s3EventNotifications) return this.whenProcessed(key);
     const event = objectCreatedEvent(this.bucketName, key, bytes.length, (put.ETag ?? '').replace(/"/g, ''), { versionId: put.VersionId });
     return this.putEvent(event);
   }
@@ -727,6 +828,11 @@ export class LocalPipeline {
   }
 
   /** Bucket and static key prefix of the audit records: the delivery stream's, else the WriteAuditRecord putObject's. */
+  /** The bucket the audit trail is delivered to (and human review's feedback manifest is written to). */
+  public get auditBucketName(): string {
+    return this.auditLocation().bucket;
+  }
+
   private auditLocation(): { bucket: string; prefix: string } {
     const stream = this.deliveryStreams.find((s) => this.firehose?.streams.includes(s));
     if (stream) return { bucket: stream.bucket, prefix: stream.prefix.split('!{')[0] };
@@ -748,14 +854,20 @@ export class LocalPipeline {
     this.observerClient?.destroy();
     this.snsClient?.destroy();
     this.rekognitionClient?.destroy();
-    await Promise.all([this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close()]);
+    this.dynamodbClient?.destroy();
+    await Promise.all([
+      this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close(), this.ownDynamoDB ? this.dynamodb?.close() : undefined,
+    ]);
     if (deliveryError) throw deliveryError;
   }
 
   private async init() {
     // The upload bucket (maybe imported) and every bucket the template creates (audit, quarantine).
     const created = Object.entries(this.template.Resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket').map(([id]) => physicalName(id, 'AWS::S3::Bucket'));
-    this.s3 = await startS3({ buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])] });
+    this.s3 = await startS3({
+      buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])],
+      onObjectCreated: this.options.s3EventNotifications ? (c) => this.notified(c) : undefined,
+    });
     this.sagemaker = await startSageMakerRuntime({ models: this.options.models, capacity: this.options.capacity, clock: this.clock });
     this.sns = await startSnsSink();
     this.s3Client = this.s3.client();
@@ -798,7 +910,17 @@ export class LocalPipeline {
       });
       Object.assign(this.peerEnv, this.queued.env);
       dispatch.env[DispatchEnv.QUEUE_URL] = this.queued.queueUrlForClients;
+      this.dynamodb = this.queued.dynamodb;
+    } else {
+      const tables = tablesFromTemplate(this.template.Resources);
+      if (tables.length > 0) {
+        this.dynamodb = await startDynamoDB({ tables });
+        this.ownDynamoDB = true;
+        this.peerEnv.AWS_ENDPOINT_URL_DYNAMODB = this.dynamodb.url;
+      }
     }
+    if (this.dynamodb) this.dynamodbClient = this.dynamodb.client();
+    if (this.options.metricsSink) this.peerEnv.POWERTOOLS_METRICS_DISABLED = 'false';
   }
 
   private isLambdaTask(state: any): boolean {
@@ -854,6 +976,20 @@ export class LocalPipeline {
           return out;
         } catch (e: any) {
           throw integrationError(sdkIntegrationErrorName('firehose', sdkErrorNameOf(e)), e);
+        }
+      };
+    }
+    if (resource === 'arn:aws:states:::dynamodb:putItem') {
+      const client = this.dynamodbClient;
+      return async (params) => {
+        try {
+          if (!client) throw new Error('no DynamoDB table in the template');
+          const out: any = await client.send(new PutItemCommand(params));
+          delete out.$metadata;
+          return out;
+        } catch (e: any) {
+          // The optimized DynamoDB integration names errors `DynamoDB.<Name>Exception`.
+          throw integrationError(optimizedIntegrationErrorName('DynamoDB', sdkErrorNameOf(e)), e);
         }
       };
     }
@@ -945,7 +1081,8 @@ export class LocalPipeline {
       return this.loadModule(fn, file, source, exportName);
     }
     // Bundles are named after their function class: ClassifyFunction → classify.lambda.
-    const name = /(Classify|Summarize|Dispatch)Function/.exec(fn.logicalId)?.[1]?.toLowerCase();
+    const name = /(Classify|Summarize|Dispatch|ConsoleApi|ReviewMetrics)Function/.exec(fn.logicalId)?.[1]
+      ?.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
     if (!name) throw new Error(`No bundled handler is known for function ${fn.logicalId}`);
     // Absolute: createRequire needs an absolute path, and a relative handlersDir means the caller's working directory.
     const entry = path.resolve(this.options.handlersDir ?? HANDLERS_DIR, `${name}.lambda`, 'index.js');
@@ -957,10 +1094,28 @@ export class LocalPipeline {
     // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
     // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
     // its own peers, as a new execution environment would, and the host process's environment is untouched.
-    const env = { ...process.env, ...this.peerEnv, ...fn.env };
+    const env = { ...process.env, ...this.peerEnv, ...fn.env, ...this.envOverrides.get(fn.logicalId) };
+    // EMF lines go to the metrics sink (CloudWatch's part on Lambda) when there is one; everything else to stdout.
+    const sink = this.options.metricsSink;
+    const stdout = sink && new Proxy(process.stdout, {
+      get: (target, prop) => {
+        if (prop !== 'write') return Reflect.get(target, prop);
+        return (chunk: unknown, ...rest: any[]) => {
+          const text = String(chunk);
+          if (text.includes('"_aws"')) {
+            for (const line of text.split('\n').filter((l) => l.trim() !== '')) sink(line, this.clock.now());
+            const cb = rest.find((r) => typeof r === 'function');
+            if (cb) cb();
+            return true;
+          }
+          return (process.stdout.write as any)(chunk, ...rest);
+        };
+      },
+    });
     const sandboxedProcess = new Proxy(process, {
       get: (target, prop) => {
         if (prop === 'env') return env;
+        if (prop === 'stdout' && stdout) return stdout;
         const value = Reflect.get(target, prop);
         return typeof value === 'function' ? value.bind(target) : value;
       },

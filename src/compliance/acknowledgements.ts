@@ -120,6 +120,33 @@ export const ACKNOWLEDGEMENTS = {
       + 'idempotency window (24 hours by default); results live in the audit trail. Point-in-time recovery is on; an '
       + 'AWS Backup plan would keep copies of records whose only purpose is to expire.',
   },
+  reviewTableBackup: {
+    rules: HIPAA_NIST_PCI('DynamoDBInBackupPlan'),
+    appliesTo: 'the review table (`review`)',
+    reason: 'Point-in-time recovery keeps continuous backups of the review items for 35 days, deletion protection is on '
+      + 'and the table is retained when the stack is deleted; every decision is also written to the feedback manifest in '
+      + 'the audit bucket. Which AWS Backup plan (vault, schedule, retention) a table belongs to is the account\'s choice: '
+      + 'add `pipeline.reviewTable` to yours.',
+  },
+  consolePublicRoutes: {
+    rules: ['AwsSolutions-APIG4', 'AwsSolutions-COG4'],
+    appliesTo: 'the console\'s three public routes (`GET /`, `GET /static/{file}`, `GET /config.json`)',
+    reason: 'They serve the console\'s page, its script and style, and the public sign-in settings (user pool and app client '
+      + 'IDs), which a browser needs before it has a token. They read nothing else; every `/api/` route requires a Cognito '
+      + 'JWT (the HTTP API\'s JWT authorizer) and the function checks the user\'s group.',
+  },
+  userPoolMfa: {
+    rules: ['AwsSolutions-COG2'],
+    appliesTo: 'the console\'s user pool, when the construct creates it',
+    reason: 'MFA is optional (TOTP) in the created pool: the console signs in with a password over TLS, users are created by '
+      + 'administrators only, and tokens last an hour. Bring a user pool that requires MFA (`console.userPool`) to enforce it.',
+  },
+  userPoolThreatProtection: {
+    rules: ['AwsSolutions-COG3'],
+    appliesTo: 'the console\'s user pool, when the construct creates it',
+    reason: 'Threat protection (advanced security) needs the Cognito Plus feature plan, billed per monthly active user; a '
+      + 'pool of admin-created operators does not warrant it by default. Bring a pool with the Plus plan to use it.',
+  },
   notificationsHandler: {
     rules: ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', ...HIPAA_NIST_PCI('IAMNoInlinePolicy')],
     appliesTo: 'aws-cdk-lib\'s bucket-notifications custom resource, which turns on EventBridge notifications: its handler '

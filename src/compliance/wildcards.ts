@@ -30,7 +30,7 @@ export const NO_RESOURCE_LEVEL_ACTIONS = [
   /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets|GetSamplingStatisticSummaries)$/,
   /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
   /^rekognition:(DetectLabels|DetectModerationLabels)$/,
-  /^cloudwatch:PutMetricData$/,
+  /^cloudwatch:(PutMetricData|GetMetricData)$/,
 ];
 
 /** Object-level S3 actions the pipeline grants on `<bucket>/<prefix>*`. */
@@ -46,7 +46,7 @@ export const WILDCARD_ACKNOWLEDGEMENTS: WildcardAcknowledgement[] = [
     reason: 'X-Ray\'s PutTraceSegments, PutTelemetryRecords and GetSampling*, the CloudWatch Logs log-delivery actions '
       + 'Step Functions logging needs, Rekognition\'s DetectLabels and DetectModerationLabels (without a custom '
       + 'adapter) and CloudWatch PutMetricData (a ClassifierEndpoint\'s instance metrics, limited to SageMaker\'s '
-      + 'namespaces by a condition) have no resource-level permissions: IAM accepts only `*` for them. The statements '
+      + 'namespaces by a condition) and GetMetricData (the console\'s chart) have no resource-level permissions: IAM accepts only `*` for them. The statements '
       + 'hold no other action.',
     matches: (statement, wildcard) => wildcard === 'Resource::*'
       && actionsOf(statement).every((a) => NO_RESOURCE_LEVEL_ACTIONS.some((re) => re.test(a))),

@@ -8,6 +8,7 @@ import { copySource, mergeTags, Tag } from './object-actions';
 import { candidateKeys } from './object-key';
 import { decideOutcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 import { rankScores } from './scores';
+import { RELEASED_METADATA_KEY, RELEASED_METADATA_VALUE } from '../review/decisions';
 
 /** What the state machine passes to the classify function. */
 export interface ClassifyRequest {
@@ -59,6 +60,8 @@ export interface ClassifyOutput {
     readonly tagSet?: Tag[];
     /** Where quarantine copies the object, when quarantine is configured. */
     readonly quarantine?: { readonly key: string; readonly copySource: string };
+    /** A reviewer released the image from quarantine (its `ics-review: released` metadata): not quarantined or reviewed again. */
+    readonly released?: boolean;
   };
 }
 
@@ -136,6 +139,8 @@ interface ReadImage {
   readonly versionId?: string;
   /** Tags on the object, as GetObject reports them (0 when it reports none). */
   readonly tagCount: number;
+  /** The console released it from quarantine (metadata the release copy sets). */
+  readonly released: boolean;
 }
 
 async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<ReadImage> {
@@ -154,7 +159,13 @@ async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promis
         throw new ClassificationError(ErrorName.ImageTooLarge, `The image is ${bytes.length} bytes; the maximum is ${maxBytes} bytes.`);
       }
       // S3 sends the tag count only when the object has tags (and the reader may read them).
-      return { key, bytes, versionId: res.VersionId ?? ref.versionId, tagCount: res.TagCount ?? 0 };
+      return {
+        key,
+        bytes,
+        versionId: res.VersionId ?? ref.versionId,
+        tagCount: res.TagCount ?? 0,
+        released: res.Metadata?.[RELEASED_METADATA_KEY] === RELEASED_METADATA_VALUE,
+      };
     } catch (err) {
       const mapped = s3Error(err, { ...ref, key });
       const tryNext = mapped.name === ErrorName.ObjectNotFound && i < keys.length - 1;
@@ -230,6 +241,7 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
       ...(config.quarantinePrefix !== undefined
         ? { quarantine: { key: `${config.quarantinePrefix}${image.key}`, copySource: copySource(ref.bucket, image.key, image.versionId) } }
         : {}),
+      ...(image.released ? { released: true } : {}),
     },
   };
 }

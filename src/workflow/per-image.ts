@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +17,7 @@ import { DEFER_FIELD, DEFERRED_ERROR } from '../handlers/dispatch';
 import { LOW_CONFIDENCE_ERROR } from '../handlers/dispatch-metrics';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
+import { RELEASED, reviewStates } from '../review/review-states';
 
 /** The audit trail's delivery stream, as the workflow puts records into it. */
 export interface AuditStreamRef {
@@ -48,6 +50,8 @@ export interface PerImageWorkflowProps {
    */
   readonly audit?: { readonly bucket: s3.IBucket; readonly prefix: string; readonly deliveryStream?: AuditStreamRef };
   readonly resultEvents?: { readonly eventBus?: events.IEventBus };
+  /** Human review: a review item for images with these outcomes (review/review-states.ts). */
+  readonly review?: { readonly table: dynamodb.ITable; readonly outcomes: Outcome[] };
   /** Your own steps, in order, between the decision and the actions (see step-states.ts). */
   readonly steps?: WorkflowStepConfig[];
   /**
@@ -329,8 +333,12 @@ export class PerImageWorkflow extends Construct {
     };
     const objectArns = (bucket: s3.IBucket, prefix: string) => [bucket.arnForObjects(`${prefix}*`)];
 
-    let first: sfn.State = next;
+    // Human review comes last, so the review records where the image is (quarantined or not).
+    let first: sfn.State = props.review
+      ? reviewStates(this, { table: props.review.table, outcomes: props.review.outcomes, next, guard })
+      : next;
     if (props.quarantine) {
+      const afterQuarantine = first;
       const q = props.quarantine;
       const copy = guard(new tasks.CallAwsService(this, StateName.COPY_TO_QUARANTINE, {
         comment: 'Copy exactly the classified version (tags included) under the quarantine prefix.',
@@ -368,11 +376,13 @@ export class PerImageWorkflow extends Construct {
       });
       copy.next(del);
       del.next(record);
-      record.next(next);
+      record.next(afterQuarantine);
       const inScope = q.outcomes.map((o) => sfn.Condition.stringEquals('$.result.outcome', o));
       first = new sfn.Choice(this, StateName.SHOULD_QUARANTINE)
+        // A reviewer released it from quarantine: it stays where it is now.
+        .when(RELEASED, afterQuarantine)
         .when(inScope.length === 1 ? inScope[0] : sfn.Condition.or(...inScope), copy)
-        .otherwise(next);
+        .otherwise(afterQuarantine);
     }
     if (props.tagObjects) {
       const tag = guard(new tasks.CallAwsService(this, StateName.TAG_OBJECT, {
@@ -410,6 +420,8 @@ export class PerImageWorkflow extends Construct {
     }).next(next);
 
     const route = new sfn.Choice(this, StateName.ROUTE_ALERTS);
+    // A reviewer released the image: its classification was alerted and judged before; only a new ERROR alerts.
+    if (this.props.review) route.when(sfn.Condition.and(RELEASED, sfn.Condition.not(sfn.Condition.stringEquals('$.result.outcome', Outcome.ERROR))), next);
     for (const { outcome, topics } of routed) {
       const attributes: Record<string, string> = outcome === Outcome.ERROR
         ? { outcome: sfn.JsonPath.stringAt('$.result.outcome'), error: sfn.JsonPath.stringAt('$.result.error.name') }

@@ -16,6 +16,22 @@ export interface DynamoTableOptions {
   readonly sortKey?: string;
   /** The table's TTL attribute (epoch seconds), for `expireTtl`. */
   readonly ttlAttribute?: string;
+  /** Global secondary indexes (string keys, every attribute projected). */
+  readonly globalIndexes?: ReadonlyArray<{ readonly indexName: string; readonly partitionKey: string; readonly sortKey?: string }>;
+}
+
+/** The tables of a template (named by logical ID, as the runner resolves their Ref), with their keys, TTL and indexes. */
+export function tablesFromTemplate(resources: Record<string, { Type: string; Properties?: any }>): DynamoTableOptions[] {
+  const key = (schema: any[], type: string): string | undefined => schema?.find((k) => k.KeyType === type)?.AttributeName;
+  return Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([id, r]) => ({
+    tableName: id,
+    partitionKey: key(r.Properties.KeySchema, 'HASH')!,
+    sortKey: key(r.Properties.KeySchema, 'RANGE'),
+    ttlAttribute: r.Properties.TimeToLiveSpecification?.AttributeName,
+    globalIndexes: (r.Properties.GlobalSecondaryIndexes ?? []).map((g: any) => ({
+      indexName: g.IndexName, partitionKey: key(g.KeySchema, 'HASH')!, sortKey: key(g.KeySchema, 'RANGE'),
+    })),
+  }));
 }
 
 export interface DynamoDBPeerOptions {
@@ -76,11 +92,18 @@ export async function startDynamoDB(options: DynamoDBPeerOptions): Promise<Dynam
   try {
     for (const t of options.tables) {
       const keys = [{ AttributeName: t.partitionKey, KeyType: 'HASH' as const }, ...t.sortKey ? [{ AttributeName: t.sortKey, KeyType: 'RANGE' as const }] : []];
+      const indexes = (t.globalIndexes ?? []).map((g) => ({
+        IndexName: g.indexName,
+        KeySchema: [{ AttributeName: g.partitionKey, KeyType: 'HASH' as const }, ...g.sortKey ? [{ AttributeName: g.sortKey, KeyType: 'RANGE' as const }] : []],
+        Projection: { ProjectionType: 'ALL' as const },
+      }));
+      const attributes = [...new Set([...keys, ...indexes.flatMap((i) => i.KeySchema)].map((k) => k.AttributeName))];
       await own.send(new CreateTableCommand({
         TableName: t.tableName,
         BillingMode: 'PAY_PER_REQUEST',
         KeySchema: keys,
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' as const })),
+        AttributeDefinitions: attributes.map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
       }));
     }
     // With createTableMs 0 dynalite flips CREATING to ACTIVE on its next timer tick; this waits real time, not simulated.

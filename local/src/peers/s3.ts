@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type * as http from 'node:http';
@@ -17,6 +17,20 @@ export interface S3PeerOptions {
   readonly dir?: string;
   /** @default a random free port */
   readonly port?: number;
+  /**
+   * Called after each successful object creation (PutObject, including presigned PUTs, CopyObject, and
+   * CompleteMultipartUpload), as S3 sends "Object Created" to EventBridge. @default no notifications
+   */
+  readonly onObjectCreated?: (created: S3ObjectCreated) => void;
+}
+
+/** An object creation, as S3's EventBridge notification describes it. */
+export interface S3ObjectCreated {
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly reason: 'PutObject' | 'CopyObject' | 'CompleteMultipartUpload';
 }
 
 /** S3 operations whose store access {@link S3Peer.failNext} can break. */
@@ -78,17 +92,24 @@ export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
   const store = new FlatStore(dir);
+  const conditionalWrites = new ConditionalWrites();
   const app = s3rver as unknown as S3rverApp;
   app.store = app.context.store = store;
   await s3rver.configureBuckets();
   const handle = s3rver.callback() as (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
   // Our own listener (rather than s3rver.run) so the copy-source header and the key are fixed before s3rver parses them.
   const server = await startLoopbackServer((req, res) => {
+    // s3rver does not check SigV4 at all; a presigned URL (a browser's upload) is checked as S3 checks it.
+    const presigned = verifyPresignedV4(req, 'S3RVER');
+    if (presigned) return sendS3Error(req, res, presigned);
     const source = req.headers['x-amz-copy-source'];
     if (typeof source === 'string') req.headers['x-amz-copy-source'] = normalizeCopySource(source);
     const routed = routeObjectRequest(req.url ?? '/');
     if (typeof routed !== 'string') return sendS3Error(req, res, routed);
     req.url = routed;
+    if (options.onObjectCreated) notifyOnCreation(req, res, store, options.onObjectCreated);
+    const conditional = conditionalPut(req);
+    if (conditional) return conditionalWrites.run(conditional, store, req, res, () => handle(req, res));
     return handle(req, res);
   }, options.port, (res, _err, req) => sendS3Error(req, res, internalError()), 's3');
   // s3rver answers what its handlers throw (S3Error.fromError: 500 InternalError); failures are recorded, not S3's own 4xx.
@@ -485,6 +506,129 @@ async function copyIfExists(from: string, to: string): Promise<void> {
 
 function internalError(): S3ErrorLike {
   return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
+}
+
+const rfc3986 = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+
+/**
+ * Checks a presigned (query-string) SigV4 request as S3 does: the signature over the method, path, query, the signed
+ * headers' values (so a body of another length than a signed `content-length` fails) and the payload hash, and the
+ * expiry. Answers the S3 error, or undefined when the request is not presigned or checks out. (Signature Version 4,
+ * "Authenticating Requests: Using Query Parameters".)
+ */
+function verifyPresignedV4(req: http.IncomingMessage, secretAccessKey: string): S3ErrorLike | undefined {
+  const url = new URL(req.url ?? '/', 'http://s3.local');
+  const q = url.searchParams;
+  if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') return undefined;
+  const credential = (q.get('X-Amz-Credential') ?? '').split('/');
+  const date = q.get('X-Amz-Date') ?? '';
+  const expires = Number(q.get('X-Amz-Expires'));
+  const signedHeaders = (q.get('X-Amz-SignedHeaders') ?? '').split(';').filter((h) => h !== '');
+  const at = Date.UTC(+date.slice(0, 4), +date.slice(4, 6) - 1, +date.slice(6, 8), +date.slice(9, 11), +date.slice(11, 13), +date.slice(13, 15));
+  if (credential.length !== 5 || !Number.isFinite(at) || !Number.isInteger(expires)) {
+    return new S3Error('AuthorizationQueryParametersError', 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+  }
+  if (Date.now() > at + expires * 1000) return new S3Error('AccessDenied', 'Request has expired');
+  const query = [...q.entries()].filter(([k]) => k !== 'X-Amz-Signature').map(([k, v]) => [rfc3986(k), rfc3986(v)])
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('&');
+  const headerValue = (h: string) => {
+    const v = req.headers[h];
+    return (Array.isArray(v) ? v.join(',') : v ?? '').trim().replace(/\s+/g, ' ');
+  };
+  const canonical = [
+    req.method, url.pathname, query, ...signedHeaders.map((h) => `${h}:${headerValue(h)}`), '', signedHeaders.join(';'),
+    q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD',
+  ].join('\n');
+  const scope = credential.slice(1).join('/');
+  const toSign = ['AWS4-HMAC-SHA256', date, scope, createHash('sha256').update(canonical, 'utf8').digest('hex')].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, credential[1]), credential[2]), credential[3]), 'aws4_request');
+  if (hmac(key, toSign).toString('hex') !== q.get('X-Amz-Signature')) {
+    return new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+  }
+  return undefined;
+}
+
+/** The query's subresources and operation parameters: not the SDK's `x-id` nor a presigned URL's `X-Amz-*` authentication. */
+function requestParams(url: URL): string[] {
+  return [...url.searchParams.keys()].filter((k) => k !== 'x-id' && !/^x-amz-/i.test(k));
+}
+
+/** Watches a request that may create an object and reports the creation once S3 has answered 200. */
+function notifyOnCreation(req: http.IncomingMessage, res: http.ServerResponse, store: FlatStore, notify: (created: S3ObjectCreated) => void): void {
+  const url = new URL(req.url ?? '/', 'http://s3.local');
+  const params = requestParams(url);
+  const reason = req.method === 'PUT' && params.length === 0 ? (req.headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject')
+    : req.method === 'POST' && params.includes('uploadId') ? 'CompleteMultipartUpload' : undefined;
+  const [, bucket, ...rest] = url.pathname.split('/');
+  if (!reason || !bucket || rest.length === 0) return;
+  const key = decodeURIComponent(rest.join('/'));
+  res.once('finish', () => {
+    if (res.statusCode !== 200) return;
+    void Promise.all([
+      fs.promises.stat(store.getResourcePath(bucket, key, 'object')).then((st) => st.size, () => 0),
+      fs.promises.readFile(store.getResourcePath(bucket, key, 'object.md5'), 'utf8').then((t) => t.trim(), () => ''),
+    ]).then(([size, etag]) => notify({ bucket, key, size, etag, reason }));
+  });
+}
+
+/** A PutObject with `If-Match` or `If-None-Match` (S3's conditional writes): its bucket, key and conditions. */
+interface ConditionalPut {
+  readonly bucket: string;
+  readonly key: string;
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: string;
+}
+
+function conditionalPut(req: http.IncomingMessage): ConditionalPut | undefined {
+  const ifMatch = req.headers['if-match'];
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (req.method !== 'PUT' || (ifMatch === undefined && ifNoneMatch === undefined) || req.headers['x-amz-copy-source']) return undefined;
+  const url = new URL(req.url ?? '/', 'http://s3.local');
+  // Object writes only (not tagging, parts or other subresources).
+  if (requestParams(url).length > 0) return undefined;
+  const [, bucket, ...rest] = url.pathname.split('/');
+  if (!bucket || rest.length === 0) return undefined;
+  return { bucket, key: decodeURIComponent(rest.join('/')), ifMatch: ifMatch as string | undefined, ifNoneMatch: ifNoneMatch as string | undefined };
+}
+
+/**
+ * S3's conditional writes, which s3rver lacks: `If-None-Match: *` fails 412 PreconditionFailed when the key exists,
+ * `If-Match: <etag>` fails 412 when the current ETag differs and 404 NoSuchKey when there is no object (User Guide,
+ * "Conditional writes"). Writes to one key are checked and applied one at a time, so two writers conditioned on the
+ * same ETag cannot both succeed (S3 answers the loser 412, or 409 ConditionalRequestConflict when they overlap).
+ */
+class ConditionalWrites {
+  private readonly locks = new Map<string, Promise<void>>();
+
+  public async run(
+    c: ConditionalPut, store: FlatStore, req: http.IncomingMessage, res: http.ServerResponse, write: () => Promise<void>,
+  ): Promise<void> {
+    const id = `${c.bucket}/${c.key}`;
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.locks.set(id, previous.then(() => mine));
+    await previous;
+    res.once('close', release);
+    res.once('finish', release);
+    const md5 = await fs.promises.readFile(store.getResourcePath(c.bucket, c.key, 'object.md5'), 'utf8').then((t) => t.trim(), () => undefined);
+    const etag = md5 === undefined ? undefined : `"${md5}"`;
+    const unquoted = (v: string) => v.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+    if (c.ifNoneMatch !== undefined && c.ifNoneMatch.trim() === '*' && etag !== undefined) {
+      return sendS3Error(req, res, new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' }));
+    }
+    if (c.ifMatch !== undefined) {
+      if (etag === undefined) return sendS3Error(req, res, new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: c.key }));
+      if (unquoted(c.ifMatch) !== unquoted(etag)) {
+        return sendS3Error(req, res, new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' }));
+      }
+    }
+    // s3rver would read the If-* headers as GET conditions; they are answered here.
+    delete req.headers['if-match'];
+    delete req.headers['if-none-match'];
+    await write();
+  }
 }
 
 /** An S3 REST error response: the XML error document with its status (no body for HEAD, as S3 answers). */

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
+import { reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
+import { images } from '../../test/handlers/fixtures';
+import { icsProps, VEHICLE_LABELS } from '../../test/stacks';
+import { LocalConsole } from '../src/console';
+import { functionModel } from '../src/models/function-model';
+import { CfnTemplate } from '../src/template-resolver';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Vehicle-label scores (bicycle, motorcycle, pickup_truck, bus, tank, tractor): `index` on top with `score`. */
+const scores = (index: number, score: number) => VEHICLE_LABELS.map((_, i) => (i === index ? score : (1 - score) / 5));
+const imageFor = (n: number) => Buffer.concat([images.jpeg, Buffer.alloc(n, 0)]);
+/** LOW_CONFIDENCE: bus at 0.6 (threshold 0.94). */
+const UNSURE = scores(3, 0.6);
+
+function synth(props: Partial<ImageClassificationPipelineProps> = {}) {
+  const app = new App();
+  const stack = new Stack(app, 'Local');
+  new ImageClassificationPipeline(stack, 'Ics', {
+    ...icsProps(),
+    inputPrefix: 'uploads/',
+    review: {},
+    console: {},
+    ...props,
+  });
+  return Template.fromStack(stack).toJSON() as CfnTemplate;
+}
+
+/** Signs in through the local stand-in for Cognito as the page does (InitiateAuth, USER_PASSWORD_AUTH). */
+async function signIn(local: LocalConsole, username: string, password: string): Promise<string> {
+  const config = await (await fetch(`${local.url}config.json`)).json() as any;
+  const res = await fetch(config.cognitoEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
+    body: JSON.stringify({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: config.userPoolClientId, AuthParameters: { USERNAME: username, PASSWORD: password } }),
+  });
+  const body = await res.json() as any;
+  if (!body.AuthenticationResult) throw new Error(JSON.stringify(body));
+  return body.AuthenticationResult.IdToken;
+}
+
+describe('human review through the console API, locally (queued ingestion, quarantine of LOW_CONFIDENCE)', () => {
+  let local: LocalConsole;
+  let reviewer: string;
+  let viewer: string;
+  const byHash = new Map<string, number[]>();
+  const api = (token: string | undefined, path: string, init: RequestInit = {}) => fetch(`${local.api.url}${path}`, {
+    ...init,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+  });
+
+  beforeAll(async () => {
+    local = await LocalConsole.start({
+      template: synth({ quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' }, ingestion: Ingestion.queued() }),
+      models: { vehicles: functionModel((bytes) => byHash.get(sha(bytes)) ?? scores(3, 0.99)) },
+      users: [
+        { username: 'alice', password: 'Alice-pass-123', groups: ['reviewers'] },
+        { username: 'victor', password: 'Victor-pass-123', groups: ['viewers'] },
+      ],
+    });
+    reviewer = await signIn(local, 'alice', 'Alice-pass-123');
+    viewer = await signIn(local, 'victor', 'Victor-pass-123');
+  });
+  afterAll(() => local?.close());
+
+  test('a LOW_CONFIDENCE image opens one pending review (a duplicate delivery opens none); a reviewer corrects and releases it', async () => {
+    const bytes = imageFor(1);
+    byHash.set(sha(bytes), UNSURE);
+    const run = await local.pipeline.upload('uploads/cam/1.jpg', bytes);
+    expect(run.result).toMatchObject({ outcome: 'LOW_CONFIDENCE', label: 'bus', quarantine: { key: 'quarantine/uploads/cam/1.jpg' } });
+    expect(run.states).toContain('OpenReview');
+    const reviewId = reviewIdOf(local.pipeline.bucketName, 'uploads/cam/1.jpg');
+    // The same execution again (an at-least-once redelivery reaching the workflow): the conditional put keeps one review.
+    await local.pipeline.startExecution({ bucket: local.pipeline.bucketName, key: 'uploads/cam/1.jpg' }).catch(() => undefined);
+
+    const list = await (await api(viewer, '/api/reviews')).json() as any;
+    expect(list.items.map((i: any) => i.reviewId)).toEqual([reviewId]);
+    expect(list.items[0]).toMatchObject({ status: 'PENDING', outcome: 'LOW_CONFIDENCE', label: 'bus', quarantine: { key: 'quarantine/uploads/cam/1.jpg' } });
+
+    const detail = await (await api(viewer, `/api/reviews/${reviewId}`)).json() as any;
+    expect(detail.topK[0]).toEqual({ label: 'bus', score: 0.6 });
+    // The presigned GET reads the quarantined bytes.
+    expect(Buffer.from(await (await fetch(detail.imageUrl)).arrayBuffer()).equals(bytes)).toBe(true);
+
+    // A viewer may not decide; a label that is not a class label and a missing token change nothing.
+    expect((await api(viewer, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify({ label: 'tank' }) })).status).toBe(403);
+    const bad = await api(reviewer, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify({ label: 'spaceship' }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'InvalidLabel' });
+    expect((await api(undefined, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify({ label: 'tank' }) })).status).toBe(401);
+    expect((await api(reviewer, '/api/reviews/0000/decision', { method: 'POST', body: '{}' })).status).toBe(400);
+    expect((await api(reviewer, `/api/reviews/${'f'.repeat(64)}/decision`, { method: 'POST', body: JSON.stringify({ label: 'tank' }) })).status).toBe(404);
+
+    const decided = await api(reviewer, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify({ label: 'tank', release: true }) });
+    expect(decided.status).toBe(200);
+    expect(await decided.json()).toMatchObject({ status: 'DECIDED', decision: 'CORRECTED', reviewedLabel: 'tank', reviewer: 'alice', released: true });
+
+    // Released: back at its key with the reviewer's tags; the re-classification it triggers neither quarantines nor reopens.
+    const again = await local.pipeline.whenProcessed('uploads/cam/1.jpg');
+    expect(again.result).toMatchObject({ outcome: 'LOW_CONFIDENCE' });
+    expect(again.states).not.toContain('CopyToQuarantine');
+    expect(again.states).not.toContain('OpenReview');
+    expect(again.alerts).toEqual([]);
+    const s3 = local.pipeline.s3.client();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: local.pipeline.bucketName, Key: 'uploads/cam/1.jpg' }));
+    expect(head.Metadata).toMatchObject({ 'ics-review': 'released' });
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: local.pipeline.bucketName, Key: 'uploads/cam/1.jpg' }));
+    expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'ics:review': 'CORRECTED', 'ics:reviewed-label': 'tank' });
+
+    // The Ground Truth line in the month's manifest.
+    const audit = local.pipeline.auditBucketName!;
+    const month = new Date().toISOString().slice(0, 7).replace('-', '/');
+    const manifest = await (await s3.send(new GetObjectCommand({ Bucket: audit, Key: `feedback/${month}/manifest.jsonl` }))).Body!.transformToString();
+    const lines = manifest.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([{
+      'source-ref': `s3://${local.pipeline.bucketName}/uploads/cam/1.jpg`,
+      'class': VEHICLE_LABELS.indexOf('tank'),
+      'class-metadata': expect.objectContaining({ 'class-name': 'tank', 'human-annotated': 'yes', 'type': 'groundtruth/image-classification' }),
+    }]);
+    s3.destroy();
+
+    // Decided twice: 409, and nothing changes.
+    const twice = await api(reviewer, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify({ label: 'bus' }) });
+    expect(twice.status).toBe(409);
+    expect((await (await api(viewer, '/api/reviews?status=DECIDED')).json() as any).items).toMatchObject([{ reviewId, reviewedLabel: 'tank' }]);
+    expect(local.pipeline.events.filter((e) => e.detailType === 'ImageReviewed')).toHaveLength(1);
+  });
+
+  test('uploads: a presigned PUT for the exact size lands in the input prefix, is classified, and its status says so; bad requests are refused', async () => {
+    const bytes = imageFor(2);
+    const tooBig = await api(reviewer, '/api/uploads', { method: 'POST', body: JSON.stringify({ fileName: 'x.jpg', contentType: 'image/jpeg', size: 7 * 1024 * 1024 }) });
+    expect(tooBig.status).toBe(413);
+    expect((await api(viewer, '/api/uploads', { method: 'POST', body: JSON.stringify({ fileName: 'x.jpg', contentType: 'image/jpeg', size: 10 }) })).status).toBe(403);
+    expect((await api(reviewer, '/api/uploads', { method: 'POST', body: JSON.stringify({ fileName: 'x.exe', contentType: 'image/jpeg', size: 10 }) })).status).toBe(400);
+    const ticket = await (await api(reviewer, '/api/uploads', {
+      method: 'POST', body: JSON.stringify({ fileName: 'gate.jpg', contentType: 'image/jpeg', size: bytes.length }),
+    })).json() as any;
+    expect(ticket.key).toMatch(/^uploads\/console\/\d{4}-\d\d-\d\d\/[0-9a-f-]+-gate\.jpg$/);
+    // A body of another length does not match the signature.
+    expect((await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: Buffer.concat([bytes, Buffer.from('x')]) })).ok).toBe(false);
+    expect((await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: bytes })).status).toBe(200);
+    const run = await local.pipeline.whenProcessed(ticket.key);
+    expect(run.result).toMatchObject({ outcome: 'ACCEPTED', label: 'bus' });
+    const status = await (await api(reviewer, `/api/uploads/status?key=${encodeURIComponent(ticket.key)}`)).json();
+    expect(status).toMatchObject({ key: ticket.key, status: 'CLASSIFIED', outcome: 'ACCEPTED', label: 'bus' });
+  });
+
+  test('the page and its security headers; metrics from the functions\' EMF records', async () => {
+    const page = await fetch(local.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(await page.text()).toContain('/static/app.js');
+    const metrics = await (await api(viewer, '/api/metrics?hours=1')).json() as any;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(metrics.outcomes.LOW_CONFIDENCE)).toBeGreaterThanOrEqual(2);
+    expect(sum(metrics.outcomes.ACCEPTED)).toBeGreaterThanOrEqual(1);
+    expect((await api(viewer, '/api/metrics?hours=0')).status).toBe(400);
+    const measured = await local.measurePendingReviews() as any;
+    expect(measured).toMatchObject({ pending: 0 });
+  });
+});

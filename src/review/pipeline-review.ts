@@ -1,0 +1,91 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { pendingReviewMonitoring, ReviewConsole } from './review-console';
+import { ConsoleOptions, ReviewOptions } from './review-options';
+import { reviewTable } from './review-table';
+import { FunctionLoggingOptions } from '../function-logging';
+import { Outcome } from '../outcomes';
+
+/** Where decisions are written in the audit bucket (Ground Truth manifest lines). */
+export const FEEDBACK_PREFIX = 'feedback/';
+
+/** Human review's parts, created in the pipeline's scope. */
+export interface PipelineReview {
+  readonly table: dynamodb.Table;
+  readonly outcomes: Outcome[];
+  readonly console?: ReviewConsole;
+  readonly metricsFunction: lambda.Function;
+  readonly alarm: cloudwatch.Alarm;
+  readonly metricPending: cloudwatch.Metric;
+  readonly metricOldestAge: cloudwatch.Metric;
+}
+
+/** What human review needs of the pipeline. */
+export interface PipelineReviewProps {
+  readonly review: ReviewOptions;
+  readonly outcomes: Outcome[];
+  readonly console?: ConsoleOptions;
+  readonly title: string;
+  readonly classLabels: string[];
+  readonly bucket: s3.IBucket;
+  readonly ownBucket: boolean;
+  readonly inputPrefix: string;
+  readonly inputSuffixes: string[];
+  readonly maxUploadBytes: number;
+  readonly quarantine?: { readonly bucket: s3.IBucket; readonly prefix: string };
+  readonly auditBucket?: s3.IBucket;
+  /** The result events' bus; undefined when result events are off. */
+  readonly eventBus?: events.IEventBus;
+  readonly metrics: { readonly namespace: string; readonly pipeline: string; readonly outcomesFrom: 'emf' | 'logs'; readonly logsNamespace: string };
+  readonly key: kms.IKey;
+  readonly logGroupProps: logs.LogGroupProps;
+  readonly functionLogging?: FunctionLoggingOptions;
+}
+
+/** The review table, the pending-review measurement and alarm, and the console when asked for. */
+export function createReview(scope: Construct, props: PipelineReviewProps): PipelineReview {
+  const table = reviewTable(scope, 'ReviewTable', props.key);
+  const monitoring = pendingReviewMonitoring(scope, {
+    table,
+    key: props.key,
+    logGroupProps: props.logGroupProps,
+    functionLogging: props.functionLogging,
+    metrics: props.metrics,
+    maxPendingAge: props.review.maxPendingAge ?? Duration.hours(24),
+  });
+  const console = props.console && props.auditBucket ? new ReviewConsole(scope, 'Console', {
+    options: props.console,
+    title: props.title,
+    table,
+    classLabels: props.classLabels,
+    reviewOutcomes: props.outcomes,
+    bucket: props.bucket,
+    ownBucket: props.ownBucket,
+    inputPrefix: props.inputPrefix,
+    inputSuffixes: props.inputSuffixes,
+    maxUploadBytes: props.maxUploadBytes,
+    quarantine: props.quarantine,
+    feedback: { bucket: props.auditBucket, prefix: FEEDBACK_PREFIX },
+    eventBus: props.eventBus,
+    metrics: props.metrics,
+    key: props.key,
+    logGroupProps: props.logGroupProps,
+    functionLogging: props.functionLogging,
+  }) : undefined;
+  return {
+    table,
+    outcomes: props.outcomes,
+    console,
+    metricsFunction: monitoring.fn,
+    alarm: monitoring.alarm,
+    metricPending: monitoring.metricPending,
+    metricOldestAge: monitoring.metricOldestAge,
+  };
+}

@@ -1,0 +1,57 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import { ConsoleOptions, ReviewOptions } from './review-options';
+import { Outcome } from '../outcomes';
+
+/** What the review validation needs of the resolved props. */
+export interface ReviewValidationInput {
+  readonly review?: ReviewOptions;
+  readonly console?: ConsoleOptions;
+  /** Outcomes the decision (and override steps) can produce. */
+  readonly occurring: ReadonlySet<Outcome>;
+  readonly classLabels?: string[];
+  readonly usesFunction: boolean;
+  readonly quarantine: boolean;
+  readonly auditEnabled: boolean;
+  readonly bringsBucket: boolean;
+}
+
+/** Every problem with `review` and `console`. */
+export function validateReview(p: ReviewValidationInput): string[] {
+  const problems: string[] = [];
+  if (p.console && !p.review) problems.push('console needs review (the console shows and decides the review queue): set review: {} for the defaults');
+  if (!p.review) return problems;
+  const outcomes = p.review.outcomes ?? [Outcome.LOW_CONFIDENCE];
+  if (outcomes.length === 0) problems.push('review.outcomes must name at least one outcome');
+  if (outcomes.includes(Outcome.ERROR)) problems.push('review.outcomes cannot include ERROR (an image that could not be classified has no label to review)');
+  const never = [...new Set(outcomes.filter((o) => o !== Outcome.ERROR && !p.occurring.has(o)))];
+  if (never.length > 0) {
+    const why: Record<string, string> = {
+      [Outcome.FLAGGED]: 'no label is flagged',
+      [Outcome.ACCEPTED]: 'every class label is flagged',
+      [Outcome.LOW_CONFIDENCE]: 'confidenceThreshold is 0',
+    };
+    problems.push(`review.outcomes: ${never.join(', ')} never occurs (${never.map((o) => why[o]).join('; ')})`);
+  }
+  const age = p.review.maxPendingAge;
+  if (age && !age.isUnresolved() && age.toMilliseconds() < Duration.minutes(5).toMilliseconds()) {
+    problems.push(`review.maxPendingAge must be at least 5 minutes (pending reviews are measured every 5 minutes), got ${age.toHumanString()}`);
+  }
+  if (p.quarantine && !p.usesFunction) {
+    problems.push('review with quarantine needs a SageMaker classifier: a released image is recognized by the classify function '
+      + '(its metadata), which a Rekognition classifier does not have');
+  }
+  if (p.console) {
+    if (!p.auditEnabled) problems.push('console needs the audit trail: decisions are written as a feedback manifest under feedback/ in the audit bucket');
+    const labels = (p.classLabels ?? []).filter((l) => !Token.isUnresolved(l));
+    if (labels.length === 0) problems.push('console needs classLabels: a reviewer confirms or corrects a label among them');
+    if (p.console.uploads === true && p.bringsBucket) {
+      problems.push('console.uploads with a bucket you bring: the browser PUTs to the bucket, which needs a CORS rule for the console\'s origin; '
+        + 'add one and leave uploads unset, or let the pipeline create the bucket');
+    }
+    for (const origin of p.console.allowedOrigins ?? []) {
+      if (Token.isUnresolved(origin)) continue;
+      if (origin === '*' || !/^https:\/\/[^/*]+$/.test(origin)) problems.push(`console.allowedOrigins must be https origins without paths or wildcards, got "${origin}"`);
+    }
+  }
+  return problems;
+}
