@@ -466,6 +466,7 @@ export class ImageClassificationPipeline extends Construct {
       key: storage.key,
       logGroupProps: storage.logGroupProps,
       functionLogging: props.functionLogging,
+      alarmTopic: props.monitoring?.alarmTopic,
     });
     this.reviewTable = this.review?.table;
     this.consoleUrl = this.review?.console?.url;

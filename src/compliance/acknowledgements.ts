@@ -142,10 +142,17 @@ export const ACKNOWLEDGEMENTS = {
       + 'administrators only, and tokens last an hour. Bring a user pool that requires MFA (`console.userPool`) to enforce it.',
   },
   userPoolThreatProtection: {
-    rules: ['AwsSolutions-COG3'],
+    rules: ['AwsSolutions-COG3', 'AwsSolutions-COG8'],
     appliesTo: 'the console\'s user pool, when the construct creates it',
     reason: 'Threat protection (advanced security) needs the Cognito Plus feature plan, billed per monthly active user; a '
       + 'pool of admin-created operators does not warrant it by default. Bring a pool with the Plus plan to use it.',
+  },
+  reviewMetricsSchedule: {
+    rules: ['Serverless-EventBusDLQ'],
+    appliesTo: 'the 5-minute schedule that measures pending reviews (`review`)',
+    reason: 'The schedule invokes a measurement that changes nothing: an invocation that fails after EventBridge\'s retries '
+      + 'is simply followed by the next one 5 minutes later, and a dead-letter queue would only collect timestamps. A '
+      + 'lasting failure shows as missing PendingReviews data on the dashboard.',
   },
   notificationsHandler: {
     rules: ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', ...HIPAA_NIST_PCI('IAMNoInlinePolicy')],

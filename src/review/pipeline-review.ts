@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { pendingReviewMonitoring, ReviewConsole } from './review-console';
 import { ConsoleOptions, ReviewOptions } from './review-options';
@@ -47,6 +48,7 @@ export interface PipelineReviewProps {
   readonly key: kms.IKey;
   readonly logGroupProps: logs.LogGroupProps;
   readonly functionLogging?: FunctionLoggingOptions;
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** The review table, the pending-review measurement and alarm, and the console when asked for. */
@@ -59,6 +61,7 @@ export function createReview(scope: Construct, props: PipelineReviewProps): Pipe
     functionLogging: props.functionLogging,
     metrics: props.metrics,
     maxPendingAge: props.review.maxPendingAge ?? Duration.hours(24),
+    alarmTopic: props.alarmTopic,
   });
   const console = props.console && props.auditBucket ? new ReviewConsole(scope, 'Console', {
     options: props.console,

@@ -1,8 +1,10 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,6 +14,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ConsoleGroup, ConsoleRoute, PUBLIC_ROUTES } from './console-api';
 import { DECIDED_INDEX, PENDING_INDEX } from './decisions';
@@ -136,7 +139,23 @@ export class ReviewConsole extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: 50, burstLimit: 100 },
-      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        // JSON lines with HTTP API's own context variables (who, which route, what status, why an authorizer refused).
+        format: apigw.AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          method: '$context.httpMethod',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          protocol: '$context.protocol',
+          responseLength: '$context.responseLength',
+          user: '$context.authorizer.claims.sub',
+          authorizerError: '$context.authorizer.error',
+          integrationError: '$context.integrationErrorMessage',
+        })),
+      },
     });
     const authorizer = new HttpJwtAuthorizer('CognitoAuthorizer', `https://cognito-idp.${Aws.REGION}.${Aws.URL_SUFFIX}/${this.userPool.userPoolId}`, {
       jwtAudience: [this.userPoolClient.userPoolClientId],
@@ -204,7 +223,8 @@ export class ReviewConsole extends Construct {
       add(['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:DeleteObject'], [objects(props.quarantine.bucket, props.quarantine.prefix)]);
     }
     add(['s3:GetObject', 's3:PutObject'], [objects(props.feedback.bucket, props.feedback.prefix)]);
-    props.key.grantEncryptDecrypt(fn);
+    // Presigned uploads are signed with this role: S3 encrypts them (GenerateDataKey) and reads images (Decrypt) as it.
+    props.key.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
     props.eventBus?.grantPutEventsTo(fn);
     add(['cloudwatch:GetMetricData'], ['*']);
   }
@@ -218,6 +238,8 @@ export function pendingReviewMonitoring(scope: Construct, props: {
   readonly functionLogging?: FunctionLoggingOptions;
   readonly metrics: { readonly namespace: string; readonly pipeline: string };
   readonly maxPendingAge: Duration;
+  /** Where the alarm notifies (`monitoring.alarmTopic`). */
+  readonly alarmTopic?: sns.ITopic;
 }): { fn: lambda.Function; alarm: cloudwatch.Alarm; metricPending: cloudwatch.Metric; metricOldestAge: cloudwatch.Metric } {
   const logGroup = new logs.LogGroup(scope, 'ReviewMetricsFunctionLogGroup', props.logGroupProps);
   const fn = new ReviewMetricsFunction(scope, 'ReviewMetricsFunction', {
@@ -239,11 +261,12 @@ export function pendingReviewMonitoring(scope: Construct, props: {
   acknowledgeFunction(fn);
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${PENDING_INDEX}`] }));
   props.key.grantDecrypt(fn);
-  new events.Rule(scope, 'ReviewMetricsSchedule', {
+  const schedule = new events.Rule(scope, 'ReviewMetricsSchedule', {
     description: 'Measures pending reviews (cdk-image-classification-pipeline)',
     schedule: events.Schedule.rate(Duration.minutes(5)),
     targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
   });
+  acknowledge(schedule, ACKNOWLEDGEMENTS.reviewMetricsSchedule);
   const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({
     namespace: props.metrics.namespace, metricName, dimensionsMap: { Pipeline: props.metrics.pipeline }, statistic, period: Duration.minutes(5),
   });
@@ -256,5 +279,11 @@ export function pendingReviewMonitoring(scope: Construct, props: {
     evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
+  if (props.alarmTopic) {
+    alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    alarm.addOkAction(new cwActions.SnsAction(props.alarmTopic));
+  } else {
+    acknowledge(alarm, ACKNOWLEDGEMENTS.alarmsWithoutTopic);
+  }
   return { fn, alarm, metricPending, metricOldestAge };
 }

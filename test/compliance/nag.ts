@@ -78,6 +78,13 @@ export const CONFIGURATIONS: Array<[string, Build]> = [
     resultEvents: { eventBus: new events.EventBus(stack, 'Results') },
   }))],
   ['bulk mode inline', pipeline(() => ({ bulkMode: BulkMode.inline({ alertPerItem: true }) }))],
+  ['human review with the console, quarantine and uploads', pipeline(() => ({
+    inputPrefix: 'in/',
+    quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' },
+    review: { outcomes: [Outcome.LOW_CONFIDENCE, Outcome.FLAGGED] },
+    console: {},
+  }))],
+  ['human review without a console (direct ingestion)', pipeline(() => ({ ingestion: Ingestion.direct(), review: {} }))],
   // The steps' own functions and machines are imported: the packs would judge a consumer's resources, not the pipeline's grants.
   ['your own steps: a Lambda, an override, an Express state machine, in bulk mode too', pipeline((stack) => ({
     bulkMode: BulkMode.inline(),
