@@ -281,7 +281,7 @@ const kitPackageTask = project.addTask('kit:package', {
 project.packageTask.spawn(kitPackageTask);
 
 // The construct package holds the library and its bundled handlers only (a test checks `npm pack --dry-run`).
-for (const p of ['/local/', '/examples/', '/scripts/', '/.ci/', '/.ics-local/']) project.addPackageIgnore(p);
+for (const p of ['/local/', '/examples/', '/scripts/', '/.ci/', '/.ics-local/', '/console/', '/docs/']) project.addPackageIgnore(p);
 
 // The README's main job: run the bank-security pipeline on this machine with the embedded model, through the
 // kit's CLI as a consumer runs it (compiled: the kit loads the library as a package).

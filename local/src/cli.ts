@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listCaptureFiles, runCaptureReport, scoringFromLabels, scoringFromTemplate } from './capture-report';
-import { runDemo } from './demo';
+import { runDemo, startConsoleDemo } from './demo';
 import { CfnTemplate } from './template-resolver';
 
 const USAGE = `usage: ics-local <command> [options]
@@ -17,6 +17,10 @@ commands:
       Run your synthesized stack's pipeline over image files; the embedded COCO model answers its SageMaker endpoint
       (pipelines with the bank-security vehicle labels; others run with LocalPipeline and your model). Your workflow
       steps' functions run from their assets in the cloud assembly (default: the template's folder).
+  console [--template <stack.template.json>] [--assembly cdk.out] [--port 8080]
+      Serve the operator console on http://127.0.0.1 (human review, chart, uploads) against the local peers, after
+      classifying the demo photos. Without --template: the bank-security preset with review and the console. The sign-in
+      is a local stand-in for the Cognito user pool (users reviewer and viewer). Runs until Ctrl-C.
   capture-report (--labels a,b,c | --template <stack.template.json>) [--report out.html] <capture .jsonl files or folders...>
       Report on SageMaker data-capture files (folders are searched for .jsonl): each captured image with a score bar
       per label and its top label. --template reads labels, response format and threshold from your stack's classify
@@ -117,6 +121,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       const assemblyDir = options.assembly ?? path.dirname(path.resolve(options.template));
       if (!fs.existsSync(assemblyDir)) throw new UsageError(`cloud assembly not found: ${assemblyDir}`);
       await runDemo({ images: readableFiles(positional), template, assemblyDir, reportPath: options.report });
+      return 0;
+    }
+    case 'console': {
+      const { options, positional } = parseArgs(rest, ['template', 'assembly', 'port']);
+      if (positional.length > 0) throw new UsageError(`console takes no images (got ${positional.join(' ')}); upload them in the console`);
+      const port = options.port === undefined ? undefined : Number(options.port);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port must be a TCP port, got ${options.port}`);
+      const template = options.template === undefined ? undefined : readTemplate(options.template);
+      const assemblyDir = options.assembly ?? (options.template ? path.dirname(path.resolve(options.template)) : undefined);
+      const local = await startConsoleDemo({ template, assemblyDir, port });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await local.close();
       return 0;
     }
     case 'capture-report': {

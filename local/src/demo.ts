@@ -6,6 +6,7 @@ import { BankSecurityPipeline, Classifier } from 'cdk-image-classification-pipel
 import { scoringFromTemplate } from './capture-report';
 import { BANK_SECURITY_LABELS } from './models/coco-mapping';
 import { cocoVehiclesModel } from './models/coco-vehicles';
+import { LocalConsole } from './console';
 import { formatTable, renderHtmlReport, ReportRow } from './report';
 import { LocalPipeline } from './runner';
 import { CfnTemplate } from './template-resolver';
@@ -16,11 +17,13 @@ export const DEMO_IMAGES_DIR = path.join(__dirname, '..', 'demo', 'images');
  * The demo pipeline: the BankSecurityPipeline preset (SentryCam vehicle labels, flagged classes), at a threshold
  * the embedded COCO model can reach, synthesized exactly as a consumer would.
  */
-export function demoTemplate(): CfnTemplate {
+export function demoTemplate(withConsole = false): CfnTemplate {
   const stack = new Stack(new App(), 'IcsDemo');
   new BankSecurityPipeline(stack, 'Ics', {
     classifier: Classifier.sagemakerEndpoint({ endpointName: 'vehicles' }),
     confidenceThreshold: 0.8,
+    // The console: unsure images go to review, behind the local sign-in.
+    ...(withConsole ? { inputPrefix: 'uploads/', review: {}, console: {} } : {}),
   });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
@@ -74,5 +77,57 @@ export async function runDemo(options: DemoOptions = {}): Promise<ReportRow[]> {
   fs.mkdirSync(path.dirname(reportPath), { recursive: true });
   fs.writeFileSync(reportPath, renderHtmlReport(rows, 'ICS local run'));
   log(`\nReport: ${reportPath}`);
+  log('Review the unsure images in the operator console: npx ics-local console (README, "Human review and feedback")');
   return rows;
+}
+
+/** The console's local users: a reviewer and a viewer (the local sign-in stands in for the Cognito user pool). */
+export const DEMO_CONSOLE_USERS = [
+  { username: 'reviewer', password: 'Reviewer-pass-1', groups: ['reviewers'] },
+  { username: 'viewer', password: 'Viewer-pass-1', groups: ['viewers'] },
+];
+
+export interface ConsoleDemoOptions {
+  /** Your stack's template (with `review` and `console`). @default the bank-security preset with review and the console */
+  readonly template?: CfnTemplate;
+  readonly assemblyDir?: string;
+  /** @default a random free port */
+  readonly port?: number;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Serves the console of the demo pipeline (or of your template) on loopback, after classifying the demo photos so the
+ * chart and the review queue have something to show. Resolves to the running console; close it to stop.
+ */
+export async function startConsoleDemo(options: ConsoleDemoOptions = {}): Promise<LocalConsole> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const template = options.template ?? demoTemplate(true);
+  const endpoint = embeddedModelEndpoint(template);
+  const local = await LocalConsole.start({
+    template, models: { [endpoint]: cocoVehiclesModel() }, assemblyDir: options.assemblyDir, port: options.port, users: DEMO_CONSOLE_USERS,
+  });
+  try {
+    const prefix = consoleInputPrefix(template);
+    for (const file of fs.readdirSync(DEMO_IMAGES_DIR).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort()) {
+      const run = await local.pipeline.upload(`${prefix}${file}`, fs.readFileSync(path.join(DEMO_IMAGES_DIR, file)));
+      log(`  ${file}: ${run.result?.outcome ?? run.status}${run.result?.label ? ` (${run.result.label})` : ''}`);
+    }
+  } catch (err) {
+    await local.close();
+    throw err;
+  }
+  log('');
+  log(`Console: ${local.url}`);
+  log(`Sign in as ${DEMO_CONSOLE_USERS.map((u) => `${u.username} / ${u.password} (${u.groups.join(', ')})`).join(' or ')}.`);
+  log('The sign-in is a local stand-in for the Cognito user pool. Press Ctrl-C to stop.');
+  return local;
+}
+
+/** The input prefix the console's function was configured with (uploads go there). */
+function consoleInputPrefix(template: CfnTemplate): string {
+  const fn = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.ICS_CONSOLE_SETTINGS);
+  const settings = fn?.Properties.Environment.Variables.ICS_CONSOLE_SETTINGS;
+  const text = typeof settings === 'string' ? settings : JSON.stringify(settings);
+  return /"inputPrefix":"([^"]*)"/.exec(text.replace(/\\"/g, '"'))?.[1] ?? '';
 }

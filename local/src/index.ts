@@ -10,6 +10,11 @@ export {
 } from './execution-log';
 export type { ExecutionHistoryEvent, StepFunctionsLogging, StepFunctionsLogLevel, StepFunctionsLogRecord, TaskAttempt, TaskAttempts } from './execution-log';
 export { LOCAL_ACCOUNT } from './template-resolver';
+export { LocalConsole, LOCAL_REVIEWER } from './console';
+export type { LocalConsoleOptions } from './console';
+export type { CognitoPeer, CognitoUserSeed } from './peers/cognito';
+export type { CloudWatchPeer } from './peers/cloudwatch';
+export type { HttpApiPeer } from './peers/http-api';
 export type { CfnTemplate, LocalAccount } from './template-resolver';
 export { objectCreatedEvent } from './event-pattern';
 export { ScaledClock } from './clock';

@@ -1,0 +1,354 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ImageClassificationPipeline, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
+import { reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
+import { Browser, BrowserContext, launch, Page } from 'puppeteer-core';
+import { images } from '../../test/handlers/fixtures';
+import { icsProps, VEHICLE_LABELS } from '../../test/stacks';
+import { LocalConsole } from '../src/console';
+import { functionModel } from '../src/models/function-model';
+import { CfnTemplate } from '../src/template-resolver';
+
+/**
+ * The operator console end to end: the built page (assets/handlers/console-api.lambda/console) served by LocalConsole,
+ * driven in headless Chromium as an operator uses it, its effects checked on the local peers. Needs `npx projen bundle`.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Vehicle-label scores (bicycle, motorcycle, pickup_truck, bus, tank, tractor): `index` on top with `score`. */
+const scores = (index: number, score: number) => VEHICLE_LABELS.map((_, i) => (i === index ? score : (1 - score) / 5));
+/** A distinct, still decodable JPEG per `n` (the model is keyed on the bytes). */
+const imageFor = (n: number) => Buffer.concat([images.jpeg, Buffer.alloc(n, 0)]);
+/** LOW_CONFIDENCE: bus at 0.6 (threshold 0.94). Anything not registered is an ACCEPTED bus at 0.99. */
+const UNSURE = scores(3, 0.6);
+const $ = (testId: string) => `[data-testid="${testId}"]`;
+
+function synth(): CfnTemplate {
+  const stack = new Stack(new App(), 'Local');
+  new ImageClassificationPipeline(stack, 'Ics', {
+    ...icsProps(),
+    inputPrefix: 'uploads/',
+    review: {},
+    console: {},
+    quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' },
+    ingestion: Ingestion.queued(),
+  });
+  return Template.fromStack(stack).toJSON() as CfnTemplate;
+}
+
+/** The review table's logical ID (the local DynamoDB names tables so): the table keyed on `reviewId`. */
+function reviewTableOf(template: CfnTemplate): string {
+  const ids = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')
+    .filter(([, r]) => (r.Properties?.KeySchema ?? []).some((k: any) => k.AttributeName === 'reviewId' && k.KeyType === 'HASH'))
+    .map(([id]) => id);
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+describe('the operator console in headless Chromium, against the local console (queued ingestion, quarantine of LOW_CONFIDENCE)', () => {
+  let local: LocalConsole;
+  let browser: Browser;
+  let template: CfnTemplate;
+  let shots: string;
+  const byHash = new Map<string, number[]>();
+  /** The browser context of the running test (its own cookies and sessionStorage) and what its pages reported. */
+  let context: BrowserContext | undefined;
+  let problems: string[] = [];
+  let consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: run scripts/install-test-tools.sh (it installs Debian's Chromium, which this test drives)`);
+    }
+    shots = fs.mkdtempSync(path.join(os.tmpdir(), 'ics-console-browser-'));
+    template = synth();
+    local = await LocalConsole.start({
+      template,
+      models: { vehicles: functionModel((bytes) => byHash.get(sha(bytes)) ?? scores(3, 0.99)) },
+      users: [
+        { username: 'alice', password: 'Alice-pass-123', groups: ['reviewers'] },
+        { username: 'victor', password: 'Victor-pass-123', groups: ['viewers'] },
+      ],
+    });
+    browser = await launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await local?.close();
+  });
+
+  beforeEach(async () => {
+    problems = [];
+    consoleErrors = [];
+    context = await browser.createBrowserContext();
+  });
+
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    // A CSP violation or an uncaught error in the page fails the test that caused it.
+    expect(problems).toEqual([]);
+  });
+
+  /** A new page of the test's context that records CSP violations, page errors and console errors. */
+  async function openPage(): Promise<Page> {
+    const page = await context!.newPage();
+    await page.setViewport({ width: 1280, height: 860 });
+    page.on('pageerror', (e) => problems.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error' && msg.type() !== 'warn') return;
+      const text = msg.text();
+      if (/Refused to /.test(text)) problems.push(`CSP: ${text}`);
+      else if (msg.type() === 'error') consoleErrors.push(text);
+    });
+    // The CSP violation events too (Chromium also logs them as "Refused to ..." messages).
+    await page.evaluateOnNewDocument(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`Refused to load ${e.blockedURI} (securitypolicyviolation: ${e.violatedDirective})`);
+      });
+    });
+    return page;
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) as `${string}.png` });
+
+  const waitForText = (page: Page, selector: string, text: string, timeout = 15_000) => page.waitForFunction(
+    (sel, t) => !!document.querySelector(sel)?.textContent?.includes(t), { timeout }, selector, text);
+
+  async function signIn(page: Page, username: string, password: string): Promise<void> {
+    await page.goto(local.url, { waitUntil: 'load' });
+    await page.waitForSelector($('signin-form'));
+    await page.type($('signin-username'), username);
+    await page.type($('signin-password'), password);
+    await page.click($('signin-submit'));
+  }
+
+  async function signedIn(page: Page, username: string): Promise<void> {
+    await waitForText(page, $('user-name'), username);
+  }
+
+  /** The review rows once the list has loaded: their review IDs. */
+  async function reviewRows(page: Page): Promise<string[]> {
+    await page.waitForSelector(`${$('review-list')}[aria-busy="false"]`);
+    await page.waitForFunction((list) => !!document.querySelector(`${list} li`), {}, $('review-list'));
+    return page.$$eval($('review-row'), (rows) => rows.map((r) => r.getAttribute('data-review-id') ?? ''));
+  }
+
+  /** Opens a review from the list and waits for its image to load (or fail: the panel shows `.image-missing`). */
+  async function openReview(page: Page, reviewId: string): Promise<void> {
+    await page.click(`${$('review-row')}[data-review-id="${reviewId}"]`);
+    await page.waitForSelector(`${$('review-detail')}:not([aria-busy])`);
+    await page.waitForFunction((img) => {
+      const el = document.querySelector<HTMLImageElement>(img);
+      return (el?.complete ?? false) || !!document.querySelector('.image-missing');
+    }, {}, $('review-image'));
+    expect(await page.$('.image-missing')).toBeNull();
+    // Loaded from its presigned GET URL (another origin than the page's) under the page's CSP.
+    expect(await page.$eval($('review-image'), (img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+  }
+
+  /** An image the model is unsure of (LOW_CONFIDENCE, quarantined), uploaded into the pipeline: its review ID. */
+  async function uploadUnsure(key: string, n: number): Promise<string> {
+    const bytes = imageFor(n);
+    byHash.set(sha(bytes), UNSURE);
+    const run = await local.pipeline.upload(key, bytes);
+    expect(run.result).toMatchObject({ outcome: 'LOW_CONFIDENCE', label: 'bus', quarantine: { key: `quarantine/${key}` } });
+    expect(run.states).toContain('OpenReview');
+    return reviewIdOf(local.pipeline.bucketName, key);
+  }
+
+  test('a reviewer sees the overview, opens the one pending review with its thumbnail and scores, and corrects the label', async () => {
+    const key = 'uploads/cam/1.jpg';
+    const reviewId = await uploadUnsure(key, 1);
+    const accepted = await local.pipeline.upload('uploads/cam/ok.jpg', imageFor(100));
+    expect(accepted.result).toMatchObject({ outcome: 'ACCEPTED', label: 'bus' });
+
+    const page = await openPage();
+    await signIn(page, 'alice', 'Alice-pass-123');
+    await signedIn(page, 'alice');
+
+    // The overview: a uPlot canvas and a tile per outcome with this run's counts.
+    await page.waitForSelector(`${$('chart-outcomes')} canvas`);
+    await page.waitForSelector(`${$('chart-labels')} canvas`);
+    const tile = (outcome: string) => `${$('totals')} [data-outcome="${outcome}"] .stat-value`;
+    await waitForText(page, tile('LOW_CONFIDENCE'), '1');
+    expect(await page.$eval(tile('LOW_CONFIDENCE'), (e) => e.textContent)).toBe('1');
+    expect(await page.$eval(tile('ACCEPTED'), (e) => e.textContent)).toBe('1');
+    await shot(page, '1-overview');
+
+    // The queue: exactly this review, pending.
+    await page.click($('nav-reviews'));
+    expect(await reviewRows(page)).toEqual([reviewId]);
+    await openReview(page, reviewId);
+    expect(page.url()).toBe(`${local.url}#/reviews/${reviewId}`);
+    const scoreLabels = await page.$$eval(`${$('review-scores')} .score-label`, (ls) => ls.map((l) => l.textContent));
+    expect(scoreLabels[0]).toBe('bus');
+    expect(await page.$eval(`${$('review-scores')} li.score-top .score-value`, (e) => e.textContent)).toBe('60.0%');
+    // The model's label is preselected: correcting needs another label.
+    expect(await page.$eval($('decision-label'), (s) => (s as HTMLSelectElement).value)).toBe('bus');
+    expect(await page.$eval($('decision-correct'), (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    await page.select($('decision-label'), 'tank');
+    await page.waitForSelector(`${$('decision-correct')}:not([disabled])`);
+    await shot(page, '1-review');
+    await page.click($('decision-correct'));
+    await waitForText(page, $('decision-result'), 'CORRECTED');
+    expect(await page.$eval($('decision-result'), (e) => e.textContent)).toMatch(/^CORRECTED: tank by alice .*still quarantined/);
+    expect(await page.$(`${$('decision-error')}`)).toBeNull();
+    expect(await page.$(`${$('decision-correct')}`)).toBeNull();
+    await shot(page, '1-decided');
+
+    // The review item: decided by alice.
+    const items = await local.pipeline.dynamodb!.scan(reviewTableOf(template));
+    expect(items.filter((i) => i.reviewId === reviewId)).toEqual([expect.objectContaining({
+      reviewId, status: 'DECIDED', decision: 'CORRECTED', reviewedLabel: 'tank', reviewer: 'alice',
+    })]);
+    expect(items.find((i) => i.reviewId === reviewId)).not.toHaveProperty('pending');
+
+    // The quarantined copy carries the decision; it was not released.
+    const s3 = local.pipeline.s3.client();
+    try {
+      const bucket = local.pipeline.bucketName;
+      const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: `quarantine/${key}` }));
+      expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({
+        'ics:review': 'CORRECTED', 'ics:reviewed-label': 'tank', 'ics:label': 'bus', 'ics:outcome': 'LOW_CONFIDENCE',
+      });
+      await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+
+      // The Ground Truth line in the month's feedback manifest, pointing at where the image is (quarantine).
+      const month = new Date().toISOString().slice(0, 7).replace('-', '/');
+      const manifest = await s3.send(new GetObjectCommand({ Bucket: local.pipeline.auditBucketName, Key: `feedback/${month}/manifest.jsonl` }));
+      const lines = (await manifest.Body!.transformToString()).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toEqual([{
+        'source-ref': `s3://${bucket}/quarantine/${key}`,
+        'class': VEHICLE_LABELS.indexOf('tank'),
+        'class-metadata': expect.objectContaining({
+          'class-name': 'tank', 'human-annotated': 'yes', 'type': 'groundtruth/image-classification', 'review-id': reviewId,
+        }),
+      }]);
+    } finally {
+      s3.destroy();
+    }
+    // Nothing failed in the page but what the test itself caused.
+    expect(consoleErrors).toEqual([]);
+  });
+
+  test('a reviewer confirms and releases a quarantined image: it is classified again at its key, and the queue is empty', async () => {
+    const key = 'uploads/cam/2.jpg';
+    const reviewId = await uploadUnsure(key, 2);
+    const first = await local.pipeline.whenProcessed(key);
+
+    const page = await openPage();
+    await signIn(page, 'alice', 'Alice-pass-123');
+    await signedIn(page, 'alice');
+    await page.click($('nav-reviews'));
+    expect(await reviewRows(page)).toEqual([reviewId]);
+    await openReview(page, reviewId);
+    await page.click($('decision-release'));
+    expect(await page.$eval($('decision-release'), (c) => (c as HTMLInputElement).checked)).toBe(true);
+    await page.click($('decision-confirm'));
+    await waitForText(page, $('decision-result'), 'CONFIRMED');
+    expect(await page.$eval($('decision-result'), (e) => e.textContent)).toMatch(/^CONFIRMED: bus by alice .*released to its original key/);
+    await shot(page, '2-released');
+
+    // The release copied it back to its key; S3 notified that; the workflow classified it again without reopening a review.
+    const again = await local.pipeline.whenProcessed(key);
+    expect(again.executionArn).not.toBe(first.executionArn);
+    expect(again.result).toMatchObject({ outcome: 'LOW_CONFIDENCE', label: 'bus' });
+    expect(again.states).not.toContain('CopyToQuarantine');
+    expect(again.states).not.toContain('OpenReview');
+    const s3 = local.pipeline.s3.client();
+    try {
+      const bucket = local.pipeline.bucketName;
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      expect(head.ContentLength).toBe(imageFor(2).length);
+      expect(head.Metadata).toMatchObject({ 'ics-review': 'released' });
+      const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+      expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'ics:review': 'CONFIRMED', 'ics:reviewed-label': 'bus' });
+      await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `quarantine/${key}` }))).rejects.toMatchObject({ name: 'NotFound' });
+    } finally {
+      s3.destroy();
+    }
+
+    // The queue, loaded again: nothing pending; both decisions under "Decided".
+    await page.click($('status-filter-decided'));
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, {}, $('review-row'));
+    await page.click($('status-filter-pending'));
+    expect(await reviewRows(page)).toEqual([]);
+    await waitForText(page, $('review-list'), 'Nothing to review.');
+    expect(await local.measurePendingReviews()).toMatchObject({ pending: 0 });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  test('a viewer sees the queue and a review but cannot upload or decide', async () => {
+    const reviewId = await uploadUnsure('uploads/cam/3.jpg', 3);
+    const page = await openPage();
+    await signIn(page, 'victor', 'Victor-pass-123');
+    await signedIn(page, 'victor');
+    await page.waitForSelector($('nav-reviews'));
+    expect(await page.$($('nav-upload'))).toBeNull();
+
+    await page.click($('nav-reviews'));
+    await waitForText(page, '.notice', 'You are a viewer');
+    expect(await reviewRows(page)).toEqual([reviewId]);
+    await openReview(page, reviewId);
+    await page.waitForSelector($('review-scores'));
+    for (const id of ['decision-label', 'decision-confirm', 'decision-correct', 'decision-unusable', 'decision-release', 'decision-result']) {
+      expect({ id, present: !!(await page.$($(id))) }).toEqual({ id, present: false });
+    }
+    await shot(page, '3-viewer');
+
+    // The upload page, reached by its address, says why not.
+    await page.goto(`${local.url}#/upload`);
+    await waitForText(page, 'main', 'Uploads are for reviewers only');
+    expect(await page.$($('upload-input'))).toBeNull();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  test('a user created with a temporary password chooses a new one at first sign-in; a weak one is refused', async () => {
+    local.cognito.createUser({ username: 'nina', temporaryPassword: 'Temp-pass-123', groups: ['reviewers'] });
+    const page = await openPage();
+    await signIn(page, 'nina', 'Temp-pass-123');
+    await page.waitForSelector($('newpassword-form'));
+    expect(await page.$($('signin-form'))).toBeNull();
+
+    await page.type($('newpassword-input'), 'weak');
+    await page.click($('newpassword-submit'));
+    await page.waitForSelector($('signin-error'));
+    expect(await page.$eval($('signin-error'), (e) => e.textContent)).toMatch(/password/i);
+    expect(local.cognito.user('nina')?.status).toBe('FORCE_CHANGE_PASSWORD');
+    await shot(page, '4-weak-password');
+
+    await page.$eval($('newpassword-input'), (i) => { (i as HTMLInputElement).value = ''; });
+    await page.type($('newpassword-input'), 'Nina-strong-pass-42!');
+    await page.click($('newpassword-submit'));
+    await signedIn(page, 'nina');
+    expect(local.cognito.user('nina')?.status).toBe('CONFIRMED');
+    await page.waitForSelector($('nav-upload'));
+
+    // Signed out, the new password signs in; the temporary one no longer does.
+    await page.click($('signout'));
+    await page.waitForSelector($('signin-form'));
+    await page.type($('signin-username'), 'nina');
+    await page.type($('signin-password'), 'Temp-pass-123');
+    await page.click($('signin-submit'));
+    await page.waitForSelector($('signin-error'));
+    await page.$eval($('signin-password'), (i) => { (i as HTMLInputElement).value = ''; });
+    await page.type($('signin-password'), 'Nina-strong-pass-42!');
+    await page.click($('signin-submit'));
+    await signedIn(page, 'nina');
+    // Only the refused sign-ins answered errors (Cognito's HTTP 400).
+    expect(consoleErrors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+  });
+});
