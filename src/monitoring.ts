@@ -45,6 +45,13 @@ export interface PipelineMonitoringProps {
   readonly alertDeadLetterQueue?: sqs.IQueue;
   /** Queued ingestion's queues, when the pipeline uses it. */
   readonly ingestion?: QueuedIngestion;
+  /** Human review's gauges and alarm, when the pipeline has `review`. */
+  readonly review?: {
+    readonly metricPending: cloudwatch.Metric;
+    readonly metricOldestAge: cloudwatch.Metric;
+    readonly alarm?: cloudwatch.Alarm;
+    readonly maxPendingAgeSeconds: number;
+  };
   readonly options: MonitoringOptions;
 }
 
@@ -98,6 +105,7 @@ export class PipelineMonitoring extends Construct {
 
     const options = props.options;
     if (options.alarms ?? true) this.createAlarms(options);
+    if (props.review?.alarm) this.alarms.push(props.review.alarm);
     if (options.dashboard ?? true) this.dashboard = this.createDashboard();
   }
 
@@ -231,6 +239,18 @@ export class PipelineMonitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
     );
+    const review = this.props.review;
+    if (review) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: 'Pending reviews', left: [review.metricPending.with({ label: 'pending' })], width: 12 }),
+        new cloudwatch.GraphWidget({
+          title: 'Oldest pending review (s)',
+          left: [review.metricOldestAge.with({ label: 'oldest pending review age' })],
+          leftAnnotations: [{ value: review.maxPendingAgeSeconds, label: 'alarm' }],
+          width: 12,
+        }),
+      );
+    }
     const ingestion = this.props.ingestion;
     if (ingestion) {
       dashboard.addWidgets(

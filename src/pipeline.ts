@@ -467,6 +467,7 @@ export class ImageClassificationPipeline extends Construct {
       logGroupProps: storage.logGroupProps,
       functionLogging: props.functionLogging,
       alarmTopic: props.monitoring?.alarmTopic,
+      alarm: props.monitoring?.alarms ?? true,
     });
     this.reviewTable = this.review?.table;
     this.consoleUrl = this.review?.console?.url;
@@ -558,10 +559,16 @@ export class ImageClassificationPipeline extends Construct {
       ingestion: ingestion.queued,
       emf: metrics,
       classifyFunctionMetrics: this.classifyFunction !== undefined,
+      review: this.review && {
+        metricPending: this.review.metricPending,
+        metricOldestAge: this.review.metricOldestAge,
+        alarm: this.review.alarm,
+        maxPendingAgeSeconds: this.review.maxPendingAgeSeconds,
+      },
       logLevel: settings.logLevel,
       options: props.monitoring ?? {},
     });
-    this.alarms = [...this.monitoring.alarms, ...(this.review && (props.monitoring?.alarms ?? true) ? [this.review.alarm] : [])];
+    this.alarms = this.monitoring.alarms;
     this.dashboard = this.monitoring.dashboard;
 
     // Before rule packs that run as aspects at the default priority (cdk-nag 2.x): acknowledge, then write metadata.

@@ -23,7 +23,9 @@ export interface PipelineReview {
   readonly outcomes: Outcome[];
   readonly console?: ReviewConsole;
   readonly metricsFunction: lambda.Function;
-  readonly alarm: cloudwatch.Alarm;
+  /** Undefined when `monitoring.alarms` is false. */
+  readonly alarm?: cloudwatch.Alarm;
+  readonly maxPendingAgeSeconds: number;
   readonly metricPending: cloudwatch.Metric;
   readonly metricOldestAge: cloudwatch.Metric;
 }
@@ -49,19 +51,23 @@ export interface PipelineReviewProps {
   readonly logGroupProps: logs.LogGroupProps;
   readonly functionLogging?: FunctionLoggingOptions;
   readonly alarmTopic?: sns.ITopic;
+  /** Create the oldest-pending-review alarm (`monitoring.alarms`). */
+  readonly alarm: boolean;
 }
 
 /** The review table, the pending-review measurement and alarm, and the console when asked for. */
 export function createReview(scope: Construct, props: PipelineReviewProps): PipelineReview {
   const table = reviewTable(scope, 'ReviewTable', props.key);
+  const maxPendingAge = props.review.maxPendingAge ?? Duration.hours(24);
   const monitoring = pendingReviewMonitoring(scope, {
     table,
     key: props.key,
     logGroupProps: props.logGroupProps,
     functionLogging: props.functionLogging,
     metrics: props.metrics,
-    maxPendingAge: props.review.maxPendingAge ?? Duration.hours(24),
+    maxPendingAge,
     alarmTopic: props.alarmTopic,
+    alarm: props.alarm,
   });
   const console = props.console && props.auditBucket ? new ReviewConsole(scope, 'Console', {
     options: props.console,
@@ -88,6 +94,7 @@ export function createReview(scope: Construct, props: PipelineReviewProps): Pipe
     console,
     metricsFunction: monitoring.fn,
     alarm: monitoring.alarm,
+    maxPendingAgeSeconds: maxPendingAge.toSeconds(),
     metricPending: monitoring.metricPending,
     metricOldestAge: monitoring.metricOldestAge,
   };

@@ -240,7 +240,9 @@ export function pendingReviewMonitoring(scope: Construct, props: {
   readonly maxPendingAge: Duration;
   /** Where the alarm notifies (`monitoring.alarmTopic`). */
   readonly alarmTopic?: sns.ITopic;
-}): { fn: lambda.Function; alarm: cloudwatch.Alarm; metricPending: cloudwatch.Metric; metricOldestAge: cloudwatch.Metric } {
+  /** Create the alarm (`monitoring.alarms`). */
+  readonly alarm: boolean;
+}): { fn: lambda.Function; alarm?: cloudwatch.Alarm; metricPending: cloudwatch.Metric; metricOldestAge: cloudwatch.Metric } {
   const logGroup = new logs.LogGroup(scope, 'ReviewMetricsFunctionLogGroup', props.logGroupProps);
   const fn = new ReviewMetricsFunction(scope, 'ReviewMetricsFunction', {
     description: 'Measures pending reviews every 5 minutes (cdk-image-classification-pipeline)',
@@ -272,6 +274,7 @@ export function pendingReviewMonitoring(scope: Construct, props: {
   });
   const metricPending = metric(ReviewMetric.PENDING, 'Maximum');
   const metricOldestAge = metric(ReviewMetric.OLDEST_PENDING_AGE, 'Maximum');
+  if (!props.alarm) return { fn, metricPending, metricOldestAge };
   const alarm = metricOldestAge.createAlarm(scope, 'OldestPendingReviewAlarm', {
     alarmDescription: `A review has waited more than ${props.maxPendingAge.toHumanString()} for a decision`,
     threshold: props.maxPendingAge.toSeconds(),
