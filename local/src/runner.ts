@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { gunzipSync } from 'node:zlib';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
@@ -18,7 +18,7 @@ import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { cloudWatchLogBytes, executionHistory, ExecutionHistoryEvent, InterpreterEvent, loggingConfigurationOf, recordTaskAttempts, renderLogRecords, roleArnOf, StepFunctionsLogRecord } from './execution-log';
 import { integrationError, optimizedIntegrationErrorName, sdkErrorNameOf, sdkIntegrationErrorName } from './integration-errors';
-import { compatDefinition, stringifyDeferred } from './interpreter-compat';
+import { applyHashes, compatDefinition, HASH_PASS_RESOURCE, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
 import { enforcePayloadLimit } from './payload-limit';
@@ -204,6 +204,7 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:s3:getObjectTagging',
   // human review: the workflow opens a review item
   'arn:aws:states:::dynamodb:putItem',
+  'arn:aws:states:::dynamodb:getItem',
   'arn:aws:states:::aws-sdk:firehose:putRecord',
   'arn:aws:states:::aws-sdk:rekognition:detectLabels',
   'arn:aws:states:::aws-sdk:rekognition:detectModerationLabels',
@@ -617,7 +618,7 @@ export class LocalPipeline {
 
   private async execute(stateMachineId: string, original: any, input: unknown, arn?: string, recordExecution = true): Promise<LocalExecution> {
     const executionArn = arn ?? `arn:aws:states:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:express:${physicalName(stateMachineId, '')}:${randomUUID()}`;
-    const { definition, stringify } = compatDefinition(original);
+    const { definition, stringify, hashes } = compatDefinition(original);
     const scaled = this.options.timeScale !== undefined;
     if (scaled) scaleDefinitionTime(definition, this.options.timeScale!);
     const jsonataOutputs = rewriteJsonataPassStates(definition);
@@ -629,7 +630,9 @@ export class LocalPipeline {
     let invocations = 0;
     const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
     for (const [name, state] of allStates(definition)) {
-      if (state.Resource === JSONATA_PASS_RESOURCE) {
+      if (state.Resource === HASH_PASS_RESOURCE) {
+        taskResourceLocalHandlers[name] = async (params: any) => applyHashes(params, hashes[name]);
+      } else if (state.Resource === JSONATA_PASS_RESOURCE) {
         const output = jsonataOutputs[name];
         taskResourceLocalHandlers[name] = async (passInput: any) => JSON.parse(JSON.stringify(await evaluateOutput(output, passInput) ?? null));
       } else if (state.Type === 'Task') {
@@ -979,12 +982,13 @@ export class LocalPipeline {
         }
       };
     }
-    if (resource === 'arn:aws:states:::dynamodb:putItem') {
+    const dynamo = /^arn:aws:states:::dynamodb:(putItem|getItem)$/.exec(resource);
+    if (dynamo) {
       const client = this.dynamodbClient;
       return async (params) => {
         try {
           if (!client) throw new Error('no DynamoDB table in the template');
-          const out: any = await client.send(new PutItemCommand(params));
+          const out: any = dynamo[1] === 'putItem' ? await client.send(new PutItemCommand(params)) : await client.send(new GetItemCommand(params));
           delete out.$metadata;
           return out;
         } catch (e: any) {

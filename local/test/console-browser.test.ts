@@ -19,6 +19,25 @@ import { CfnTemplate } from '../src/template-resolver';
  * driven in headless Chromium as an operator uses it, its effects checked on the local peers. Needs `npx projen bundle`.
  */
 
+/**
+ * The page's globals as the functions run in the browser use them: the project compiles without the DOM library
+ * (adding it would type every Node file against the browser's globals too).
+ */
+interface PageElement {
+  readonly textContent: string | null;
+  readonly value?: string;
+  readonly checked?: boolean;
+  readonly disabled?: boolean;
+  readonly complete?: boolean;
+  readonly naturalWidth?: number;
+  getAttribute(name: string): string | null;
+}
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  addEventListener(type: 'securitypolicyviolation', listener: (e: { blockedURI: string; violatedDirective: string; sourceFile: string; lineNumber: number }) => void): void;
+};
+
 const CHROMIUM = '/usr/bin/chromium';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** Vehicle-label scores (bicycle, motorcycle, pickup_truck, bus, tank, tractor): `index` on top with `score`. */
@@ -152,12 +171,12 @@ describe('the operator console in headless Chromium, against the local console (
     await page.click(`${$('review-row')}[data-review-id="${reviewId}"]`);
     await page.waitForSelector(`${$('review-detail')}:not([aria-busy])`);
     await page.waitForFunction((img) => {
-      const el = document.querySelector<HTMLImageElement>(img);
+      const el = document.querySelector(img);
       return (el?.complete ?? false) || !!document.querySelector('.image-missing');
     }, {}, $('review-image'));
     expect(await page.$('.image-missing')).toBeNull();
     // Loaded from its presigned GET URL (another origin than the page's) under the page's CSP.
-    expect(await page.$eval($('review-image'), (img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    expect(await page.$eval($('review-image'), (img) => (img as PageElement).naturalWidth)).toBeGreaterThan(0);
   }
 
   /** An image the model is unsure of (LOW_CONFIDENCE, quarantined), uploaded into the pipeline: its review ID. */
@@ -198,8 +217,8 @@ describe('the operator console in headless Chromium, against the local console (
     expect(scoreLabels[0]).toBe('bus');
     expect(await page.$eval(`${$('review-scores')} li.score-top .score-value`, (e) => e.textContent)).toBe('60.0%');
     // The model's label is preselected: correcting needs another label.
-    expect(await page.$eval($('decision-label'), (s) => (s as HTMLSelectElement).value)).toBe('bus');
-    expect(await page.$eval($('decision-correct'), (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(await page.$eval($('decision-label'), (s) => (s as PageElement).value)).toBe('bus');
+    expect(await page.$eval($('decision-correct'), (b) => (b as PageElement).disabled)).toBe(true);
     await page.select($('decision-label'), 'tank');
     await page.waitForSelector(`${$('decision-correct')}:not([disabled])`);
     await shot(page, '1-review');
@@ -255,7 +274,7 @@ describe('the operator console in headless Chromium, against the local console (
     expect(await reviewRows(page)).toEqual([reviewId]);
     await openReview(page, reviewId);
     await page.click($('decision-release'));
-    expect(await page.$eval($('decision-release'), (c) => (c as HTMLInputElement).checked)).toBe(true);
+    expect(await page.$eval($('decision-release'), (c) => (c as PageElement).checked)).toBe(true);
     await page.click($('decision-confirm'));
     await waitForText(page, $('decision-result'), 'CONFIRMED');
     expect(await page.$eval($('decision-result'), (e) => e.textContent)).toMatch(/^CONFIRMED: bus by alice .*released to its original key/);
@@ -329,7 +348,7 @@ describe('the operator console in headless Chromium, against the local console (
     expect(local.cognito.user('nina')?.status).toBe('FORCE_CHANGE_PASSWORD');
     await shot(page, '4-weak-password');
 
-    await page.$eval($('newpassword-input'), (i) => { (i as HTMLInputElement).value = ''; });
+    await page.$eval($('newpassword-input'), (i) => { (i as { value: string }).value = ''; });
     await page.type($('newpassword-input'), 'Nina-strong-pass-42!');
     await page.click($('newpassword-submit'));
     await signedIn(page, 'nina');
@@ -343,7 +362,7 @@ describe('the operator console in headless Chromium, against the local console (
     await page.type($('signin-password'), 'Temp-pass-123');
     await page.click($('signin-submit'));
     await page.waitForSelector($('signin-error'));
-    await page.$eval($('signin-password'), (i) => { (i as HTMLInputElement).value = ''; });
+    await page.$eval($('signin-password'), (i) => { (i as { value: string }).value = ''; });
     await page.type($('signin-password'), 'Nina-strong-pass-42!');
     await page.click($('signin-submit'));
     await signedIn(page, 'nina');

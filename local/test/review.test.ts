@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
@@ -107,7 +107,7 @@ describe('human review through the console API, locally (queued ingestion, quara
     expect(again.alerts).toEqual([]);
     const s3 = local.pipeline.s3.client();
     const head = await s3.send(new HeadObjectCommand({ Bucket: local.pipeline.bucketName, Key: 'uploads/cam/1.jpg' }));
-    expect(head.Metadata).toMatchObject({ 'ics-review': 'released' });
+    expect(head.Metadata?.['ics-release-token']).toMatch(/^[0-9a-f-]{36}$/);
     const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: local.pipeline.bucketName, Key: 'uploads/cam/1.jpg' }));
     expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'ics:review': 'CORRECTED', 'ics:reviewed-label': 'tank' });
 
@@ -128,6 +128,21 @@ describe('human review through the console API, locally (queued ingestion, quara
     expect(twice.status).toBe(409);
     expect((await (await api(viewer, '/api/reviews?status=DECIDED')).json() as any).items).toMatchObject([{ reviewId, reviewedLabel: 'tank' }]);
     expect(local.pipeline.events.filter((e) => e.detailType === 'ImageReviewed')).toHaveLength(1);
+  });
+
+  test('a forged release (an upload carrying a release token the console never wrote) is quarantined and reviewed like any upload', async () => {
+    const bytes = imageFor(3);
+    byHash.set(sha(bytes), UNSURE);
+    const key = `uploads/${'long-camera-name/'.repeat(4)}forged.jpg`;
+    const s3 = local.pipeline.s3.client();
+    await s3.send(new PutObjectCommand({ Bucket: local.pipeline.bucketName, Key: key, Body: bytes, Metadata: { 'ics-release-token': '3c001f52-f4b5-443e-bc65-87619a36f3c4' } }));
+    s3.destroy();
+    const run = await local.pipeline.whenProcessed(key);
+    expect(run.states).toEqual(expect.arrayContaining(['ConfirmRelease', 'CopyToQuarantine', 'OpenReview', 'AlertLowConfidence1']));
+    expect(run.states).not.toContain('MarkReleased');
+    // A key of 80+ bytes: the review's ID is the real SHA-256, as the API computes it.
+    const detail = await api(viewer, `/api/reviews/${reviewIdOf(local.pipeline.bucketName, key)}`);
+    expect(detail.status).toBe(200);
   });
 
   test('uploads: a presigned PUT for the exact size lands in the input prefix, is classified, and its status says so; bad requests are refused', async () => {
@@ -161,6 +176,7 @@ describe('human review through the console API, locally (queued ingestion, quara
     expect(sum(metrics.outcomes.ACCEPTED)).toBeGreaterThanOrEqual(1);
     expect((await api(viewer, '/api/metrics?hours=0')).status).toBe(400);
     const measured = await local.measurePendingReviews() as any;
-    expect(measured).toMatchObject({ pending: 0 });
+    // The forged release's review waits.
+    expect(measured).toMatchObject({ pending: 1, oldestCreatedAt: expect.any(String) });
   });
 });

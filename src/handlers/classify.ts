@@ -8,7 +8,7 @@ import { copySource, mergeTags, Tag } from './object-actions';
 import { candidateKeys } from './object-key';
 import { decideOutcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 import { rankScores } from './scores';
-import { RELEASED_METADATA_KEY, RELEASED_METADATA_VALUE } from '../review/decisions';
+import { RELEASE_TOKEN_METADATA_KEY } from '../review/decisions';
 
 /** What the state machine passes to the classify function. */
 export interface ClassifyRequest {
@@ -60,8 +60,11 @@ export interface ClassifyOutput {
     readonly tagSet?: Tag[];
     /** Where quarantine copies the object, when quarantine is configured. */
     readonly quarantine?: { readonly key: string; readonly copySource: string };
-    /** A reviewer released the image from quarantine (its `ics-review: released` metadata): not quarantined or reviewed again. */
-    readonly released?: boolean;
+    /**
+     * The release token in the image's metadata (`ics-release-token`), when it has one: a claim that a reviewer released
+     * it, which the workflow checks against the review table before it skips quarantine, review and alerts.
+     */
+    readonly releaseToken?: string;
   };
 }
 
@@ -139,8 +142,8 @@ interface ReadImage {
   readonly versionId?: string;
   /** Tags on the object, as GetObject reports them (0 when it reports none). */
   readonly tagCount: number;
-  /** The console released it from quarantine (metadata the release copy sets). */
-  readonly released: boolean;
+  /** The release token the console's copy carries (unverified: any uploader can set metadata). */
+  readonly releaseToken?: string;
 }
 
 async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<ReadImage> {
@@ -164,7 +167,7 @@ async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promis
         bytes,
         versionId: res.VersionId ?? ref.versionId,
         tagCount: res.TagCount ?? 0,
-        released: res.Metadata?.[RELEASED_METADATA_KEY] === RELEASED_METADATA_VALUE,
+        releaseToken: res.Metadata?.[RELEASE_TOKEN_METADATA_KEY],
       };
     } catch (err) {
       const mapped = s3Error(err, { ...ref, key });
@@ -241,7 +244,7 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
       ...(config.quarantinePrefix !== undefined
         ? { quarantine: { key: `${config.quarantinePrefix}${image.key}`, copySource: copySource(ref.bucket, image.key, image.versionId) } }
         : {}),
-      ...(image.released ? { released: true } : {}),
+      ...(image.releaseToken ? { releaseToken: image.releaseToken } : {}),
     },
   };
 }

@@ -7,7 +7,7 @@ import {
   CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { ConsoleApi, ConsoleEnv, ConsoleSettings } from './console-api';
@@ -87,6 +87,9 @@ const api = new ConsoleApi({
         if (e?.name === 'ConditionalCheckFailedException') return false;
         throw e;
       }
+    },
+    async putReleaseMarker(markerId, attrs) {
+      await ddb.send(new PutCommand({ TableName: settings.reviewTable, Item: { [ReviewAttribute.ID]: markerId, ...attrs } }));
     },
     async effectsDone(reviewId) {
       await ddb.send(new UpdateCommand({

@@ -8,7 +8,7 @@ import {
 } from '../review/console-api';
 import {
   appendManifest, checkDecision, DECIDED, groupsOf, imageLocation, manifestKey, manifestLine, PENDING,
-  RELEASED_METADATA_KEY, RELEASED_METADATA_VALUE, REVIEW_ID, ReviewAttribute, reviewIdOf, reviewItemOf, reviewTags,
+  RELEASE_MARKER_TTL_SECONDS, RELEASE_TOKEN_METADATA_KEY, releaseMarkerIdOf, REVIEW_ID, ReviewAttribute, reviewIdOf, reviewItemOf, reviewTags,
 } from '../review/decisions';
 
 /** Environment the construct sets on the console API function. */
@@ -65,6 +65,8 @@ export interface ConsoleDeps {
     decide(reviewId: string, fields: Record<string, unknown>): Promise<boolean>;
     /** Clears `effectsPending` once every effect is done. */
     effectsDone(reviewId: string): Promise<void>;
+    /** Writes a release marker item (its ID, the token, an expiry), overwriting one with the same ID. */
+    putReleaseMarker(markerId: string, attrs: Record<string, unknown>): Promise<void>;
   };
   readonly s3: {
     presignGet(bucket: string, key: string, versionId: string | undefined, expiresIn: number): Promise<string>;
@@ -279,7 +281,7 @@ export class ConsoleApi {
       const again = checkDecision(body, { ...item, status: PENDING }, labels);
       if (again.ok && item.reviewer === reviewer && again.decision === item.decision && again.reviewedLabel === item.reviewedLabel
         && again.release === (item.released === true)) {
-        await this.effects(item);
+        await this.effects(item, attrs[ReviewAttribute.RELEASE_TOKEN]);
         return item;
       }
     }
@@ -300,22 +302,29 @@ export class ConsoleApi {
       ...(decided.reviewedLabel !== undefined ? { [ReviewAttribute.REVIEWED_LABEL]: decided.reviewedLabel } : {}),
       [ReviewAttribute.REVIEWER]: reviewer,
       [ReviewAttribute.DECIDED_AT]: decidedAt,
-      ...(check.release ? { [ReviewAttribute.RELEASED]: true } : {}),
+      // One token per release, kept with the decision so a retry of its effects uses the same.
+      ...(check.release ? { [ReviewAttribute.RELEASED]: true, [ReviewAttribute.RELEASE_TOKEN]: randomUUID() } : {}),
     });
     if (!recorded) throw new HttpError(409, 'AlreadyDecided', 'This review was decided meanwhile; nothing was changed');
-    await this.effects(decided);
+    await this.effects(decided, (await this.deps.reviews.get(item.reviewId))?.[ReviewAttribute.RELEASE_TOKEN]);
     return decided;
   }
 
   /** The decision's effects, each safe to repeat: release, tags, manifest line, result event, metrics; then marked done. */
-  private async effects(item: ReviewItem): Promise<void> {
+  private async effects(item: ReviewItem, releaseToken?: string): Promise<void> {
     const { s3 } = this.deps;
     const s = this.deps.settings;
     try {
-      if (item.released && item.quarantine) {
-        // Back to its original key, marked so the workflow neither quarantines it again nor reopens a review.
+      if (item.released && item.quarantine && releaseToken) {
+        // Back to its original key with a token the workflow checks against this marker, so it neither quarantines
+        // the image again nor reopens a review; an upload that copies the metadata has no marker.
         if (await s3.exists(item.quarantine.bucket, item.quarantine.key)) {
-          await s3.copyWithMetadata(item.quarantine, { bucket: item.bucket, key: item.key }, { [RELEASED_METADATA_KEY]: RELEASED_METADATA_VALUE });
+          await this.deps.reviews.putReleaseMarker(releaseMarkerIdOf(item.bucket, item.key, releaseToken), {
+            [ReviewAttribute.KIND]: 'RELEASE',
+            [ReviewAttribute.RELEASE_TOKEN]: releaseToken,
+            [ReviewAttribute.EXPIRES_AT]: Math.floor(this.deps.now().getTime() / 1000) + RELEASE_MARKER_TTL_SECONDS,
+          });
+          await s3.copyWithMetadata(item.quarantine, { bucket: item.bucket, key: item.key }, { [RELEASE_TOKEN_METADATA_KEY]: releaseToken });
           await s3.deleteObject(item.quarantine.bucket, item.quarantine.key);
         }
       }

@@ -25,6 +25,12 @@ export const ReviewAttribute = {
   RELEASED: 'released',
   /** `DECIDED` once decided: the partition key of the decided index. */
   DECIDED_KEY: 'decided',
+  /** The release's token (metadata of the copy, and part of its marker's ID). */
+  RELEASE_TOKEN: 'releaseToken',
+  /** Epoch seconds after which DynamoDB deletes the item (release markers only). */
+  EXPIRES_AT: 'expiresAt',
+  /** `RELEASE` for a release marker (absent on review items). */
+  KIND: 'kind',
   /** Set while a decision's effects (tags, release, manifest line, event) are not all done; a retry finishes them. */
   EFFECTS_PENDING: 'effectsPending',
 } as const;
@@ -42,9 +48,23 @@ export const ReviewTagKey = {
   REVIEWED_LABEL: 'ics:reviewed-label',
 } as const;
 
-/** Metadata (`x-amz-meta-ics-review`) of an image a reviewer released: the workflow neither quarantines it again nor reopens a review. */
-export const RELEASED_METADATA_KEY = 'ics-review';
-export const RELEASED_METADATA_VALUE = 'released';
+/**
+ * Metadata of an image a reviewer released (`x-amz-meta-ics-release-token`): a random token, one per release. The
+ * metadata alone proves nothing (an uploader sets what it likes); the workflow trusts it only when the review table
+ * holds the release marker the console wrote for this key and token ({@link releaseMarkerIdOf}).
+ */
+export const RELEASE_TOKEN_METADATA_KEY = 'ics-release-token';
+
+/** How long a release marker stays valid: the re-classification of the copy happens within minutes. */
+export const RELEASE_MARKER_TTL_SECONDS = 24 * 3600;
+
+/**
+ * The release marker's item ID: SHA-256 (hex) of `bucket/key@release:token`. The workflow computes the same with
+ * `States.Hash(States.Format('{}/{}@release:{}', ...), 'SHA-256')` and reads the item before it trusts a release.
+ */
+export function releaseMarkerIdOf(bucket: string, key: string, token: string): string {
+  return createHash('sha256').update(`${bucket}/${key}@release:${token}`, 'utf8').digest('hex');
+}
 
 /**
  * The review's ID: SHA-256 (hex) of `bucket/key@versionId` (`@` alone in an unversioned bucket), so a duplicate

@@ -75,6 +75,8 @@ export class ReviewConsole extends Construct {
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.hours(12),
+      // The console signs in with InitiateAuth; no hosted UI, no OAuth flows or callback URLs.
+      disableOAuth: true,
     });
     for (const [groupId, name, description] of [
       ['ReviewersGroup', ConsoleGroup.REVIEWERS, 'Decide reviews and upload images in the image classification console'],
@@ -223,6 +225,9 @@ export class ReviewConsole extends Construct {
       add(['s3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:DeleteObject'], [objects(props.quarantine.bucket, props.quarantine.prefix)]);
     }
     add(['s3:GetObject', 's3:PutObject'], [objects(props.feedback.bucket, props.feedback.prefix)]);
+    // Without ListBucket S3 answers 403 for a key that does not exist; with it, 404: the API tells "not there yet" (an
+    // upload's status, a release whose copy is done) from a refusal, as the classify function does.
+    add(['s3:ListBucket'], [...new Set([props.bucket.bucketArn, props.feedback.bucket.bucketArn, ...(props.quarantine ? [props.quarantine.bucket.bucketArn] : [])])]);
     // Presigned uploads are signed with this role: S3 encrypts them (GenerateDataKey) and reads images (Decrypt) as it.
     props.key.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
     props.eventBus?.grantPutEventsTo(fn);

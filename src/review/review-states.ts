@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -11,10 +12,54 @@ export const ReviewStateName = {
   REVIEW_ID: 'ReviewId',
   REVIEW_ID_UNVERSIONED: 'ReviewIdUnversioned',
   OPEN_REVIEW: 'OpenReview',
+  CHECK_RELEASE: 'CheckRelease',
+  RELEASE_MARKER_ID: 'ReleaseMarkerId',
+  CONFIRM_RELEASE: 'ConfirmRelease',
+  RELEASE_CONFIRMED: 'ReleaseConfirmed',
+  MARK_RELEASED: 'MarkReleased',
 } as const;
 
-/** `$.actions.released`: the classify function found the image released by a reviewer (its `ics-review` metadata). */
+/** `$.actions.released`: a reviewer released this image (its token matched the console's release marker). */
 export const RELEASED = sfn.Condition.and(sfn.Condition.isPresent('$.actions.released'), sfn.Condition.booleanEquals('$.actions.released', true));
+
+/**
+ * An image whose metadata carries a release token is trusted as released only when the review table holds the marker
+ * the console wrote for this bucket, key and token (an uploader can set any metadata, not write the table). A failed
+ * or empty lookup leaves the image an ordinary upload: quarantined, reviewed and alerted as any other.
+ */
+export function releaseCheckStates(scope: Construct, opts: { readonly table: dynamodb.ITable; readonly next: sfn.State }): sfn.State {
+  const markReleased = new sfn.Pass(scope, ReviewStateName.MARK_RELEASED, {
+    result: sfn.Result.fromBoolean(true),
+    resultPath: '$.actions.released',
+  }).next(opts.next);
+  const confirmed = new sfn.Choice(scope, ReviewStateName.RELEASE_CONFIRMED)
+    .when(sfn.Condition.isPresent('$.releaseMarker.lookup.Item'), markReleased)
+    .otherwise(opts.next);
+  const lookup = new tasks.DynamoGetItem(scope, ReviewStateName.CONFIRM_RELEASE, {
+    comment: 'The console writes this marker before it copies a released image back.',
+    table: opts.table,
+    key: { [ReviewAttribute.ID]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.releaseMarker.id')) },
+    consistentRead: true,
+    projectionExpression: [new tasks.DynamoProjectionExpression().withAttribute(ReviewAttribute.ID)],
+    resultPath: '$.releaseMarker.lookup',
+  });
+  lookup.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 2, jitterStrategy: sfn.JitterType.FULL,
+  });
+  lookup.addCatch(opts.next, { errors: [sfn.Errors.ALL], resultPath: '$.releaseMarker.error' });
+  lookup.next(confirmed);
+  const markerId = new sfn.Pass(scope, ReviewStateName.RELEASE_MARKER_ID, {
+    comment: 'SHA-256 of bucket/key@release:token (review/decisions.ts releaseMarkerIdOf).',
+    parameters: {
+      id: sfn.JsonPath.hash(sfn.JsonPath.format('{}/{}@release:{}',
+        sfn.JsonPath.stringAt('$.result.bucket'), sfn.JsonPath.stringAt('$.result.key'), sfn.JsonPath.stringAt('$.actions.releaseToken')), 'SHA-256'),
+    },
+    resultPath: '$.releaseMarker',
+  }).next(lookup);
+  return new sfn.Choice(scope, ReviewStateName.CHECK_RELEASE, { comment: 'Released by a reviewer? Only if the review table says so.' })
+    .when(sfn.Condition.isPresent('$.actions.releaseToken'), markerId)
+    .otherwise(opts.next);
+}
 
 /**
  * Opens a review for images with the given outcomes (not for one a reviewer released): a PutItem with the image and

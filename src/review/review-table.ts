@@ -14,6 +14,8 @@ export function reviewTable(scope: Construct, id: string, encryptionKey: kms.IKe
   const table = new dynamodb.Table(scope, id, {
     partitionKey: { name: ReviewAttribute.ID, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    // Release markers expire; review items have no expiry.
+    timeToLiveAttribute: ReviewAttribute.EXPIRES_AT,
     encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
     encryptionKey,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -17,7 +17,7 @@ import { DEFER_FIELD, DEFERRED_ERROR } from '../handlers/dispatch';
 import { LOW_CONFIDENCE_ERROR } from '../handlers/dispatch-metrics';
 import { ErrorName, TRANSIENT_ERRORS } from '../handlers/errors';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
-import { RELEASED, reviewStates } from '../review/review-states';
+import { RELEASED, releaseCheckStates, reviewStates } from '../review/review-states';
 
 /** The audit trail's delivery stream, as the workflow puts records into it. */
 export interface AuditStreamRef {
@@ -378,9 +378,10 @@ export class PerImageWorkflow extends Construct {
       del.next(record);
       record.next(afterQuarantine);
       const inScope = q.outcomes.map((o) => sfn.Condition.stringEquals('$.result.outcome', o));
-      first = new sfn.Choice(this, StateName.SHOULD_QUARANTINE)
-        // A reviewer released it from quarantine: it stays where it is now.
-        .when(RELEASED, afterQuarantine)
+      const shouldQuarantine = new sfn.Choice(this, StateName.SHOULD_QUARANTINE);
+      // A reviewer released it from quarantine: it stays where it is now.
+      if (props.review) shouldQuarantine.when(RELEASED, afterQuarantine);
+      first = shouldQuarantine
         .when(inScope.length === 1 ? inScope[0] : sfn.Condition.or(...inScope), copy)
         .otherwise(afterQuarantine);
     }
@@ -403,7 +404,8 @@ export class PerImageWorkflow extends Construct {
         .when(sfn.Condition.isPresent('$.actions.tagSet'), tag)
         .otherwise(first);
     }
-    return first;
+    // A released image's token is checked first: tags are written either way, quarantine and review skip it.
+    return props.review ? releaseCheckStates(this, { table: props.review.table, next: first }) : first;
   }
 
   /** One chain of SNS publish states per outcome that has routes; returns the routing Choice. */

@@ -265,8 +265,12 @@ describe('manifest lines', () => {
     expect(first).toBe(`${JSON.stringify(line('bus'))}\n`);
     const otherId = reviewIdOf('images', 'uploads/b.jpg', 'v1');
     const other = manifestLine({
-      reviewId: otherId, location: { bucket: 'images', key: 'uploads/b.jpg' }, reviewedLabel: 'tank', classLabels: LABELS,
-      decidedAt: '2026-12-05T03:00:00.000Z', jobName: 'j',
+      reviewId: otherId,
+      location: { bucket: 'images', key: 'uploads/b.jpg' },
+      reviewedLabel: 'tank',
+      classLabels: LABELS,
+      decidedAt: '2026-12-05T03:00:00.000Z',
+      jobName: 'j',
     })!;
     const second = appendManifest(first, other, otherId)!;
     expect(second.split('\n')).toEqual([JSON.stringify(line('bus')), JSON.stringify(other), '']);
@@ -290,8 +294,15 @@ describe('manifest lines', () => {
 
 describe('reviewItemOf', () => {
   const result = {
-    bucket: 'images', key: 'uploads/a.jpg', versionId: 'v1', outcome: 'LOW_CONFIDENCE', label: 'bus', confidence: 0.61,
-    topK: [{ label: 'bus', score: 0.61 }], executionArn: 'arn:aws:states:eu-west-1:1:express:Sm:e1:x', classifiedAt: '2026-12-05T02:00:00.000Z',
+    bucket: 'images',
+    key: 'uploads/a.jpg',
+    versionId: 'v1',
+    outcome: 'LOW_CONFIDENCE',
+    label: 'bus',
+    confidence: 0.61,
+    topK: [{ label: 'bus', score: 0.61 }],
+    executionArn: 'arn:aws:states:eu-west-1:1:express:Sm:e1:x',
+    classifiedAt: '2026-12-05T02:00:00.000Z',
   };
   const attrs = {
     [ReviewAttribute.ID]: ID,
@@ -336,7 +347,13 @@ describe('reviewItemOf', () => {
   test('absent optional fields stay absent; topK and executionArn default', () => {
     const item = reviewItemOf({ ...attrs, [ReviewAttribute.RESULT]: JSON.stringify({ outcome: 'FLAGGED' }), [ReviewAttribute.RELEASED]: false });
     expect(item).toEqual({
-      reviewId: ID, status: 'PENDING', bucket: 'images', key: 'uploads/a.jpg', outcome: 'LOW_CONFIDENCE', topK: [], executionArn: '',
+      reviewId: ID,
+      status: 'PENDING',
+      bucket: 'images',
+      key: 'uploads/a.jpg',
+      outcome: 'LOW_CONFIDENCE',
+      topK: [],
+      executionArn: '',
       createdAt: '2026-12-05T02:00:00.000Z',
     });
     for (const k of ['versionId', 'quarantine', 'label', 'confidence', 'decision', 'reviewedLabel', 'reviewer', 'decidedAt', 'released']) {
