@@ -10,7 +10,8 @@
  * - The demo images (local/demo/images) go through the pipeline for real, scored by a function model that answers
  *   what the embedded COCO model answers for them (local/demo/images/README.md): the motorcycle at 0.909 and the street
  *   photo as a pickup_truck at 0.815, both under the 0.94 threshold (LOW_CONFIDENCE: quarantined, one review each), the
- *   other photos uniformly (LOW_CONFIDENCE too) and the truncated JPEG an ERROR.
+ *   other photos uniformly (LOW_CONFIDENCE too) and the truncated JPEG an ERROR. The upload page sends another
+ *   frame of the motorcycle (other bytes), which the model is sure of: FLAGGED.
  * - The overview's history before those uploads is backfilled: a day of traffic (more by day than by night, mostly
  *   ACCEPTED) written with PutMetricData to the local CloudWatch under the metric names and dimensions the pipeline's
  *   own EMF lines use. Without it the charts would be one spike at their right edge.
@@ -35,17 +36,12 @@ import { reviewIdOf } from '../src/review/decisions';
  */
 interface PageElement {
   readonly textContent: string | null;
-  readonly value?: string;
-  readonly checked?: boolean;
-  readonly disabled?: boolean;
   readonly complete?: boolean;
   readonly naturalWidth?: number;
-  getAttribute(name: string): string | null;
 }
 declare const document: {
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;
-  addEventListener(type: 'securitypolicyviolation', listener: (e: { blockedURI: string; violatedDirective: string; sourceFile: string; lineNumber: number }) => void): void;
 };
 declare const requestAnimationFrame: (callback: () => void) => number;
 
@@ -67,6 +63,9 @@ const SCORES = new Map<string, number[]>([
   [sha(demo('motorcycle.jpg')), [0.018, 0.909, 0.018, 0.018, 0.018, 0.018]],
   [sha(demo('camera.png')), [0.037, 0.037, 0.815, 0.037, 0.037, 0.037]],
 ]);
+/** The image the upload screenshot sends: another frame of the motorcycle (other bytes), which the model is sure of: FLAGGED. */
+const UPLOADED = Buffer.concat([demo('motorcycle.jpg'), Buffer.alloc(16, 0)]);
+SCORES.set(sha(UPLOADED), [0.006, 0.973, 0.006, 0.006, 0.003, 0.006]);
 const UNIFORM = LABELS.map(() => 1 / LABELS.length);
 
 /** Uploaded through the pipeline, oldest first: the review queue lists them in this order. */
@@ -96,14 +95,12 @@ function synth(): CfnTemplate {
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
-/** A deterministic PRNG (mulberry32), so the backfilled day is the same on every run. */
+/** A deterministic PRNG (Park–Miller), so the backfilled day is the same on every run. */
 function random(seed: number): () => number {
-  let a = seed;
+  let state = seed % 2147483647;
   return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    state = (state * 48271) % 2147483647;
+    return (state - 1) / 2147483646;
   };
 }
 
@@ -219,12 +216,14 @@ async function main(): Promise<void> {
 
     await page.click($('nav-upload'));
     const input = await page.waitForSelector(`input${$('upload-input')}`);
-    const chosen = path.join(work, 'gate-south-0915.jpg');
-    fs.copyFileSync(path.join(DEMO, 'motorcycle.jpg'), chosen);
+    const chosen = path.join(work, 'gate-south-frame-000915.jpg');
+    fs.writeFileSync(chosen, UPLOADED);
     await input!.uploadFile(chosen);
-    await page.waitForSelector($('upload-review-link'), { timeout: 60_000 }).catch(async (e) => {
-      throw new Error(`The upload was not classified: ${await page.$eval($('upload-status'), (el) => el.textContent)} (${e})`);
-    });
+    // Classified, or an error (the page says why, e.g. the PUT to S3 failed).
+    await page.waitForFunction((sel) => !!document.querySelector(`${sel} .classified, ${sel} .error`), { timeout: 60_000 }, $('upload-status'));
+    if (!(await page.$(`${$('upload-status')} .classified`))) {
+      throw new Error(`The upload failed: ${await page.$eval($('upload-status'), (el) => el.textContent)}`);
+    }
     await page.waitForFunction(() => Array.from(document.querySelectorAll('img.upload-preview')).every((i) => (i.naturalWidth ?? 0) > 0));
     await shoot(page, 'console-upload.png');
 

@@ -6,7 +6,7 @@ import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@a
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ImageClassificationPipeline, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
-import { reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
+import { RELEASE_TOKEN_METADATA_KEY, reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
 import { Browser, BrowserContext, launch, Page } from 'puppeteer-core';
 import { images } from '../../test/handlers/fixtures';
 import { icsProps, VEHICLE_LABELS } from '../../test/stacks';
@@ -159,11 +159,22 @@ describe('the operator console in headless Chromium, against the local console (
     await waitForText(page, $('user-name'), username);
   }
 
-  /** The review rows once the list has loaded: their review IDs. */
-  async function reviewRows(page: Page): Promise<string[]> {
-    await page.waitForSelector(`${$('review-list')}[aria-busy="false"]`);
-    await page.waitForFunction((list) => !!document.querySelector(`${list} li`), {}, $('review-list'));
-    return page.$$eval($('review-row'), (rows) => rows.map((r) => r.getAttribute('data-review-id') ?? ''));
+  /**
+   * Clicks what loads the review list (a nav link or a status filter) and returns the review IDs of the rows the page
+   * then shows, once they are the ones the API answered for that status (not the list shown before the click).
+   */
+  async function listReviews(page: Page, selector: string, status: 'PENDING' | 'DECIDED'): Promise<string[]> {
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().startsWith(`${local.api.url}/api/reviews?status=${status}`) && r.request().method() === 'GET'),
+      page.click(selector),
+    ]);
+    expect(res.status()).toBe(200);
+    const answered = JSON.stringify(((await res.json()) as { items: Array<{ reviewId: string }> }).items.map((i) => i.reviewId));
+    await page.waitForFunction((list, row, ids) => {
+      const shown = Array.from(document.querySelectorAll(`${list}[aria-busy="false"] ${row}`)).map((r) => r.getAttribute('data-review-id'));
+      return !!document.querySelector(`${list}[aria-busy="false"] li`) && JSON.stringify(shown) === ids;
+    }, {}, $('review-list'), $('review-row'), answered);
+    return JSON.parse(answered);
   }
 
   /** Opens a review from the list and waits for its image to load (or fail: the panel shows `.image-missing`). */
@@ -209,8 +220,7 @@ describe('the operator console in headless Chromium, against the local console (
     await shot(page, '1-overview');
 
     // The queue: exactly this review, pending.
-    await page.click($('nav-reviews'));
-    expect(await reviewRows(page)).toEqual([reviewId]);
+    expect(await listReviews(page, $('nav-reviews'), 'PENDING')).toEqual([reviewId]);
     await openReview(page, reviewId);
     expect(page.url()).toBe(`${local.url}#/reviews/${reviewId}`);
     const scoreLabels = await page.$$eval(`${$('review-scores')} .score-label`, (ls) => ls.map((l) => l.textContent));
@@ -270,8 +280,7 @@ describe('the operator console in headless Chromium, against the local console (
     const page = await openPage();
     await signIn(page, 'alice', 'Alice-pass-123');
     await signedIn(page, 'alice');
-    await page.click($('nav-reviews'));
-    expect(await reviewRows(page)).toEqual([reviewId]);
+    expect(await listReviews(page, $('nav-reviews'), 'PENDING')).toEqual([reviewId]);
     await openReview(page, reviewId);
     await page.click($('decision-release'));
     expect(await page.$eval($('decision-release'), (c) => (c as PageElement).checked)).toBe(true);
@@ -291,7 +300,7 @@ describe('the operator console in headless Chromium, against the local console (
       const bucket = local.pipeline.bucketName;
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       expect(head.ContentLength).toBe(imageFor(2).length);
-      expect(head.Metadata).toMatchObject({ 'ics-review': 'released' });
+      expect(head.Metadata?.[RELEASE_TOKEN_METADATA_KEY]).toMatch(/^[0-9a-f-]{36}$/); // the console's release marker
       const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
       expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'ics:review': 'CONFIRMED', 'ics:reviewed-label': 'bus' });
       await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `quarantine/${key}` }))).rejects.toMatchObject({ name: 'NotFound' });
@@ -300,12 +309,32 @@ describe('the operator console in headless Chromium, against the local console (
     }
 
     // The queue, loaded again: nothing pending; both decisions under "Decided".
-    await page.click($('status-filter-decided'));
-    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, {}, $('review-row'));
-    await page.click($('status-filter-pending'));
-    expect(await reviewRows(page)).toEqual([]);
+    const decided = await listReviews(page, $('status-filter-decided'), 'DECIDED');
+    expect(decided).toHaveLength(2);
+    expect(decided).toContain(reviewId);
+    expect(await listReviews(page, $('status-filter-pending'), 'PENDING')).toEqual([]);
     await waitForText(page, $('review-list'), 'Nothing to review.');
     expect(await local.measurePendingReviews()).toMatchObject({ pending: 0 });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  test('a reviewer uploads an image from the browser (presigned PUT, S3 notifies the pipeline) and sees its outcome', async () => {
+    const bytes = imageFor(5);
+    byHash.set(sha(bytes), scores(1, 0.99));
+    const file = path.join(shots, 'gate-south.jpg');
+    fs.writeFileSync(file, bytes);
+    const page = await openPage();
+    await signIn(page, 'alice', 'Alice-pass-123');
+    await signedIn(page, 'alice');
+    await page.click($('nav-upload'));
+    const input = await page.waitForSelector($('upload-input'));
+    await (input as any).uploadFile(file);
+    await waitForText(page, $('upload-status'), 'FLAGGED');
+    await waitForText(page, $('upload-status'), 'motorcycle');
+    await shot(page, '5-upload');
+    // The object the browser PUT is in the input prefix, byte for byte, and the pipeline classified it.
+    const run = local.pipeline.executions.find((e) => e.result?.key?.startsWith('uploads/console/') && e.result?.outcome === 'FLAGGED');
+    expect(run?.result).toMatchObject({ label: 'motorcycle', sizeBytes: bytes.length });
     expect(consoleErrors).toEqual([]);
   });
 
@@ -317,9 +346,8 @@ describe('the operator console in headless Chromium, against the local console (
     await page.waitForSelector($('nav-reviews'));
     expect(await page.$($('nav-upload'))).toBeNull();
 
-    await page.click($('nav-reviews'));
+    expect(await listReviews(page, $('nav-reviews'), 'PENDING')).toEqual([reviewId]);
     await waitForText(page, '.notice', 'You are a viewer');
-    expect(await reviewRows(page)).toEqual([reviewId]);
     await openReview(page, reviewId);
     await page.waitForSelector($('review-scores'));
     for (const id of ['decision-label', 'decision-confirm', 'decision-correct', 'decision-unusable', 'decision-release', 'decision-result']) {

@@ -77,6 +77,10 @@ describe('human review through the console API, locally (queued ingestion, quara
     // The same execution again (an at-least-once redelivery reaching the workflow): the conditional put keeps one review.
     await local.pipeline.startExecution({ bucket: local.pipeline.bucketName, key: 'uploads/cam/1.jpg' }).catch(() => undefined);
 
+    // Its status: moved to quarantine (S3 copied its tags there), under review.
+    const status = await (await api(viewer, `/api/uploads/status?key=${encodeURIComponent('uploads/cam/1.jpg')}`)).json();
+    expect(status).toEqual({ key: 'uploads/cam/1.jpg', status: 'CLASSIFIED', outcome: 'LOW_CONFIDENCE', label: 'bus', confidence: 0.6, reviewId });
+
     const list = await (await api(viewer, '/api/reviews')).json() as any;
     expect(list.items.map((i: any) => i.reviewId)).toEqual([reviewId]);
     expect(list.items[0]).toMatchObject({ status: 'PENDING', outcome: 'LOW_CONFIDENCE', label: 'bus', quarantine: { key: 'quarantine/uploads/cam/1.jpg' } });

@@ -4,8 +4,8 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
-  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand,
-  S3Client,
+  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand,
+  PutObjectTaggingCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -120,21 +120,26 @@ const api = new ConsoleApi({
     async putTags(Bucket, Key, TagSet) {
       await s3.send(new PutObjectTaggingCommand({ Bucket, Key, Tagging: { TagSet } }));
     },
-    async copyWithMetadata(from, to, Metadata) {
+    async copyWithMetadata(from, to, Metadata, TagSet) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }));
       const source = `${encodeURIComponent(from.bucket)}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
       await s3.send(new CopyObjectCommand({
-        Bucket: to.bucket, Key: to.key, CopySource: source, MetadataDirective: 'REPLACE', ContentType: head.ContentType, Metadata: { ...head.Metadata, ...Metadata },
+        Bucket: to.bucket,
+        Key: to.key,
+        CopySource: source,
+        MetadataDirective: 'REPLACE',
+        ContentType: head.ContentType,
+        Metadata: { ...head.Metadata, ...Metadata },
+        TaggingDirective: 'REPLACE',
+        Tagging: new URLSearchParams(TagSet.map((t): [string, string] => [t.Key, t.Value])).toString(),
       }));
     },
-    async exists(Bucket, Key) {
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket, Key }));
-        return true;
-      } catch (e) {
-        if (isMissing(e)) return false;
-        throw e;
-      }
+    async lastVersion(Bucket, Key) {
+      const out = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: Key, MaxKeys: 50 }));
+      const newest = (a: { LastModified?: Date }, b: { LastModified?: Date }) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0);
+      const version = (out.Versions ?? []).filter((v) => v.Key === Key).sort(newest)[0];
+      if (!version) return undefined;
+      return version.VersionId && version.VersionId !== 'null' ? version.VersionId : null;
     },
     async deleteObject(Bucket, Key) {
       await s3.send(new DeleteObjectCommand({ Bucket, Key }));

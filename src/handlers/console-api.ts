@@ -74,9 +74,18 @@ export interface ConsoleDeps {
     /** Tags and version, or undefined when the object does not exist. */
     getTags(bucket: string, key: string): Promise<{ tags: Array<{ Key: string; Value: string }>; versionId?: string } | undefined>;
     putTags(bucket: string, key: string, tags: Array<{ Key: string; Value: string }>): Promise<void>;
-    /** Copies with the metadata replaced by `metadata` (content type kept) and the source's tags. */
-    copyWithMetadata(from: { bucket: string; key: string }, to: { bucket: string; key: string }, metadata: Record<string, string>): Promise<void>;
-    exists(bucket: string, key: string): Promise<boolean>;
+    /** Copies with `metadata` added (content type kept) and the tag set replaced by `tags`. */
+    copyWithMetadata(
+      from: { bucket: string; key: string },
+      to: { bucket: string; key: string },
+      metadata: Record<string, string>,
+      tags: Array<{ Key: string; Value: string }>,
+    ): Promise<void>;
+    /**
+     * The newest version of `key` that is not a delete marker (a quarantined upload's original), `null` in an
+     * unversioned bucket, undefined when there is none.
+     */
+    lastVersion(bucket: string, key: string): Promise<string | null | undefined>;
     deleteObject(bucket: string, key: string): Promise<void>;
     /** Body and ETag, or undefined when absent. */
     getText(bucket: string, key: string): Promise<{ body: string; etag: string } | undefined>;
@@ -318,13 +327,16 @@ export class ConsoleApi {
       if (item.released && item.quarantine && releaseToken) {
         // Back to its original key with a token the workflow checks against this marker, so it neither quarantines
         // the image again nor reopens a review; an upload that copies the metadata has no marker.
-        if (await s3.exists(item.quarantine.bucket, item.quarantine.key)) {
+        const quarantined = await s3.getTags(item.quarantine.bucket, item.quarantine.key);
+        if (quarantined) {
           await this.deps.reviews.putReleaseMarker(releaseMarkerIdOf(item.bucket, item.key, releaseToken), {
             [ReviewAttribute.KIND]: 'RELEASE',
             [ReviewAttribute.RELEASE_TOKEN]: releaseToken,
             [ReviewAttribute.EXPIRES_AT]: Math.floor(this.deps.now().getTime() / 1000) + RELEASE_MARKER_TTL_SECONDS,
           });
-          await s3.copyWithMetadata(item.quarantine, { bucket: item.bucket, key: item.key }, { [RELEASE_TOKEN_METADATA_KEY]: releaseToken });
+          // The review's tags go with the copy: the workflow the copy starts reads them and keeps them when it tags.
+          const tags = reviewTags(quarantined.tags, item.decision!, item.reviewedLabel) ?? quarantined.tags;
+          await s3.copyWithMetadata(item.quarantine, { bucket: item.bucket, key: item.key }, { [RELEASE_TOKEN_METADATA_KEY]: releaseToken }, tags);
           await s3.deleteObject(item.quarantine.bucket, item.quarantine.key);
         }
       }
@@ -394,8 +406,10 @@ export class ConsoleApi {
     const found = here ?? moved;
     const tag = (k: string) => found?.tags.find((t) => t.Key === k)?.Value;
     const outcome = tag('ics:outcome');
-    // The review is keyed by the uploaded version (a quarantined copy has a version of its own, so look it up by the original's).
-    const review = here ? await this.deps.reviews.get(reviewIdOf(s.bucket, key, here.versionId)) : undefined;
+    // The review is keyed by the uploaded version: the object's own, or, once quarantine moved it, the newest version
+    // under the delete marker the move left (a quarantined copy has a version of its own).
+    const version = here ? here.versionId : moved ? await this.deps.s3.lastVersion(s.bucket, key) : undefined;
+    const review = here || moved ? await this.deps.reviews.get(reviewIdOf(s.bucket, key, version ?? undefined)) : undefined;
     if (!outcome && !review) return { key, status: 'WAITING' };
     const result = review ? reviewItemOf(review) : undefined;
     return {

@@ -228,6 +228,8 @@ export class ReviewConsole extends Construct {
     // Without ListBucket S3 answers 403 for a key that does not exist; with it, 404: the API tells "not there yet" (an
     // upload's status, a release whose copy is done) from a refusal, as the classify function does.
     add(['s3:ListBucket'], [...new Set([props.bucket.bucketArn, props.feedback.bucket.bucketArn, ...(props.quarantine ? [props.quarantine.bucket.bucketArn] : [])])]);
+    // A quarantined upload's status: the review is keyed by the original version, under the delete marker the move left.
+    if (props.quarantine) add(['s3:ListBucketVersions'], [props.bucket.bucketArn]);
     // Presigned uploads are signed with this role: S3 encrypts them (GenerateDataKey) and reads images (Decrypt) as it.
     props.key.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
     props.eventBus?.grantPutEventsTo(fn);

@@ -77,7 +77,8 @@ export const MAX_KEY_BYTES = 1024;
  * longer key is S3's `KeyTooLongError` (400); a failure of the store is that request's 500 `InternalError`.
  *
  * Limits, measured with @aws-sdk/client-s3: no versioning (no `x-amz-version-id`, a `VersionId` parameter is
- * ignored), the PutObject/CopyObject `Tagging` header is ignored and CopyObject does not copy tags
+ * ignored), the PutObject `Tagging` header is ignored (CopyObject copies the source's tags, or writes its own with
+ * the REPLACE directive, as S3 does)
  * (Put/GetObjectTagging work, and GetObject/HeadObject carry `x-amz-tagging-count`; DeleteObjectTagging is not
  * implemented), no checksums beyond MD5.
  */
@@ -100,13 +101,21 @@ export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
   // Our own listener (rather than s3rver.run) so the copy-source header and the key are fixed before s3rver parses them.
   const server = await startLoopbackServer((req, res) => {
     // s3rver does not check SigV4 at all; a presigned URL (a browser's upload) is checked as S3 checks it.
-    const presigned = verifyPresignedV4(req, 'S3RVER');
+    // A browser's CORS preflight carries no signature (S3 answers it from the bucket's CORS rules).
+    const presigned = req.method === 'OPTIONS' ? undefined : verifyPresignedV4(req, 'S3RVER');
     if (presigned) return sendS3Error(req, res, presigned);
     const source = req.headers['x-amz-copy-source'];
     if (typeof source === 'string') req.headers['x-amz-copy-source'] = normalizeCopySource(source);
+    const copyTags = typeof source === 'string' && String(req.headers['x-amz-tagging-directive'] ?? '').toUpperCase() === 'REPLACE'
+      ? String(req.headers['x-amz-tagging'] ?? '') : undefined;
     const routed = routeObjectRequest(req.url ?? '/');
     if (typeof routed !== 'string') return sendS3Error(req, res, routed);
-    req.url = routed;
+    // s3rver refuses ListObjectVersions; the listing below answers it (renamed so s3rver routes it as a listing).
+    req.url = req.method === 'GET' ? routed.replace(/([?&])versions(=[^&]*)?(?=&|$)/, '$1ics-list-versions=1') : routed;
+    if (copyTags !== undefined) {
+      const [, bucket, ...rest] = new URL(routed, 'http://s3.local').pathname.split('/');
+      store.replacementTags.set(`${bucket}/${decodeURIComponent(rest.join('/'))}`, copyTags);
+    }
     if (options.onObjectCreated) notifyOnCreation(req, res, store, options.onObjectCreated);
     const conditional = conditionalPut(req);
     if (conditional) return conditionalWrites.run(conditional, store, req, res, () => handle(req, res));
@@ -271,6 +280,8 @@ interface ActiveFault extends S3StoreFault {
  */
 class FlatStore extends FilesystemStore {
   public readonly faults: ActiveFault[] = [];
+  /** CopyObject with `x-amz-tagging-directive: REPLACE`: the `x-amz-tagging` query string, by `bucket/key` of the copy. */
+  public readonly replacementTags = new Map<string, string>();
   /** Keys by `<bucket>/<hash>`, so listing reads each key file once. */
   private readonly keys = new Map<string, string>();
 
@@ -329,7 +340,12 @@ class FlatStore extends FilesystemStore {
         await fs.promises.copyFile(src('object'), temp);
         await this.writeKey(destBucket, destKey);
         for (const resource of ['object.md5', 'metadata.json']) await copyIfExists(src(resource), dest(resource));
+        // S3 copies the source's tags unless the request replaces them (x-amz-tagging-directive: REPLACE).
+        const replaced = this.replacementTags.get(`${destBucket}/${destKey}`);
+        this.replacementTags.delete(`${destBucket}/${destKey}`);
         await this.deleteSubresource(destBucket, destKey, 'tagging');
+        if (replaced === undefined) await copyIfExists(src('tagging.xml'), dest('tagging.xml'));
+        else if (replaced !== '') await fs.promises.writeFile(dest('tagging.xml'), taggingXml(replaced));
         await rename(temp, dest('object'));
       } finally {
         await rm(temp, { force: true });
@@ -572,6 +588,13 @@ function notifyOnCreation(req: http.IncomingMessage, res: http.ServerResponse, s
   });
 }
 
+/** The tagging document S3 stores for a `k=v&k2=v2` tag header. */
+function taggingXml(query: string): string {
+  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const tags = [...new URLSearchParams(query).entries()].map(([k, v]) => `<Tag><Key>${esc(k)}</Key><Value>${esc(v)}</Value></Tag>`).join('');
+  return `<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>${tags}</TagSet></Tagging>`;
+}
+
 /** A PutObject with `If-Match` or `If-None-Match` (S3's conditional writes): its bucket, key and conditions. */
 interface ConditionalPut {
   readonly bucket: string;
@@ -652,7 +675,7 @@ function installListing(): void {
   bucketController.getBucket = (ctx: any) => (ctx.store instanceof FlatStore ? listObjects(ctx) : original(ctx));
 }
 
-/** ListObjectsV2 (`list-type=2`) and ListObjects (V1), as the S3 API Reference documents them. */
+/** ListObjectsV2 (`list-type=2`), ListObjects (V1) and ListObjectVersions (`versions`), as the S3 API Reference documents them. */
 async function listObjects(ctx: any): Promise<void> {
   const query = ctx.query as Record<string, string | undefined>;
   const store = ctx.store as FlatStore;
@@ -686,8 +709,39 @@ async function listObjects(ctx: any): Promise<void> {
   }
   const prefix = query.prefix ?? '';
   const delimiter = query.delimiter || undefined;
+  const versions = 'ics-list-versions' in query;
+  if (versions) after = query['key-marker'] ?? '';
   const page = listPage(await store.sortedKeys(bucket), { prefix, delimiter, after, maxKeys });
   const objects = await store.objectsOf(bucket, page.keys);
+  if (versions) {
+    // ListObjectVersions of a bucket that never had versioning on: one version per key, its ID "null" (as S3 answers).
+    ctx.body = {
+      ListVersionsResult: {
+        '@': { xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/' },
+        'Name': bucket,
+        'Prefix': encode(prefix),
+        'KeyMarker': encode(query['key-marker'] ?? ''),
+        'VersionIdMarker': query['version-id-marker'] ?? '',
+        'NextKeyMarker': page.isTruncated ? encode(page.last) : undefined,
+        'MaxKeys': query['max-keys'] ?? 1000,
+        'Delimiter': encode(delimiter),
+        'EncodingType': encodingType,
+        'IsTruncated': page.isTruncated,
+        'Version': objects.map((o) => ({
+          Key: encode(o.key),
+          VersionId: 'null',
+          IsLatest: true,
+          LastModified: new Date(String(o.metadata['last-modified'])).toISOString(),
+          ETag: o.metadata.etag,
+          Size: Number(o.metadata['content-length']),
+          Owner: { ID: DUMMY_ACCOUNT.id, DisplayName: DUMMY_ACCOUNT.displayName },
+          StorageClass: 'STANDARD',
+        })),
+        'CommonPrefixes': page.commonPrefixes.map((p) => ({ Prefix: encode(p) })),
+      },
+    };
+    return;
+  }
   const fetchOwner = v2 ? query['fetch-owner'] === 'true' : true;
   ctx.body = {
     ListBucketResult: {

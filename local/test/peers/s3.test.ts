@@ -3,9 +3,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
-  GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, PutObjectTaggingCommand,
+  GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { S3Peer, startS3 } from '../../src/peers/s3';
 
 let peer: S3Peer;
@@ -278,5 +280,56 @@ describe('a failing store fails the request, not the process', () => {
     await s3.send(new UploadPartCommand({ Bucket: 'uploads', Key: 'multi/part.bin', UploadId, PartNumber: 2, Body: 'two' }));
     await complete([1, 2]);
     expect(await (await s3.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'multi/part.bin' }))).Body!.transformToString()).toBe('one,two');
+  });
+});
+
+describe('what the console relies on, as S3 does it', () => {
+  test('CopyObject copies the source\'s tags, or replaces them with the REPLACE directive', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'tagged.jpg', Body: 'x' }));
+    await s3.send(new PutObjectTaggingCommand({ Bucket: 'uploads', Key: 'tagged.jpg', Tagging: { TagSet: [{ Key: 'ics:label', Value: 'bus' }] } }));
+    await s3.send(new CopyObjectCommand({ Bucket: 'quarantine', Key: 'copied.jpg', CopySource: 'uploads/tagged.jpg' }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'quarantine', Key: 'copied.jpg' }))).TagSet).toEqual([{ Key: 'ics:label', Value: 'bus' }]);
+    await s3.send(new CopyObjectCommand({
+      Bucket: 'uploads', Key: 'back.jpg', CopySource: 'quarantine/copied.jpg', TaggingDirective: 'REPLACE', Tagging: 'ics:review=CORRECTED&a%20b=c%26d',
+    }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'uploads', Key: 'back.jpg' }))).TagSet).toEqual([
+      { Key: 'ics:review', Value: 'CORRECTED' }, { Key: 'a b', Value: 'c&d' },
+    ]);
+  });
+
+  test('conditional writes: If-None-Match * only creates, If-Match only replaces the ETag it names', async () => {
+    const first = await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'manifest.jsonl', Body: 'a\n', IfNoneMatch: '*' }));
+    const again = await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'manifest.jsonl', Body: 'b\n', IfNoneMatch: '*' })).catch((e) => e);
+    expect(again).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    const stale = await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'manifest.jsonl', Body: 'c\n', IfMatch: '"0123"' })).catch((e) => e);
+    expect(stale).toMatchObject({ name: 'PreconditionFailed' });
+    await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'manifest.jsonl', Body: 'a\nd\n', IfMatch: first.ETag }));
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'manifest.jsonl' }))).Body!.transformToString();
+    expect(body).toBe('a\nd\n');
+    const missing = await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'absent.jsonl', Body: 'x', IfMatch: first.ETag })).catch((e) => e);
+    expect(missing).toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  test('a presigned PUT is checked: signed length and type, signature and expiry', async () => {
+    const sign = (len: number, expiresIn = 60) => getSignedUrl(s3, new PutObjectCommand({
+      Bucket: 'uploads', Key: 'signed.jpg', ContentType: 'image/jpeg', ContentLength: len,
+    }), {
+      expiresIn, signableHeaders: new Set(['content-type', 'content-length']), unhoistableHeaders: new Set(['content-type', 'content-length']),
+    });
+    const url = await sign(3);
+    expect((await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/jpeg' }, body: 'abc' })).status).toBe(200);
+    expect((await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/jpeg' }, body: 'abcd' })).status).toBe(403);
+    expect((await fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: 'abc' })).status).toBe(403);
+    const forged = url.replace(/X-Amz-Signature=[0-9a-f]+/, `X-Amz-Signature=${'0'.repeat(64)}`);
+    expect((await fetch(forged, { method: 'PUT', headers: { 'content-type': 'image/jpeg' }, body: 'abc' })).status).toBe(403);
+    const expired = new URL(await sign(3, 1));
+    expired.searchParams.set('X-Amz-Date', '20200101T000000Z');
+    expect((await fetch(expired, { method: 'PUT', headers: { 'content-type': 'image/jpeg' }, body: 'abc' })).status).toBe(403);
+  });
+
+  test('ListObjectVersions of an unversioned bucket: one "null" version per key', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'versions/one.jpg', Body: 'x' }));
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket: 'uploads', Prefix: 'versions/' }));
+    expect(out.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest])).toEqual([['versions/one.jpg', 'null', true]]);
   });
 });
