@@ -362,6 +362,8 @@ describe('IAM of the console and the review metrics function', () => {
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${auditArn}/feedback/*` },
       // A missing key reads 404, not 403 (an upload not there yet, a release already copied)
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: [bucketArn, auditArn] },
+      // A quarantined upload's status: its review is keyed by the version under the delete marker
+      { Effect: 'Allow', Action: 's3:ListBucketVersions', Resource: bucketArn },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: keyArn },
       { Effect: 'Allow', Action: 'events:PutEvents', Resource: 'arn:aws:events:eu-west-1:111111111111:event-bus/default' },
       { Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' },
@@ -373,13 +375,14 @@ describe('IAM of the console and the review metrics function', () => {
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     const starred = consoleStatements.filter((s) => list(s.Resource).includes('*')).flatMap((s) => list(s.Action));
     expect(starred.sort()).toEqual(['cloudwatch:GetMetricData', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-    const objectStatements = consoleStatements.filter((s) => list(s.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'));
+    const bucketLevel = ['s3:ListBucket', 's3:ListBucketVersions'];
+    const objectStatements = consoleStatements.filter((s) => list(s.Action).some((a) => a.startsWith('s3:') && !bucketLevel.includes(a)));
     for (const resource of objectStatements.flatMap((s) => list(s.Resource))) {
       expect(resource).toMatch(/^arn:aws:s3:::[a-z0-9]+\/(uploads|quarantine|feedback)\/\*$/);
     }
     // ListBucket (key names, no content) on the buckets themselves only
-    const listing = consoleStatements.filter((s) => list(s.Action).includes('s3:ListBucket'));
-    expect(listing.flatMap((s) => list(s.Action))).toEqual(['s3:ListBucket']);
+    const listing = consoleStatements.filter((s) => list(s.Action).some((a) => bucketLevel.includes(a)));
+    expect(listing.flatMap((s) => list(s.Action))).toEqual(bucketLevel);
     for (const resource of listing.flatMap((s) => list(s.Resource))) expect(resource).toMatch(/^arn:aws:s3:::[a-z0-9]+$/);
     const kms = consoleStatements.filter((s) => list(s.Action).some((a) => a.startsWith('kms:')));
     expect(kms.flatMap((s) => list(s.Resource))).toEqual([keyArn]);
