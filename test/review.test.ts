@@ -446,6 +446,20 @@ describe('the console', () => {
     expect(pool.UpdateReplacePolicy).toBe('Retain');
   });
 
+  test('the groups: reviewers and viewers by default, named by review.reviewersGroupName and console.viewersGroupName, or none to create', () => {
+    const names = (j: any) => resourcesOf(j, 'AWS::Cognito::UserPoolGroup').map(([, r]) => r.Properties.GroupName).sort();
+    expect(names(json)).toEqual(['reviewers', 'viewers']);
+    expect(consoleSettings(json).groups).toEqual({ reviewers: 'reviewers', viewers: 'viewers' });
+    const named = pipelineStack({ ...FULL, review: { reviewersGroupName: 'moderators' }, console: { viewersGroupName: 'auditors' } });
+    expect(names(named.json)).toEqual(['auditors', 'moderators']);
+    expect(consoleSettings(named.json).groups).toEqual({ reviewers: 'moderators', viewers: 'auditors' });
+    const none = pipelineStack({ ...FULL, console: { createGroups: false } });
+    expect(names(none.json)).toEqual([]);
+    expect(() => pipelineStack({ ...FULL, review: { reviewersGroupName: 'team' }, console: { viewersGroupName: 'team' } }))
+      .toThrow(/review.reviewersGroupName and console.viewersGroupName must differ/);
+    expect(() => pipelineStack({ ...FULL, review: { reviewersGroupName: 'two words' } })).toThrow(/group names must be 1 to 128 characters without spaces/);
+  });
+
   test('an app client without secret, password sign-in, no user existence errors', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       UserPoolId: { Ref: poolId },
@@ -578,6 +592,7 @@ describe('the console', () => {
         logsNamespace: expect.stringMatching(/^ImageClassificationPipeline\/TestStack-Ics-[0-9A-F]{8}$/),
       },
       jobName: 'ics-review/TestStack/Ics',
+      groups: { reviewers: 'reviewers', viewers: 'viewers' },
     });
   });
 

@@ -38,12 +38,13 @@ export class LocalConsole {
       s3EventNotifications: true,
       metricsSink: (line, at) => void cloudwatch.ingestEmf(line, at),
     });
+    const groups = consoleGroups(template);
     const cognito = await startCognito({
       // The IDs the template resolves to here, so the function's settings (config.json) name this pool and client.
       userPoolId: resolveIntrinsics({ Ref: ids.userPool }, template),
       clientId: resolveIntrinsics({ Ref: ids.userPoolClient }, template),
-      groups: [ConsoleGroup.REVIEWERS, ConsoleGroup.VIEWERS],
-      users: options.users ?? [LOCAL_REVIEWER],
+      groups: [groups.reviewers, groups.viewers],
+      users: options.users ?? [{ ...LOCAL_REVIEWER, groups: [groups.reviewers] }],
     });
     const events = await startEventBridge((e) => pipeline.events.push(e));
     const env = {
@@ -89,6 +90,13 @@ export class LocalConsole {
     await this.pipeline.close();
     await this.cloudwatch.close();
   }
+}
+
+/** The reviewers and viewers groups the console's function was configured with. */
+function consoleGroups(template: CfnTemplate): { reviewers: string; viewers: string } {
+  const fn = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.ICS_CONSOLE_SETTINGS);
+  const settings = fn && JSON.parse(resolveIntrinsics(fn.Properties.Environment.Variables.ICS_CONSOLE_SETTINGS, template));
+  return settings?.groups ?? { reviewers: ConsoleGroup.REVIEWERS, viewers: ConsoleGroup.VIEWERS };
 }
 
 /** The console's resources in a template: its user pool, app client and the review metrics function. */

@@ -48,6 +48,8 @@ export interface ConsoleSettings {
   };
   /** The job name in manifest lines. */
   readonly jobName: string;
+  /** The Cognito groups: reviewers decide and upload, viewers look. */
+  readonly groups: { readonly reviewers: string; readonly viewers: string };
 }
 
 /** The AWS calls the API makes, injected so the logic runs against the real SDK (handler) or the testing kit's peers. */
@@ -145,6 +147,10 @@ export class ConsoleApi {
 
   constructor(private readonly deps: ConsoleDeps) {}
 
+  private get groups() {
+    return this.deps.settings.groups ?? { reviewers: ConsoleGroup.REVIEWERS, viewers: ConsoleGroup.VIEWERS };
+  }
+
   public async handle(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<Result> {
     const headers = securityHeaders(this.deps.cognitoEndpoint, await this.origins());
     try {
@@ -178,8 +184,9 @@ export class ConsoleApi {
       default: break;
     }
     const user = this.user(event);
-    if (!user.groups.includes(ConsoleGroup.REVIEWERS) && !user.groups.includes(ConsoleGroup.VIEWERS)) {
-      throw new HttpError(403, 'Forbidden', `${user.username} is in neither the ${ConsoleGroup.REVIEWERS} nor the ${ConsoleGroup.VIEWERS} group`);
+    const { reviewers, viewers } = this.groups;
+    if (!user.groups.includes(reviewers) && !user.groups.includes(viewers)) {
+      throw new HttpError(403, 'Forbidden', `${user.username} is in neither the ${reviewers} nor the ${viewers} group`);
     }
     const query = event.queryStringParameters ?? {};
     switch (route) {
@@ -224,11 +231,11 @@ export class ConsoleApi {
     const username = String(claims['cognito:username'] ?? claims.username ?? '');
     if (!username) throw new HttpError(401, 'Unauthorized', 'The token names no user');
     const groups = groupsOf(claims['cognito:groups']);
-    return { username, groups, canReview: groups.includes(ConsoleGroup.REVIEWERS) };
+    return { username, groups, canReview: groups.includes(this.groups.reviewers) };
   }
 
   private mustReview(user: ConsoleUser) {
-    if (!user.canReview) throw new HttpError(403, 'Forbidden', `Only members of the ${ConsoleGroup.REVIEWERS} group may do this`);
+    if (!user.canReview) throw new HttpError(403, 'Forbidden', `Only members of the ${this.groups.reviewers} group may do this`);
   }
 
   private async metrics(hoursParam?: string): Promise<MetricsResponse> {

@@ -71,6 +71,7 @@ export function createReview(scope: Construct, props: PipelineReviewProps): Pipe
   });
   const console = props.console && props.auditBucket ? new ReviewConsole(scope, 'Console', {
     options: props.console,
+    reviewersGroupName: props.review.reviewersGroupName,
     title: props.title,
     table,
     classLabels: props.classLabels,

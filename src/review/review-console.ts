@@ -48,6 +48,8 @@ export interface ReviewConsoleProps {
   readonly key: kms.IKey;
   readonly logGroupProps: logs.LogGroupProps;
   readonly functionLogging?: FunctionLoggingOptions;
+  /** `review.reviewersGroupName`. */
+  readonly reviewersGroupName?: string;
 }
 
 /**
@@ -78,11 +80,14 @@ export class ReviewConsole extends Construct {
       // The console signs in with InitiateAuth; no hosted UI, no OAuth flows or callback URLs.
       disableOAuth: true,
     });
-    for (const [groupId, name, description] of [
-      ['ReviewersGroup', ConsoleGroup.REVIEWERS, 'Decide reviews and upload images in the image classification console'],
-      ['ViewersGroup', ConsoleGroup.VIEWERS, 'See the image classification console (read only)'],
-    ]) {
-      new cognito.CfnUserPoolGroup(this, groupId, { userPoolId: this.userPool.userPoolId, groupName: name, description });
+    const groups = { reviewers: props.reviewersGroupName ?? ConsoleGroup.REVIEWERS, viewers: o.viewersGroupName ?? ConsoleGroup.VIEWERS };
+    if (o.createGroups ?? true) {
+      for (const [groupId, name, description] of [
+        ['ReviewersGroup', groups.reviewers, 'Decide reviews and upload images in the image classification console'],
+        ['ViewersGroup', groups.viewers, 'See the image classification console (read only)'],
+      ]) {
+        new cognito.CfnUserPoolGroup(this, groupId, { userPoolId: this.userPool.userPoolId, groupName: name, description });
+      }
     }
 
     const logGroup = new logs.LogGroup(this, 'ApiFunctionLogGroup', props.logGroupProps);
@@ -104,6 +109,7 @@ export class ReviewConsole extends Construct {
       ...(props.eventBus ? { eventBus: props.eventBus.eventBusName } : {}),
       metrics: props.metrics,
       jobName: `ics-review/${props.title}`,
+      groups,
     };
     this.apiFunction = new ConsoleApiFunction(this, 'ApiFunction', {
       description: 'Serves the image classification console and its API (cdk-image-classification-pipeline)',

@@ -21,6 +21,13 @@ export interface ReviewOptions {
    * @default Duration.hours(24)
    */
   readonly maxPendingAge?: Duration;
+
+  /**
+   * Who may decide reviews (and upload in the console): the members of this Cognito group of the console's user pool.
+   *
+   * @default 'reviewers'
+   */
+  readonly reviewersGroupName?: string;
 }
 
 /**
@@ -53,4 +60,19 @@ export interface ConsoleOptions {
    * @default - no CORS
    */
   readonly allowedOrigins?: string[];
+
+  /**
+   * The Cognito group whose members may look (chart, queue, images) without deciding.
+   *
+   * @default 'viewers'
+   */
+  readonly viewersGroupName?: string;
+
+  /**
+   * Create the reviewers and viewers groups in the user pool. Set `false` when a pool you bring has them already
+   * (CloudFormation cannot create a group that exists).
+   *
+   * @default true
+   */
+  readonly createGroups?: boolean;
 }

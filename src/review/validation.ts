@@ -40,6 +40,13 @@ export function validateReview(p: ReviewValidationInput): string[] {
     problems.push('review with quarantine needs a SageMaker classifier: a released image is recognized by the classify function '
       + '(its metadata), which a Rekognition classifier does not have');
   }
+  // Cognito group names: 1 to 128 letters, marks, symbols, digits or punctuation (no spaces).
+  const groupName = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
+  const groupNames = [p.review.reviewersGroupName, p.console?.viewersGroupName].filter((g): g is string => g !== undefined && !Token.isUnresolved(g));
+  for (const g of groupNames) if (!groupName.test(g)) problems.push(`group names must be 1 to 128 characters without spaces (Cognito's rule), got "${g}"`);
+  if ((p.review.reviewersGroupName ?? 'reviewers') === (p.console?.viewersGroupName ?? 'viewers')) {
+    problems.push('review.reviewersGroupName and console.viewersGroupName must differ');
+  }
   if (p.console) {
     if (!p.auditEnabled) problems.push('console needs the audit trail: decisions are written as a feedback manifest under feedback/ in the audit bucket');
     const labels = (p.classLabels ?? []).filter((l) => !Token.isUnresolved(l));
