@@ -60,6 +60,7 @@ export function Overview() {
   }, [metrics]);
 
   const total = outcomes.reduce((a, s) => a + sum(s.values), 0);
+  const alerts: ChartSeries = { name: 'ALERTS', color: '#334155', values: metrics?.alerts ?? [] };
 
   return (
     <section class="page" aria-labelledby="overview-title">
@@ -85,13 +86,17 @@ export function Overview() {
             <div class="stat-label">{humanize(s.name)}</div>
           </div>
         ))}
+        <div class="stat" data-testid="alerts-total">
+          <div class="stat-value"><span class="dot" style={{ background: alerts.color }} aria-hidden="true" />{metrics ? sum(alerts.values) : '–'}</div>
+          <div class="stat-label">Alerts sent</div>
+        </div>
       </div>
       <div class="card">
         <div class="card-head">
-          <h2>Images per outcome</h2>
+          <h2>Images per outcome, and alerts</h2>
           {metrics && <span class="muted small">{period(metrics.periodSeconds)} periods{updated && ` · updated ${updated.toLocaleTimeString()}`}</span>}
         </div>
-        <Chart testId="chart-outcomes" label={`Images per outcome, last ${hours} hours`} timestamps={metrics?.timestamps ?? []} series={outcomes} />
+        <Chart testId="chart-outcomes" label={`Images per outcome, last ${hours} hours`} timestamps={metrics?.timestamps ?? []} series={[...outcomes, alerts]} />
       </div>
       <div class="card">
         <div class="card-head">

@@ -178,6 +178,9 @@ describe('human review through the console API, locally (queued ingestion, quara
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     expect(sum(metrics.outcomes.LOW_CONFIDENCE)).toBeGreaterThanOrEqual(2);
     expect(sum(metrics.outcomes.ACCEPTED)).toBeGreaterThanOrEqual(1);
+    // The LOW_CONFIDENCE images alerted (the released one did not again).
+    expect(sum(metrics.alerts)).toBeGreaterThanOrEqual(2);
+    expect(metrics.alerts).toHaveLength(metrics.timestamps.length);
     expect((await api(viewer, '/api/metrics?hours=0')).status).toBe(400);
     const measured = await local.measurePendingReviews() as any;
     // The forged release's review waits.

@@ -249,7 +249,11 @@ export class ConsoleApi {
       ? { id: `o${i}`, namespace: m.namespace, metricName: 'Images', dimensions: { Pipeline: m.pipeline, Outcome: o }, period }
       : { id: `o${i}`, namespace: m.logsNamespace, metricName: `Outcome${o}`, dimensions: {}, period });
     const labels = this.deps.settings.classLabels;
+    const alertsQuery: MetricQuery = m.outcomesFrom === 'emf'
+      ? { id: 'a0', namespace: m.namespace, metricName: 'AlertsPublished', dimensions: { Pipeline: m.pipeline }, period }
+      : { id: 'a0', namespace: m.logsNamespace, metricName: 'AlertsPublished', dimensions: {}, period };
     const queries = [
+      alertsQuery,
       ...OUTCOMES.map(outcomeQuery),
       ...labels.map((l, i): MetricQuery => ({ id: `l${i}`, namespace: m.namespace, metricName: 'ImagesClassified', dimensions: { Pipeline: m.pipeline, Label: l }, period })),
     ];
@@ -265,6 +269,7 @@ export class ConsoleApi {
       timestamps,
       outcomes: Object.fromEntries(OUTCOMES.map((o, i) => [o, series(`o${i}`)])),
       labels: Object.fromEntries(labels.map((l, i) => [l, series(`l${i}`)])),
+      alerts: series('a0'),
     };
   }
 

@@ -69,6 +69,8 @@ export interface MetricsResponse {
   readonly outcomes: Record<string, number[]>;
   /** Images classified per top label per period. */
   readonly labels: Record<string, number[]>;
+  /** Alerts published per period (an alert to two topics counts twice). */
+  readonly alerts: number[];
 }
 
 export type ReviewStatus = 'PENDING' | 'DECIDED';
