@@ -144,6 +144,9 @@ async function backfillDay(local: LocalConsole, until: number): Promise<void> {
     });
     for (const [outcome, count] of outcomes) data.push(datum('Images', 'Outcome', outcome, count));
     for (const [label, count] of labels) data.push(datum('ImagesClassified', 'Label', label, count));
+    // The demo pipeline alerts FLAGGED, LOW_CONFIDENCE and ERROR images, one topic each.
+    const alerts = ['FLAGGED', 'LOW_CONFIDENCE', 'ERROR'].reduce((a, o) => a + (outcomes.get(o) ?? 0), 0);
+    if (alerts > 0) data.push({ MetricName: 'AlertsPublished', Dimensions: [pipeline], Timestamp: new Date(t), Value: alerts, Unit: 'Count' });
   }
   const cloudwatch = new CloudWatchClient({ endpoint: local.cloudwatch.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
