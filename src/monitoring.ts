@@ -31,6 +31,11 @@ const OUTCOME_STATES: Record<Outcome, string[]> = {
 /** Execution errors that mean the pipeline, not the image, failed. */
 export const INFRASTRUCTURE_ERRORS = [...INFRASTRUCTURE_FAIL_ERRORS, 'States.Timeout'];
 
+/** Namespace of a pipeline's metric filters (outcomes with direct ingestion, infrastructure failures), by its `Pipeline` name. */
+export function metricFilterNamespace(pipeline: string): string {
+  return `ImageClassificationPipeline/${pipeline}`;
+}
+
 export interface PipelineMonitoringProps {
   readonly stateMachine: sfn.StateMachine;
   readonly stateMachineLogGroup: logs.ILogGroup;
@@ -75,7 +80,7 @@ export class PipelineMonitoring extends Construct {
   constructor(scope: Construct, id: string, private readonly props: PipelineMonitoringProps) {
     super(scope, id);
     this.ingestion = props.ingestion;
-    this.namespace = `ImageClassificationPipeline/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`;
+    this.namespace = metricFilterNamespace(Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' }));
 
     const filter = (name: string, logGroup: logs.ILogGroup, pattern: logs.IFilterPattern, value = '1') =>
       new logs.MetricFilter(this, `${name}Filter`, { logGroup, filterPattern: pattern, metricNamespace: this.namespace, metricName: name, metricValue: value });

@@ -25,7 +25,7 @@ import { DEFAULT_METRICS_NAMESPACE, EmfDimension } from './handlers/metrics';
 import { ReviewMetric } from './handlers/review-metrics';
 import { Ingestion, IngestionType } from './ingestion/ingestion';
 import { createIngestion } from './ingestion/pipeline-ingestion';
-import { PipelineMonitoring } from './monitoring';
+import { metricFilterNamespace, PipelineMonitoring } from './monitoring';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { resolveSettings } from './pipeline-settings';
@@ -461,7 +461,7 @@ export class ImageClassificationPipeline extends Construct {
       metrics: {
         ...metrics,
         outcomesFrom: settings.ingestion.type === IngestionType.QUEUED ? 'emf' : 'logs',
-        logsNamespace: `ImageClassificationPipeline/${metrics.pipeline}`,
+        logsNamespace: metricFilterNamespace(metrics.pipeline),
       },
       key: storage.key,
       logGroupProps: storage.logGroupProps,

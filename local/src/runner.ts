@@ -202,7 +202,7 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:s3:deleteObject',
   'arn:aws:states:::aws-sdk:s3:putObject',
   'arn:aws:states:::aws-sdk:s3:getObjectTagging',
-  // human review: the workflow opens a review item
+  // human review: the workflow opens a review item, and reads a release marker
   'arn:aws:states:::dynamodb:putItem',
   'arn:aws:states:::dynamodb:getItem',
   'arn:aws:states:::aws-sdk:firehose:putRecord',
