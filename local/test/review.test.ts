@@ -30,6 +30,9 @@ function synth(props: Partial<ImageClassificationPipelineProps> = {}) {
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 
+/** The review table's logical ID (the local table name). */
+let reviewTableId: () => string;
+
 /** Signs in through the local stand-in for Cognito as the page does (InitiateAuth, USER_PASSWORD_AUTH). */
 async function signIn(local: LocalConsole, username: string, password: string): Promise<string> {
   const config = await (await fetch(`${local.url}config.json`)).json() as any;
@@ -54,8 +57,10 @@ describe('human review through the console API, locally (queued ingestion, quara
   });
 
   beforeAll(async () => {
+    const template = synth({ quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' }, ingestion: Ingestion.queued() });
+    reviewTableId = () => Object.keys(template.Resources).find((id) => id.startsWith('IcsReviewTable'))!;
     local = await LocalConsole.start({
-      template: synth({ quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' }, ingestion: Ingestion.queued() }),
+      template,
       models: { vehicles: functionModel((bytes) => byHash.get(sha(bytes)) ?? scores(3, 0.99)) },
       users: [
         { username: 'alice', password: 'Alice-pass-123', groups: ['reviewers'] },
@@ -147,6 +152,34 @@ describe('human review through the console API, locally (queued ingestion, quara
     // A key of 80+ bytes: the review's ID is the real SHA-256, as the API computes it.
     const detail = await api(viewer, `/api/reviews/${reviewIdOf(local.pipeline.bucketName, key)}`);
     expect(detail.status).toBe(200);
+  });
+
+  test('an effect that fails after the decision is recorded answers 502; the same decision again finishes it, another is refused', async () => {
+    const bytes = imageFor(4);
+    byHash.set(sha(bytes), UNSURE);
+    await local.pipeline.upload('uploads/cam/4.jpg', bytes);
+    const reviewId = reviewIdOf(local.pipeline.bucketName, 'uploads/cam/4.jpg');
+    const month = new Date().toISOString().slice(0, 7).replace('-', '/');
+    // The manifest write fails (the store breaks) for every attempt of the first request.
+    local.pipeline.s3.failNext(Infinity, { operation: 'PutObject', bucket: local.pipeline.auditBucketName, key: `feedback/${month}/manifest.jsonl` });
+    const decide = (body: unknown) => api(reviewer, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify(body) });
+    const failed = await decide({ label: 'tractor' });
+    expect(failed.status).toBe(502);
+    expect(await failed.json()).toMatchObject({ code: 'EffectsIncomplete' });
+    local.pipeline.s3.clearFaults();
+    const item = (await local.pipeline.dynamodb!.scan(reviewTableId())).find((i) => i.reviewId === reviewId);
+    expect(item).toMatchObject({ status: 'DECIDED', decision: 'CORRECTED', reviewedLabel: 'tractor', effectsPending: true });
+    expect((await decide({ label: 'bus' })).status).toBe(409);
+    const finished = await decide({ label: 'tractor' });
+    expect(finished.status).toBe(200);
+    const after = (await local.pipeline.dynamodb!.scan(reviewTableId())).find((i) => i.reviewId === reviewId);
+    expect(after?.effectsPending).toBeUndefined();
+    const s3 = local.pipeline.s3.client();
+    const manifest = await (await s3.send(new GetObjectCommand({ Bucket: local.pipeline.auditBucketName, Key: `feedback/${month}/manifest.jsonl` }))).Body!.transformToString();
+    s3.destroy();
+    // Exactly one line for this review, whatever the retries.
+    expect(manifest.split('\n').filter((l) => l.includes(reviewId))).toHaveLength(1);
+    expect((await decide({ label: 'tractor' })).status).toBe(409);
   });
 
   test('uploads: a presigned PUT for the exact size lands in the input prefix, is classified, and its status says so; bad requests are refused', async () => {

@@ -309,6 +309,8 @@ export class ConsoleApi {
     const check = checkDecision(body, item, labels);
     if (!check.ok) throw new HttpError(check.status, check.code, check.message);
     const decidedAt = this.deps.now().toISOString();
+    // One token per release, kept with the decision so a retry of its effects uses the same.
+    const releaseToken = check.release ? randomUUID() : undefined;
     const decided: ReviewItem = {
       ...item,
       status: DECIDED,
@@ -323,11 +325,10 @@ export class ConsoleApi {
       ...(decided.reviewedLabel !== undefined ? { [ReviewAttribute.REVIEWED_LABEL]: decided.reviewedLabel } : {}),
       [ReviewAttribute.REVIEWER]: reviewer,
       [ReviewAttribute.DECIDED_AT]: decidedAt,
-      // One token per release, kept with the decision so a retry of its effects uses the same.
-      ...(check.release ? { [ReviewAttribute.RELEASED]: true, [ReviewAttribute.RELEASE_TOKEN]: randomUUID() } : {}),
+      ...(releaseToken ? { [ReviewAttribute.RELEASED]: true, [ReviewAttribute.RELEASE_TOKEN]: releaseToken } : {}),
     });
     if (!recorded) throw new HttpError(409, 'AlreadyDecided', 'This review was decided meanwhile; nothing was changed');
-    await this.effects(decided, (await this.deps.reviews.get(item.reviewId))?.[ReviewAttribute.RELEASE_TOKEN]);
+    await this.effects(decided, releaseToken);
     return decided;
   }
 
