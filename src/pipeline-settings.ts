@@ -15,6 +15,13 @@ import { validateReview } from './review/validation';
 import { DEFAULT_INPUT_SUFFIXES } from './workflow/key-filter';
 import { WorkflowStepConfig } from './workflow/steps';
 
+/**
+ * The classify function's memory. It buffers one image and waits for the endpoint, and Lambda bills its memory for the
+ * wait: 256 MB costs half of 512 for each second of model latency. Its peak with the largest image (6 MiB) is about
+ * 115 MiB (`npm run bench`, figure 3).
+ */
+export const DEFAULT_HANDLER_MEMORY_MB = 256;
+
 /** The pipeline's props with every default applied and the classifier bound. */
 export interface PipelineSettings {
   readonly endpoint: ClassifierConfig;
@@ -49,7 +56,7 @@ export function resolveSettings(scope: Construct, props: ImageClassificationPipe
   const inputSuffixes = props.inputSuffixes ?? DEFAULT_INPUT_SUFFIXES;
   const workflowType = props.workflowType ?? sfn.StateMachineType.EXPRESS;
   const handlerTimeout = props.handlerTimeout ?? Duration.seconds(30);
-  const handlerMemorySize = props.handlerMemorySize ?? 512;
+  const handlerMemorySize = props.handlerMemorySize ?? DEFAULT_HANDLER_MEMORY_MB;
   const maxImageSize = props.maxImageSize ?? Size.mebibytes(6);
   const topK = props.topK ?? 5;
   const bulkMode = props.bulkMode ?? BulkMode.none();

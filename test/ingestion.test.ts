@@ -67,7 +67,7 @@ describe('queued ingestion (the default)', () => {
 
   test('dispatch function: nodejs24.x on arm64, bundled, told the state machine, queue, receive limit and window', () => {
     const [, fn] = resources(json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
-    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 900, MemorySize: 256, TracingConfig: { Mode: 'Active' } });
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 900, MemorySize: 128, TracingConfig: { Mode: 'Active' } });
     expect(fn.Properties.Environment.Variables).toMatchObject({
       [DispatchEnv.STATE_MACHINE_ARN]: { Ref: expect.stringMatching(/^IcsStateMachine/) },
       [DispatchEnv.MAX_RECEIVE_COUNT]: '20',
@@ -142,6 +142,7 @@ describe('queued ingestion options', () => {
       ingestion: Ingestion.queued({
         maxConcurrency: 4,
         batchSize: 5,
+        dispatchMemorySize: 256,
         maxBatchingWindow: Duration.seconds(30),
         maxReceiveCount: 8,
         retention: Duration.days(2),
@@ -156,6 +157,7 @@ describe('queued ingestion options', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 600 });
     const [, fn] = resources(json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
     expect(fn.Properties.Environment.Variables).toMatchObject({ [DispatchEnv.MAX_RECEIVE_COUNT]: '8', [DispatchEnv.IDEMPOTENCY_WINDOW_SECONDS]: '21600' });
+    expect(fn.Properties.MemorySize).toBe(256);
   });
 
   test.each([
@@ -183,6 +185,7 @@ describe('queued ingestion options', () => {
         ingestion: Ingestion.queued({
           maxConcurrency: 1,
           batchSize: 11,
+          dispatchMemorySize: 64,
           maxBatchingWindow: Duration.minutes(6),
           maxReceiveCount: 0,
           retention: Duration.seconds(30),
@@ -197,6 +200,7 @@ describe('queued ingestion options', () => {
     for (const fragment of [
       'ingestion.maxConcurrency must be an integer from 2 to 1000, got 1',
       'ingestion.batchSize must be an integer from 1 to 10, got 11',
+      'ingestion.dispatchMemorySize must be an integer from 128 to 10240, got 64',
       'ingestion.maxBatchingWindow must be at most 5 minutes, got 360 seconds',
       'ingestion.maxReceiveCount must be an integer from 1 to 1000, got 0',
       'ingestion.retention must be from 1 minute to 14 days, got 30 seconds',

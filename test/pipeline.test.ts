@@ -49,7 +49,7 @@ describe('defaults', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: 256,
       Timeout: 30,
       TracingConfig: { Mode: 'Active' },
       Environment: {

@@ -3,6 +3,8 @@ import { Duration } from 'aws-cdk-lib';
 /** Defaults of {@link QueuedIngestionOptions} other than `maxConcurrency`, which depends on the classifier. */
 export const QUEUED_DEFAULTS = {
   batchSize: 10,
+  /** The dispatch function waits on I/O; its peak memory with a full batch is measured by the bench (figure 3). */
+  dispatchMemorySize: 128,
   maxReceiveCount: 20,
   retention: Duration.days(4),
   idempotencyWindow: Duration.hours(24),

@@ -91,7 +91,7 @@ export class QueuedIngestion extends Construct {
     this.dispatchFunction = new DispatchFunction(this, 'DispatchFunction', {
       description: 'Runs each queued image classification with bounded concurrency, backoff and deduplication (cdk-image-classification-pipeline)',
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
+      memorySize: o.dispatchMemorySize ?? QUEUED_DEFAULTS.dispatchMemorySize,
       timeout: DISPATCH_TIMEOUT,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,

@@ -59,6 +59,7 @@ export function validateIngestion(
       + 'or more, or use Ingestion.direct()');
   }
   intIn('batchSize', o.batchSize, 1, 10);
+  intIn('dispatchMemorySize', o.dispatchMemorySize, 128, 10_240);
   intIn('maxReceiveCount', o.maxReceiveCount, 1, 1000);
   const window = seconds(o.maxBatchingWindow);
   if (window !== undefined && window > 300) problems.push(`ingestion.maxBatchingWindow must be at most 5 minutes, got ${window} seconds`);
