@@ -86,6 +86,12 @@ export interface CostBreakdown {
   readonly firehose: number;
   /** Every line above: the all-in total. */
   readonly total: number;
+  /**
+   * The part of the total that is charged per request alone (Express requests, Standard transitions, Lambda requests,
+   * SNS, EventBridge, S3, SQS, DynamoDB): no duration, no log or Firehose bytes. A floor no tuning of memory, logs or
+   * latency can lower; only fewer requests can.
+   */
+  readonly perRequest: number;
 }
 
 export interface CostScenarioResult {
@@ -103,6 +109,8 @@ export interface CostScenarioResult {
   readonly usdPerMillionRuns: Summary;
   readonly lambdaGbSecondsRuns: Summary;
   readonly notes: string;
+  /** The model's latency in this scenario (ms); absent for the zero-latency model. */
+  readonly modelLatencyMs?: number;
 }
 
 interface Scenario {
@@ -115,6 +123,8 @@ interface Scenario {
   readonly childType?: 'STANDARD' | 'EXPRESS';
   readonly run: (local: LocalPipeline, images: Array<{ key: string; bytes: Buffer }>) => Promise<LocalExecution[]>;
   readonly notes: string;
+  /** The model's latency per request (real time); the other rows use a zero-latency model. */
+  readonly modelLatencyMs?: number;
 }
 
 /** What the queued path's meters saw during one run. */
@@ -145,6 +155,12 @@ const inlineBatch = async (local: LocalPipeline, images: Array<{ key: string; by
   await putAll(local, images);
   return [await local.startBulkExecution({ images: images.map((i) => ({ key: i.key })) })];
 };
+
+/**
+ * Latency of the endpoint in the two "model" rows: a CPU-hosted image classifier on a real-time or a warm serverless
+ * endpoint answers in roughly 100 to 500 ms. Every other row uses a zero-latency model, which hides what waiting costs.
+ */
+export const MODEL_LATENCY_MS = 200;
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -262,6 +278,27 @@ export const SCENARIOS: Scenario[] = [
     notes: `one batch of ${WORKLOAD.images} images from an S3 listing, one Express child per image`,
   },
   {
+    id: 'ics-default-model-latency',
+    design: 'ICS',
+    label: `ICS default, ${MODEL_LATENCY_MS} ms model`,
+    rootType: 'EXPRESS',
+    template: () => icsTemplate({ ingestion: Ingestion.queued() }),
+    run: single,
+    modelLatencyMs: MODEL_LATENCY_MS,
+    notes: `the first row with an endpoint that takes ${MODEL_LATENCY_MS} ms per image: the classify function waits for it, and the `
+      + 'dispatch function for the whole execution, so both bill their memory for that time',
+  },
+  {
+    id: 'reference-model-latency',
+    design: 'reference',
+    label: `Reference, ${MODEL_LATENCY_MS} ms model`,
+    rootType: 'STANDARD',
+    template: referenceTemplate,
+    run: single,
+    modelLatencyMs: MODEL_LATENCY_MS,
+    notes: `the reference with the same ${MODEL_LATENCY_MS} ms endpoint: its classify function waits for it`,
+  },
+  {
     id: 'reference-single-standard',
     design: 'reference',
     label: 'Reference, one execution per upload, Standard',
@@ -275,10 +312,13 @@ export const SCENARIOS: Scenario[] = [
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** The workload's images (distinct bytes; the model answers FLAGGED for the first `flagged`). */
-export function workloadImages(prefix: string) {
+export function workloadImages(prefix: string, latencyMs = 0) {
   const images = Array.from({ length: WORKLOAD.images }, (_, i) => ({ key: `${prefix}${String(i).padStart(2, '0')}.png`, bytes: pngOfSize(WORKLOAD.bytes, 100 + i).bytes }));
   const flagged = new Set(images.slice(0, WORKLOAD.flagged).map((i) => sha(i.bytes)));
-  const model = functionModel((bytes) => (flagged.has(sha(bytes)) ? SCORES.flagged : SCORES.accepted));
+  const model = functionModel(async (bytes) => {
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    return flagged.has(sha(bytes)) ? SCORES.flagged : SCORES.accepted;
+  });
   return { images, model };
 }
 
@@ -464,6 +504,9 @@ function countWork(
     cloudWatchLogs: perMillion(usd.cloudWatchLogs),
     firehose: perMillion(usd.firehose),
     total: perMillion(Object.values(usd).reduce((a, b) => a + b, 0)),
+    perRequest: perMillion(standardTransitions * PRICES.stepFunctions.standardPerTransition
+      + express.length * PRICES.stepFunctions.expressPerRequest + calls.length * PRICES.lambda.perRequest
+      + usd.sns + usd.eventBridge + usd.s3 + usd.sqs + usd.dynamoDb),
   };
   const per = (v: number, d = 3) => round(v / n, d);
   return {
@@ -553,7 +596,7 @@ async function measureScenarios(reps: number, log: (line: string) => void, only?
     process.env.POWERTOOLS_LOG_LEVEL = Object.values(functions).find((f) => f.logging.applicationLogLevel)?.logging.applicationLogLevel ?? 'INFO';
     const samples: Array<{ work: WorkPerImage; usd: CostBreakdown }> = [];
     for (let rep = 0; rep < reps; rep++) {
-      const { images, model } = workloadImages(scenario.id.includes('bulk') ? 'batch/' : 'uploads/');
+      const { images, model } = workloadImages(scenario.id.includes('bulk') ? 'batch/' : 'uploads/', scenario.modelLatencyMs);
       const local = await startDesign(scenario.design, template, { vehicles: model });
       try {
         // Warm the handlers first (one image, not counted): the cost figure is the steady state; cold starts are figure 3.
@@ -599,6 +642,7 @@ async function measureScenarios(reps: number, log: (line: string) => void, only?
       usdPerMillionRuns: summarize(totals, 2),
       lambdaGbSecondsRuns: summarize(samples.map((s) => s.work.lambdaGbSeconds), 5),
       notes: scenario.notes,
+      ...(scenario.modelLatencyMs ? { modelLatencyMs: scenario.modelLatencyMs } : {}),
     });
     log(`  ${scenario.id}: $${mid.usd.total} per 1M images all-in (${mid.work.standardTransitions} Standard transitions, `
       + `${mid.work.expressRequests} Express requests, ${mid.work.lambdaInvocations} Lambda invocations, ${mid.work.logBytes} log bytes per image)`);
@@ -612,8 +656,10 @@ export interface QueuedAddedCost {
   readonly usdPerMillion: { readonly sqs: number; readonly dynamoDb: number; readonly dispatchFunction: number; readonly total: number };
   /** Queued total minus direct total (includes run-to-run noise in the shared parts' durations). */
   readonly totalDifferenceUsdPerMillion: number;
-  /** Dispatch GB-s per image; it waits for the whole execution, so a model's latency L adds L × 0.25 GB to it. */
+  /** Dispatch GB-s per image; it waits for the whole execution, so a model's latency L adds L × its memory to it. */
   readonly dispatchGbSecondsPerImage: number;
+  /** The dispatch function's configured memory (MB). */
+  readonly dispatchMemoryMb: number;
   /** USD per 1M images that each extra second of execution time adds to the dispatch function (arm64, its memory). */
   readonly dispatchUsdPerMillionPerExecutionSecond: number;
   /**
@@ -628,7 +674,8 @@ export function queuedAddedCost(cost: CostScenarioResult[], template = icsTempla
   const direct = cost.find((c) => c.id === 'ics-single-express-direct');
   if (!queued || !direct) return undefined;
   const dispatch = billedFunctions('ICS', template).dispatch;
-  const gb = (dispatch?.memoryMb ?? 256) / 1024;
+  const dispatchMemoryMb = dispatch?.memoryMb ?? 128;
+  const gb = dispatchMemoryMb / 1024;
   const perGbSecond = PRICES.lambda.perGbSecond[dispatch?.architecture ?? 'arm64'];
   const d = queued.work.lambdaByFunction.dispatch ?? { invocations: 0, gbSeconds: 0 };
   const dispatchUsd = round((d.invocations * PRICES.lambda.perRequest + d.gbSeconds * perGbSecond) * 1e6, 2);
@@ -644,6 +691,7 @@ export function queuedAddedCost(cost: CostScenarioResult[], template = icsTempla
     },
     totalDifferenceUsdPerMillion: round(queued.usdPerMillion.total - direct.usdPerMillion.total, 2),
     dispatchGbSecondsPerImage: d.gbSeconds,
+    dispatchMemoryMb,
     dispatchUsdPerMillionPerExecutionSecond: round(gb * perGbSecond * 1e6, 2),
     idlePolls: { pollers, waitSeconds, requestsPer30Days, usdPer30Days: round(requestsPer30Days * PRICES.sqs.perRequest, 2) },
   };

@@ -60,12 +60,12 @@ export function costTable(cost: CostScenarioResult[]): string {
 export function costByServiceTable(cost: CostScenarioResult[]): string {
   return table(
     ['path', 'Step Functions', 'Lambda', 'SNS', 'EventBridge', 'S3', 'SQS', 'DynamoDB', 'CloudWatch Logs', 'Firehose', 'all-in total',
-      'S3 requests per image'],
+      'of which per-request charges', 'S3 requests per image'],
     cost.map((c) => [
       c.label, usd(c.usdPerMillion.stepFunctions), usd(c.usdPerMillion.lambda), usd(c.usdPerMillion.sns),
       usd(c.usdPerMillion.eventBridge), usd(c.usdPerMillion.s3), usd(c.usdPerMillion.sqs), usd(c.usdPerMillion.dynamoDb),
       usd(c.usdPerMillion.cloudWatchLogs), usd(c.usdPerMillion.firehose), `**${usd(c.usdPerMillion.total)}**`,
-      Object.entries(c.work.s3Requests).map(([k, v]) => `${k} ${n(v, 2)}`).join(', ') || 'none',
+      usd(c.usdPerMillion.perRequest), Object.entries(c.work.s3Requests).map(([k, v]) => `${k} ${n(v, 2)}`).join(', ') || 'none',
     ]),
   );
 }
@@ -95,13 +95,19 @@ export function logsTable(cost: CostScenarioResult[]): string {
 export function costTargets(cost: CostScenarioResult[]): string[] {
   const find = (id: string) => cost.find((c) => c.id === id);
   const ref = find('reference-single-standard');
-  const top = (c: CostScenarioResult) => Object.entries(c.usdPerMillion).filter(([k]) => k !== 'total').sort((a, b) => b[1] - a[1]).slice(0, 3)
-    .map(([k, v]) => `${SERVICE_NAMES[k] ?? k} ${usd(v)}`).join(', ');
+  const top = (c: CostScenarioResult) => Object.entries(c.usdPerMillion).filter(([k]) => SERVICE_NAMES[k]).sort((a, b) => b[1] - a[1]).slice(0, 3)
+    .map(([k, v]) => `${SERVICE_NAMES[k]} ${usd(v)}`).join(', ');
+  // What requests alone cost says whether tuning (memory, logs, latency) could reach the target at all.
+  const floor = (c: CostScenarioResult) => {
+    const r = c.usdPerMillion.perRequest;
+    return `; per-request charges alone ${usd(r)}${r > 10 ? ', above the target before any duration, log or Firehose byte' : ''}`;
+  };
   const out: string[] = [];
   for (const def of [find('ics-single-express-queued'), find('ics-default-backlog')]) {
     if (!def) continue;
     const ok = def.usdPerMillion.total <= 10;
-    out.push(`- ${def.label} ≤ $10 per 1M images all-in: **${ok ? 'PASS' : 'FAIL'}** (${usd(def.usdPerMillion.total)}${ok ? '' : `; largest: ${top(def)}`}).`);
+    out.push(`- ${def.label} ≤ $10 per 1M images all-in: **${ok ? 'PASS' : 'FAIL'}** (${usd(def.usdPerMillion.total)}`
+      + `${ok ? '' : `; largest: ${top(def)}${floor(def)}`}).`);
   }
   for (const alerts of [find('ics-alerts-only'), find('ics-alerts-only-direct')]) {
     if (!alerts || !ref) continue;
@@ -111,6 +117,24 @@ export function costTargets(cost: CostScenarioResult[]): string[] {
       + `${usd(ref.usdPerMillion.total)}: ${n(ratio, 1)}×${ok ? '' : `; largest: ${top(alerts)}`}).`);
   }
   return out;
+}
+
+/** What waiting for the model costs: the rows with a slow model against the same paths with a zero-latency one. */
+function modelLatencyText(cost: CostScenarioResult[]): string[] {
+  const find = (id: string) => cost.find((c) => c.id === id);
+  const pairs = [['ics-single-express-queued', 'ics-default-model-latency'], ['reference-single-standard', 'reference-model-latency']]
+    .map(([fast, slow]) => ({ fast: find(fast), slow: find(slow) }))
+    .filter((p): p is { fast: CostScenarioResult; slow: CostScenarioResult } => !!p.fast && !!p.slow && !!p.slow.modelLatencyMs);
+  if (pairs.length === 0) return [];
+  const parts = pairs.map(({ fast, slow }) => {
+    const added = slow.usdPerMillion.total - fast.usdPerMillion.total;
+    const perSecond = added / (slow.modelLatencyMs! / 1000);
+    return `${slow.label}: ${usd(slow.usdPerMillion.total)}, ${usd(added)} more than with a zero-latency model (about ${usd(perSecond)} `
+      + 'per 1M images per second of model latency)';
+  });
+  return [`Waiting for the model: ${parts.join('; ')}. Lambda bills each function's memory while it waits: ICS's classify `
+    + 'function for the endpoint call, its dispatch function for the whole execution; the reference\'s classify function for the '
+    + 'endpoint call.', ''];
 }
 
 const SERVICE_NAMES: Record<string, string> = {
@@ -135,9 +159,10 @@ function queuedCostText(q: QueuedAddedCost | undefined, cost: CostScenarioResult
     `**Queued ingestion adds ${usd(q.usdPerMillion.total)} per 1M images** to the direct path: SQS ${usd(q.usdPerMillion.sqs)} `
       + `(${list(w.sqsRequests)} per image), DynamoDB ${usd(q.usdPerMillion.dynamoDb)} (${list(w.dynamoDbRequests)} per image: `
       + `${n(w.dynamoDbWriteUnits, 2)} WRU, ${n(w.dynamoDbReadUnits, 2)} RRU), the dispatch function ${usd(q.usdPerMillion.dispatchFunction)} `
-      + `(${n(d?.invocations ?? 0, 2)} invocations, ${n(q.dispatchGbSecondsPerImage, 4)} GB-s per image at 256 MB arm64; `
+      + `(${n(d?.invocations ?? 0, 2)} invocations, ${n(q.dispatchGbSecondsPerImage, 4)} GB-s per image at ${n(q.dispatchMemoryMb, 0)} MB arm64; `
       + `${n(w.startSyncExecutions, 2)} StartSyncExecution per image, the Express request counted under Step Functions). `
-      + `Total difference between the two rows: ${usd(q.totalDifferenceUsdPerMillion)} (includes run-to-run noise in shared durations).`,
+      + `Total difference between the two rows: ${usd(q.totalDifferenceUsdPerMillion)} (the direct row logs at ALL, which its outcome `
+      + 'metrics need, and includes run-to-run noise in shared durations).',
     '',
     `Not per image: with MaximumConcurrency set, Lambda keeps ${q.idlePolls.pollers} pollers long-polling the ingest queue `
       + `(${q.idlePolls.waitSeconds}-second ReceiveMessage waits) whether or not images arrive: about ${n(q.idlePolls.requestsPer30Days)} `
@@ -212,6 +237,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(costTable(r.cost), '');
   out.push(costByServiceTable(r.cost), '');
   out.push('Targets (issue #15):', '', ...costTargets(r.cost), '');
+  out.push(...modelLatencyText(r.cost));
   out.push('Log bytes per image (ingested: each event\'s UTF-8 message + 26 bytes); "at ALL" and "at ERROR" render the same '
     + 'executions\' events at that level, with the template\'s IncludeExecutionData, and the USD is what the state machine\'s logs '
     + 'alone would cost per 1M images at that level.', '');
@@ -231,14 +257,16 @@ export function renderMarkdown(r: BenchResults): string {
 
   out.push('## 3. Handlers: bundle size, cold start, warm overhead', '');
   out.push(table(
-    ['design', 'function', 'bundle', 'gzipped', 'import (cold)', 'first invocation (cold)', 'warm p50', 'warm p99'],
-    r.handlers.bundles.map((b) => {
-      const c = r.handlers.coldStarts.find((x) => x.design === b.design && x.fn === b.fn);
-      return [
-        b.design, b.fn, kib(b.bytes), kib(b.gzipBytes),
+    ['design', 'function', 'bundle', 'gzipped', 'one invocation', 'import (cold)', 'first invocation (cold)', 'warm p50', 'warm p99',
+      'peak memory (RSS) / configured'],
+    r.handlers.bundles.flatMap((b) => {
+      const runs = r.handlers.coldStarts.filter((x) => x.design === b.design && x.fn === b.fn);
+      return (runs.length > 0 ? runs : [undefined]).map((c) => [
+        b.design, b.fn, kib(b.bytes), kib(b.gzipBytes), c?.invocation ?? '–',
         c ? `${fmt(c.importMs)} ms` : '–', c ? `${fmt(c.firstInvokeMs)} ms` : '–',
         c ? `${n(c.warmMs.p50, 2)} ms` : '–', c ? `${n(c.warmMs.p99, 2)} ms` : '–',
-      ];
+        c?.maxRssBytes ? `${n(c.maxRssBytes.max / 2 ** 20, 1)} MiB / ${n(c.memoryMb, 0)} MB` : '–',
+      ]);
     }),
   ), '');
   out.push(table(
@@ -246,7 +274,11 @@ export function renderMarkdown(r: BenchResults): string {
     r.handlers.perImage.map((p) => [p.design, `${n(p.coldMs, 1)} ms`, `${n(p.warmP50Ms, 2)} ms`, `${n(p.warmP99Ms, 2)} ms`]),
   ), '');
   out.push(`Zero-latency model (the SageMaker peer measured ${n(r.handlers.modelMsMedian, 1)} ms median per call); warm figures `
-    + `are over ${r.handlers.coldStarts[0]?.warmMs.n ?? 0} invocations per function and include the loopback S3 and endpoint round trips.`, '');
+    + `are over ${r.handlers.coldStarts[0]?.warmMs.n ?? 0} invocations per function and include the loopback S3 and endpoint round trips. `
+    + 'The dispatch function\'s invocations include the executions they wait for (the workflow runs in the bench process), so '
+    + 'its times are not overhead and it is left out of the per-image sums; it is here for its memory. Peak memory is the '
+    + 'largest resident set of a fresh Node.js process after its invocations (`process.resourceUsage().maxRSS`): roughly what '
+    + 'Lambda reports as Max Memory Used, where the runtime\'s own client shares the process.', '');
 
   out.push('## 4. Synth time', '');
   out.push(table(

@@ -380,6 +380,17 @@ export class LocalPipeline {
   }
 
   /**
+   * The environment the runner gives one of the template's functions: its template variables, resolved, and the peers'
+   * endpoints. With it a bundle can run in another process against this runner's peers (the bench measures a handler's
+   * memory that way).
+   */
+  public functionEnvironment(logicalId: string): Record<string, string> {
+    const fn = this.functions.get(logicalId);
+    if (!fn) throw new Error(`No function ${logicalId} in the template`);
+    return { ...this.peerEnv, ...fn.env, ...this.envOverrides.get(logicalId) };
+  }
+
+  /**
    * Invokes one of the template's functions as Lambda would (a warm environment, or a new one), with `env` on top of its
    * own environment for environments created from now on. Errors are thrown as the function threw them.
    */
@@ -1055,7 +1066,8 @@ export class LocalPipeline {
       functionName: fn.logicalId,
       functionVersion: '$LATEST',
       invokedFunctionArn: `arn:aws:lambda:${LOCAL_ACCOUNT.region}:${LOCAL_ACCOUNT.account}:function:${fn.logicalId}`,
-      memoryLimitInMB: '256',
+      // Lambda's default when the template sets none.
+      memoryLimitInMB: String(fn.resource.Properties?.MemorySize ?? 128),
       awsRequestId: randomUUID(),
       logGroupName: `/aws/lambda/${fn.logicalId}`,
       logStreamName: 'local',
