@@ -1,17 +1,12 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { ImageClassificationPipeline, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
 import { RELEASE_TOKEN_METADATA_KEY, reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
 import { Browser, BrowserContext, launch, Page } from 'puppeteer-core';
-import { images } from '../../test/handlers/fixtures';
-import { icsProps, VEHICLE_LABELS } from '../../test/stacks';
+import { consoleTemplate, imageFor, KeyedModel, reviewTableOf, scores, startConsole, UNSURE } from './console-fixture';
+import { VEHICLE_LABELS } from '../../test/stacks';
 import { LocalConsole } from '../src/console';
-import { functionModel } from '../src/models/function-model';
 import { CfnTemplate } from '../src/template-resolver';
 
 /**
@@ -39,44 +34,14 @@ declare const document: {
 };
 
 const CHROMIUM = '/usr/bin/chromium';
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-/** Vehicle-label scores (bicycle, motorcycle, pickup_truck, bus, tank, tractor): `index` on top with `score`. */
-const scores = (index: number, score: number) => VEHICLE_LABELS.map((_, i) => (i === index ? score : (1 - score) / 5));
-/** A distinct, still decodable JPEG per `n` (the model is keyed on the bytes). */
-const imageFor = (n: number) => Buffer.concat([images.jpeg, Buffer.alloc(n, 0)]);
-/** LOW_CONFIDENCE: bus at 0.6 (threshold 0.94). Anything not registered is an ACCEPTED bus at 0.99. */
-const UNSURE = scores(3, 0.6);
 const $ = (testId: string) => `[data-testid="${testId}"]`;
-
-function synth(): CfnTemplate {
-  const stack = new Stack(new App(), 'Local');
-  new ImageClassificationPipeline(stack, 'Ics', {
-    ...icsProps(),
-    inputPrefix: 'uploads/',
-    review: {},
-    console: {},
-    quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' },
-    ingestion: Ingestion.queued(),
-  });
-  return Template.fromStack(stack).toJSON() as CfnTemplate;
-}
-
-/** The review table's logical ID (the local DynamoDB names tables so): the table keyed on `reviewId`. */
-function reviewTableOf(template: CfnTemplate): string {
-  const ids = Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')
-    .filter(([, r]) => (r.Properties?.KeySchema ?? []).some((k: any) => k.AttributeName === 'reviewId' && k.KeyType === 'HASH'))
-    .map(([id]) => id);
-  expect(ids).toHaveLength(1);
-  return ids[0];
-}
 
 describe('the operator console in headless Chromium, against the local console (queued ingestion, quarantine of LOW_CONFIDENCE)', () => {
   let local: LocalConsole;
   let browser: Browser;
   let template: CfnTemplate;
   let shots: string;
-  const byHash = new Map<string, number[]>();
+  const model = new KeyedModel();
   /** The browser context of the running test (its own cookies and sessionStorage) and what its pages reported. */
   let context: BrowserContext | undefined;
   let problems: string[] = [];
@@ -87,15 +52,8 @@ describe('the operator console in headless Chromium, against the local console (
       throw new Error(`${CHROMIUM} is missing: run scripts/install-test-tools.sh (it installs Debian's Chromium, which this test drives)`);
     }
     shots = fs.mkdtempSync(path.join(os.tmpdir(), 'ics-console-browser-'));
-    template = synth();
-    local = await LocalConsole.start({
-      template,
-      models: { vehicles: functionModel((bytes) => byHash.get(sha(bytes)) ?? scores(3, 0.99)) },
-      users: [
-        { username: 'alice', password: 'Alice-pass-123', groups: ['reviewers'] },
-        { username: 'victor', password: 'Victor-pass-123', groups: ['viewers'] },
-      ],
-    });
+    template = consoleTemplate();
+    local = await startConsole(template, model);
     browser = await launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -193,7 +151,7 @@ describe('the operator console in headless Chromium, against the local console (
   /** An image the model is unsure of (LOW_CONFIDENCE, quarantined), uploaded into the pipeline: its review ID. */
   async function uploadUnsure(key: string, n: number): Promise<string> {
     const bytes = imageFor(n);
-    byHash.set(sha(bytes), UNSURE);
+    model.answer(bytes, UNSURE);
     const run = await local.pipeline.upload(key, bytes);
     expect(run.result).toMatchObject({ outcome: 'LOW_CONFIDENCE', label: 'bus', quarantine: { key: `quarantine/${key}` } });
     expect(run.states).toContain('OpenReview');
@@ -320,7 +278,7 @@ describe('the operator console in headless Chromium, against the local console (
 
   test('a reviewer uploads an image from the browser (presigned PUT, S3 notifies the pipeline) and sees its outcome', async () => {
     const bytes = imageFor(5);
-    byHash.set(sha(bytes), scores(1, 0.99));
+    model.answer(bytes, scores(1, 0.99));
     const file = path.join(shots, 'gate-south.jpg');
     fs.writeFileSync(file, bytes);
     const page = await openPage();

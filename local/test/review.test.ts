@@ -1,34 +1,9 @@
-import { createHash } from 'node:crypto';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
 import { reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
+import { consoleTemplate, imageFor, KeyedModel, reviewTableOf, startConsole, UNSURE } from './console-fixture';
 import { images } from '../../test/handlers/fixtures';
-import { icsProps, VEHICLE_LABELS } from '../../test/stacks';
+import { VEHICLE_LABELS } from '../../test/stacks';
 import { LocalConsole } from '../src/console';
-import { functionModel } from '../src/models/function-model';
-import { CfnTemplate } from '../src/template-resolver';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-/** Vehicle-label scores (bicycle, motorcycle, pickup_truck, bus, tank, tractor): `index` on top with `score`. */
-const scores = (index: number, score: number) => VEHICLE_LABELS.map((_, i) => (i === index ? score : (1 - score) / 5));
-const imageFor = (n: number) => Buffer.concat([images.jpeg, Buffer.alloc(n, 0)]);
-/** LOW_CONFIDENCE: bus at 0.6 (threshold 0.94). */
-const UNSURE = scores(3, 0.6);
-
-function synth(props: Partial<ImageClassificationPipelineProps> = {}) {
-  const app = new App();
-  const stack = new Stack(app, 'Local');
-  new ImageClassificationPipeline(stack, 'Ics', {
-    ...icsProps(),
-    inputPrefix: 'uploads/',
-    review: {},
-    console: {},
-    ...props,
-  });
-  return Template.fromStack(stack).toJSON() as CfnTemplate;
-}
 
 /** The review table's logical ID (the local table name). */
 let reviewTableId: () => string;
@@ -50,23 +25,16 @@ describe('human review through the console API, locally (queued ingestion, quara
   let local: LocalConsole;
   let reviewer: string;
   let viewer: string;
-  const byHash = new Map<string, number[]>();
+  const model = new KeyedModel();
   const api = (token: string | undefined, path: string, init: RequestInit = {}) => fetch(`${local.api.url}${path}`, {
     ...init,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
   });
 
   beforeAll(async () => {
-    const template = synth({ quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' }, ingestion: Ingestion.queued() });
-    reviewTableId = () => Object.keys(template.Resources).find((id) => id.startsWith('IcsReviewTable'))!;
-    local = await LocalConsole.start({
-      template,
-      models: { vehicles: functionModel((bytes) => byHash.get(sha(bytes)) ?? scores(3, 0.99)) },
-      users: [
-        { username: 'alice', password: 'Alice-pass-123', groups: ['reviewers'] },
-        { username: 'victor', password: 'Victor-pass-123', groups: ['viewers'] },
-      ],
-    });
+    const template = consoleTemplate();
+    reviewTableId = () => reviewTableOf(template);
+    local = await startConsole(template, model);
     reviewer = await signIn(local, 'alice', 'Alice-pass-123');
     viewer = await signIn(local, 'victor', 'Victor-pass-123');
   });
@@ -74,7 +42,7 @@ describe('human review through the console API, locally (queued ingestion, quara
 
   test('a LOW_CONFIDENCE image opens one pending review (a duplicate delivery opens none); a reviewer corrects and releases it', async () => {
     const bytes = imageFor(1);
-    byHash.set(sha(bytes), UNSURE);
+    model.answer(bytes, UNSURE);
     const run = await local.pipeline.upload('uploads/cam/1.jpg', bytes);
     expect(run.result).toMatchObject({ outcome: 'LOW_CONFIDENCE', label: 'bus', quarantine: { key: 'quarantine/uploads/cam/1.jpg' } });
     expect(run.states).toContain('OpenReview');
@@ -141,7 +109,7 @@ describe('human review through the console API, locally (queued ingestion, quara
 
   test('a forged release (an upload carrying a release token the console never wrote) is quarantined and reviewed like any upload', async () => {
     const bytes = imageFor(3);
-    byHash.set(sha(bytes), UNSURE);
+    model.answer(bytes, UNSURE);
     const key = `uploads/${'long-camera-name/'.repeat(4)}forged.jpg`;
     const s3 = local.pipeline.s3.client();
     await s3.send(new PutObjectCommand({ Bucket: local.pipeline.bucketName, Key: key, Body: bytes, Metadata: { 'ics-release-token': '3c001f52-f4b5-443e-bc65-87619a36f3c4' } }));
@@ -156,7 +124,7 @@ describe('human review through the console API, locally (queued ingestion, quara
 
   test('an effect that fails after the decision is recorded answers 502; the same decision again finishes it, another is refused', async () => {
     const bytes = imageFor(4);
-    byHash.set(sha(bytes), UNSURE);
+    model.answer(bytes, UNSURE);
     await local.pipeline.upload('uploads/cam/4.jpg', bytes);
     const reviewId = reviewIdOf(local.pipeline.bucketName, 'uploads/cam/4.jpg');
     const month = new Date().toISOString().slice(0, 7).replace('-', '/');
