@@ -48,7 +48,8 @@ function effectsByKey(local: LocalPipeline, keys: Set<string>): Record<keyof Eff
   };
   return {
     alerts: count(local.sns.messages.map((a) => json(a.message)?.key)),
-    auditRecords: count(local.objectWrites.filter((w) => w.key.startsWith('results/')).map((w) => json(w.body)?.key)),
+    // Records put into the delivery stream (the default) and records written one object per image.
+    auditRecords: count([...local.firehoseRecords, ...local.objectWrites.filter((w) => w.key.startsWith('results/'))].map((w) => json(w.body)?.key)),
     resultEvents: count(local.events.map((e) => (typeof e.detail === 'string' ? json(e.detail) : e.detail)?.key)),
     tagWrites: count(local.executions.filter((e) => e.states.includes('TagObject')).map((e) => (e.input as any)?.key)),
   };

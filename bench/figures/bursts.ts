@@ -149,12 +149,20 @@ export function timeScaleFor(mode: IngestionMode, uploads: number, concurrency: 
   return Math.round(Math.min(MAX_TIME_SCALE, Math.max(queued, direct)) * 100) / 100;
 }
 
+/**
+ * Direct bursts larger than this are not run: the runner's one thread cannot start them all within the workflow's
+ * retry window at the largest time scale (measured: 2,000 uploads kept the event loop at 100 % and every execution
+ * timed out, an artifact of the runner, not an AWS result). The 500-upload rows show direct ingestion's behaviour.
+ */
+export const MAX_DIRECT_BURST = 500;
+
 export function burstCases(quick: boolean): BurstCase[] {
   const sizes = quick ? [50, 200] : [500, 2000];
   const cases: BurstCase[] = [];
   for (const uploads of sizes) {
     for (const concurrency of [2, 10]) {
       for (const mode of ['direct', 'queued'] as const) {
+        if (mode === 'direct' && uploads > MAX_DIRECT_BURST) continue;
         cases.push({
           id: `burst-${mode}-${uploads}-c${concurrency}`,
           kind: 'burst',
@@ -280,7 +288,9 @@ export async function measureBursts(quick: boolean, log: (line: string) => void,
     quick,
     note: quick
       ? 'BENCH_QUICK=1: bursts of 50 and 200 uploads (full run: 500 and 2,000), outage 5 simulated minutes with 10 uploads (full: 15, 50), duplicates of 20 uploads (full: 100).'
-      : 'Bursts of 500 and 2,000 uploads; outage: 15 simulated minutes with 50 uploads arriving during it; duplicates: 100 uploads, each event delivered 3 times.',
+      : "Bursts of 500 and 2,000 uploads (direct ingestion: 500 only, since the runner's one thread cannot start 2,000 direct executions "
+        + 'within the retry window; larger bursts only make direct ingestion\'s throttling worse); outage: 15 simulated minutes with 50 '
+        + 'uploads arriving during it; duplicates: 100 uploads, each event delivered 3 times.',
     latencyMs: LATENCY_MS,
     workers: pool.length,
     wallSeconds: Math.round((performance.now() - started) / 1000),

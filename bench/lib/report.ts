@@ -277,7 +277,7 @@ export function renderMarkdown(r: BenchResults): string {
     + `are over ${r.handlers.coldStarts[0]?.warmMs.n ?? 0} invocations per function and include the loopback S3 and endpoint round trips. `
     + 'The dispatch function\'s invocations include the executions they wait for (the workflow runs in the bench process), so '
     + 'its times are not overhead and it is left out of the per-image sums; it is here for its memory. Peak memory is the '
-    + 'largest resident set of a fresh Node.js process after its invocations (`process.resourceUsage().maxRSS`): roughly what '
+    + 'largest resident set of a fresh Node.js process after its invocations (`VmHWM` of /proc/self/status): roughly what '
     + 'Lambda reports as Max Memory Used, where the runtime\'s own client shares the process.', '');
 
   out.push('## 4. Synth time', '');
