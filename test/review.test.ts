@@ -10,6 +10,7 @@ import { CfnTemplate, findResource, resolveIntrinsics, stateMachineDefinition } 
 import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, Outcome } from '../src';
 import { ConsoleRoute, PUBLIC_ROUTES } from '../src/review/console-api';
 import { reviewIdOf } from '../src/review/decisions';
+import { CONSOLE_MAX_LABELS_ENV_CHARS } from '../src/review/validation';
 
 /** Review and console with quarantine into the pipeline's own bucket (needs an input prefix). */
 const FULL: Partial<ImageClassificationPipelineProps> = {
@@ -810,6 +811,49 @@ describe('validation: every problem in the one props error', () => {
     expect(() => pipelineStack({
       classifier: Classifier.rekognitionLabels({ labels: ['Car', 'Truck'] }), classLabels: undefined, flaggedLabels: undefined, review: {}, console: {},
     })).not.toThrow();
+  });
+
+  test('console with class labels too long for its function\'s environment', () => {
+    const labels = (n: number) => Array.from({ length: n }, (_, i) => `label-${String(i).padStart(4, '0')}`);
+    const tooMany = labels(200); // 2,601 characters as JSON
+    expect(propsError({ classLabels: tooMany, flaggedLabels: [], review: {}, console: {} }).problems).toEqual([
+      `console: classLabels are too long for the console function's environment (${JSON.stringify(tooMany).length} characters as JSON; `
+        + `at most ${CONSOLE_MAX_LABELS_ENV_CHARS} fit beside the resource names in Lambda's 4 KB)`,
+    ]);
+    // Review alone keeps the classify function's own limit.
+    expect(() => pipelineStack({ classLabels: tooMany, flaggedLabels: [], review: {} })).not.toThrow();
+  });
+
+  test('the longest labels the console accepts fit Lambda\'s 4 KB environment, with every name at AWS\'s longest', () => {
+    // Labels of 11 characters (14 as JSON with quotes and comma), as many as fit: just under the limit.
+    const labels = Array.from({ length: Math.floor((CONSOLE_MAX_LABELS_ENV_CHARS - 1) / 14) }, (_, i) => `label-${String(i).padStart(5, '0')}`);
+    expect(JSON.stringify(labels).length).toBeLessThanOrEqual(CONSOLE_MAX_LABELS_ENV_CHARS);
+    expect(JSON.stringify(labels).length).toBeGreaterThan(CONSOLE_MAX_LABELS_ENV_CHARS - 20);
+    const { json } = synth({
+      classLabels: labels,
+      flaggedLabels: [],
+      inputPrefix: 'uploads/',
+      quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' },
+      review: {},
+      console: {},
+    });
+    // What each reference becomes once deployed, at the longest AWS allows: bucket names 63, table names 255, user pool IDs
+    // 55, app client IDs 128, event bus names 256 characters; anything else 64.
+    const longest: Record<string, number> = {
+      'AWS::S3::Bucket': 63, 'AWS::DynamoDB::Table': 255, 'AWS::Cognito::UserPool': 55, 'AWS::Cognito::UserPoolClient': 128, 'AWS::Events::EventBus': 256,
+    };
+    const deployed = (v: any): string => {
+      if (typeof v === 'string') return v;
+      if (v?.Ref) return 'x'.repeat(longest[json.Resources[v.Ref]?.Type] ?? 64);
+      if (v?.['Fn::GetAtt']) return 'x'.repeat(longest[json.Resources[v['Fn::GetAtt'][0]]?.Type] ?? 64);
+      if (v?.['Fn::Join']) return v['Fn::Join'][1].map(deployed).join(v['Fn::Join'][0]);
+      throw new Error(`unexpected value ${JSON.stringify(v)}`);
+    };
+    const [, fn] = Object.entries<any>(json.Resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.includes('ConsoleApiFunction'))!;
+    const variables: Record<string, unknown> = fn.Properties.Environment.Variables;
+    const bytes = Object.entries(variables).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(deployed(v)), 0);
+    expect(bytes).toBeGreaterThan(JSON.stringify(labels).length + 800); // the labels and the names are in it
+    expect(bytes).toBeLessThanOrEqual(4096);
   });
 
   test('console.uploads: true with a bucket you bring', () => {

@@ -15,6 +15,13 @@ export interface ReviewValidationInput {
   readonly bringsBucket: boolean;
 }
 
+/**
+ * Class labels the console can carry, as JSON characters. Its function's environment holds them with the pipeline's
+ * resource names (buckets, review table, user pool and client IDs) and the metrics settings, and Lambda refuses an
+ * environment over 4 KB at deploy: with names at AWS's longest, 2,500 leave room (test/review.test.ts checks it).
+ */
+export const CONSOLE_MAX_LABELS_ENV_CHARS = 2500;
+
 /** Every problem with `review` and `console`. */
 export function validateReview(p: ReviewValidationInput): string[] {
   const problems: string[] = [];
@@ -51,6 +58,11 @@ export function validateReview(p: ReviewValidationInput): string[] {
     if (!p.auditEnabled) problems.push('console needs the audit trail: decisions are written as a feedback manifest under feedback/ in the audit bucket');
     const labels = (p.classLabels ?? []).filter((l) => !Token.isUnresolved(l));
     if (labels.length === 0) problems.push('console needs classLabels: a reviewer confirms or corrects a label among them');
+    const labelChars = JSON.stringify(labels).length;
+    if (labelChars > CONSOLE_MAX_LABELS_ENV_CHARS) {
+      problems.push(`console: classLabels are too long for the console function's environment (${labelChars} characters as JSON; `
+        + `at most ${CONSOLE_MAX_LABELS_ENV_CHARS} fit beside the resource names in Lambda's 4 KB)`);
+    }
     if (p.console.uploads === true && p.bringsBucket) {
       problems.push('console.uploads with a bucket you bring: the browser PUTs to the bucket, which needs a CORS rule for the console\'s origin; '
         + 'add one and leave uploads unset, or let the pipeline create the bucket');
