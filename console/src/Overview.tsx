@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import type { MetricsResponse } from '../../src/review/console-api';
 import { Chart, type ChartSeries } from './Chart';
 import { humanize, OUTCOME_ORDER, outcomeColor, PALETTE } from './format';
-import { api, errorMessage } from './session';
+import { useApi } from './useApi';
 
 const HOURS = [6, 24, 72];
 const REFRESH_MS = 60_000;
@@ -17,36 +17,9 @@ function period(seconds: number): string {
 
 export function Overview() {
   const [hours, setHours] = useState(24);
-  const [metrics, setMetrics] = useState<MetricsResponse>();
-  const [error, setError] = useState<string>();
-  const [loading, setLoading] = useState(false);
-  const [updated, setUpdated] = useState<Date>();
-
-  const load = useCallback(async (h: number, signal?: AbortSignal) => {
-    setLoading(true);
-    try {
-      const m = await api<MetricsResponse>(`/api/metrics?hours=${h}`, { signal });
-      setMetrics(m);
-      setError(undefined);
-      setUpdated(new Date());
-    } catch (e) {
-      if (!signal?.aborted) setError(errorMessage(e));
-    } finally {
-      if (!signal?.aborted) setLoading(false);
-    }
-  }, []);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    void load(hours, ctl.signal);
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void load(hours, ctl.signal);
-    }, REFRESH_MS);
-    return () => {
-      ctl.abort();
-      clearInterval(timer);
-    };
-  }, [hours, load]);
+  const { data: metrics, error, loading, updated, reload } = useApi<MetricsResponse>(`/api/metrics?hours=${hours}`, {
+    refreshMs: REFRESH_MS, keepWhileLoading: true,
+  });
 
   const outcomes = useMemo(() => {
     const keys = metrics ? Object.keys(metrics.outcomes) : [];
@@ -71,7 +44,7 @@ export function Overview() {
           <select id="hours" data-testid="hours-select" value={String(hours)} onChange={(e) => setHours(Number(e.currentTarget.value))}>
             {HOURS.map((h) => <option value={String(h)}>Last {h} hours</option>)}
           </select>
-          <button type="button" class="btn" onClick={() => void load(hours)} disabled={loading}>{loading ? 'Loading…' : 'Refresh'}</button>
+          <button type="button" class="btn" onClick={reload} disabled={loading}>{loading ? 'Loading…' : 'Refresh'}</button>
         </div>
       </div>
       {error && <p class="error" role="alert">{error}</p>}

@@ -1,10 +1,10 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { ConsoleConfig, ConsoleUser, ReviewItem, ReviewList, ReviewStatus } from '../../src/review/console-api';
+import { useState } from 'preact/hooks';
+import type { ConsoleConfig, ConsoleUser, ReviewList, ReviewStatus } from '../../src/review/console-api';
 import { OutcomeBadge } from './Badge';
 import { ago, baseName, pct } from './format';
 import { ReviewDetailPanel } from './ReviewDetail';
 import { navigate } from './route';
-import { api, errorMessage } from './session';
+import { useApi } from './useApi';
 
 interface Props {
   readonly config: ConsoleConfig;
@@ -14,30 +14,8 @@ interface Props {
 
 export function Reviews({ config, user, reviewId }: Props) {
   const [status, setStatus] = useState<ReviewStatus>('PENDING');
-  const [items, setItems] = useState<ReviewItem[]>();
-  const [error, setError] = useState<string>();
-  const [loading, setLoading] = useState(false);
-
-  const load = useCallback(async (s: ReviewStatus, signal?: AbortSignal) => {
-    setLoading(true);
-    try {
-      const list = await api<ReviewList>(`/api/reviews?status=${s}`, { signal });
-      if (signal?.aborted) return;
-      setItems(list.items);
-      setError(undefined);
-    } catch (e) {
-      if (!signal?.aborted) setError(errorMessage(e));
-    } finally {
-      if (!signal?.aborted) setLoading(false);
-    }
-  }, []);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    setItems(undefined);
-    void load(status, ctl.signal);
-    return () => ctl.abort();
-  }, [status, load]);
+  const { data, error, loading, reload } = useApi<ReviewList>(`/api/reviews?status=${status}`);
+  const items = data?.items;
 
   const filter = (s: ReviewStatus, text: string, testId: string) => (
     <button type="button" role="tab" aria-selected={status === s} class={`seg ${status === s ? 'seg-on' : ''}`}
@@ -53,7 +31,7 @@ export function Reviews({ config, user, reviewId }: Props) {
             {filter('PENDING', 'Pending', 'status-filter-pending')}
             {filter('DECIDED', 'Decided', 'status-filter-decided')}
           </div>
-          <button type="button" class="btn" onClick={() => void load(status)} disabled={loading}>{loading ? 'Loading…' : 'Refresh'}</button>
+          <button type="button" class="btn" onClick={reload} disabled={loading}>{loading ? 'Loading…' : 'Refresh'}</button>
         </div>
       </div>
       {!user.canReview && <p class="notice">You are a viewer: the queue is read-only.</p>}
@@ -88,7 +66,7 @@ export function Reviews({ config, user, reviewId }: Props) {
         </div>
         <div class="detail-col">
           {reviewId
-            ? <ReviewDetailPanel key={reviewId} reviewId={reviewId} config={config} user={user} onDecided={() => void load(status)} />
+            ? <ReviewDetailPanel key={reviewId} reviewId={reviewId} config={config} user={user} onDecided={reload} />
             : <div class="card placeholder muted">Select an image in the queue to see what the model said{user.canReview ? ' and decide' : ''}.</div>}
         </div>
       </div>
