@@ -18,7 +18,7 @@ import { WorkflowStepConfig } from './workflow/steps';
 /**
  * The classify function's memory. It buffers one image and waits for the endpoint, and Lambda bills its memory for the
  * wait: 256 MB costs half of 512 for each second of model latency. Its peak with the largest image (6 MiB) is about
- * 115 MiB (`npm run bench`, figure 3).
+ * 120 MiB (`npm run bench`, figure 3).
  */
 export const DEFAULT_HANDLER_MEMORY_MB = 256;
 

@@ -182,7 +182,7 @@ export interface ImageClassificationPipelineOptions {
   /**
    * Memory of the classify function in MB (128 to 10,240). It buffers one image and waits for the endpoint, and
    * Lambda bills this memory for the wait: each second of model latency costs $3.33 per million images at 256 MB
-   * (arm64, us-east-1). Its peak with the largest image (6 MiB) is about 115 MiB; more memory also means more CPU,
+   * (arm64, us-east-1). Its peak with the largest image (6 MiB) is about 120 MiB; more memory also means more CPU,
    * which shortens only the function's own work (reading, hashing and sending the image).
    *
    * @default 256
