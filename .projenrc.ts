@@ -121,6 +121,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-cognito-identity-provider',
     // runs the audit trail's Athena named queries against the local audit output (a real SQL engine over JSON lines)
     '@duckdb/node-api@1.5.6-r.1',
+    // the oracle of the kit's IAM evaluator in a differential test (AGPL-3.0: a dev dependency only, never shipped)
+    '@cloud-copilot/iam-simulate',
     ...kitDeps,
   ],
 

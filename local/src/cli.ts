@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listCaptureFiles, runCaptureReport, scoringFromLabels, scoringFromTemplate } from './capture-report';
 import { runDemo, startConsoleDemo } from './demo';
+import { iamReport } from './iam/report';
 import { CfnTemplate } from './template-resolver';
 
 const USAGE = `usage: ics-local <command> [options]
@@ -25,6 +26,12 @@ commands:
       Report on SageMaker data-capture files (folders are searched for .jsonl): each captured image with a score bar
       per label and its top label. --template reads labels, response format and threshold from your stack's classify
       function and shows the outcome the pipeline would decide; --labels maps scores to labels in model output order.
+  iam --template <stack.template.json> [--boundary <policy.json>] [--scp <policy.json>[,<policy.json>...]] [--external <resources.json>]
+      List every call each role of the pipeline makes (functions, state machines, EventBridge, Firehose, and the KMS
+      calls S3, SNS and SQS make for them) with AWS's decision under the template's policies, your permissions boundary
+      and SCPs. --external gives the policies and encryption of buckets, keys and topics you bring
+      ({"buckets": {arn: policy}, "keys": {arn: policy}, "other": {arn: policy}, "encryption": {arn: {"keyArn", "bucketKey"}}}).
+      Exits 1 when a call would be denied.
   --help
       Show this help.
 
@@ -72,6 +79,16 @@ export function readTemplate(file: string): CfnTemplate {
     throw new UsageError(`template ${file} holds no state machine: pass the template of the stack that contains the ImageClassificationPipeline`);
   }
   return parsed as CfnTemplate;
+}
+
+/** A JSON file given on the command line (a policy document, the external resources). */
+function readJson(file: string, what: string): any {
+  if (!fs.existsSync(file)) throw new UsageError(`${what} file not found: ${file}`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${what} file ${file} is not JSON: ${(err as Error).message}`);
+  }
 }
 
 function readableFiles(files: readonly string[]): string[] {
@@ -151,6 +168,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (files.length === 0) throw new UsageError(`no .jsonl capture files in ${positional.join(', ')}`);
       runCaptureReport({ files, scorings: captureScorings(options), reportPath: options.report });
       return 0;
+    }
+    case 'iam': {
+      const { options, positional } = parseArgs(rest, ['template', 'boundary', 'scp', 'external']);
+      if (!options.template) throw new UsageError('iam needs --template <stack.template.json>');
+      if (positional.length > 0) throw new UsageError(`iam takes no positional arguments (got ${positional.join(' ')})`);
+      const report = iamReport(readTemplate(options.template), {
+        boundary: options.boundary === undefined ? undefined : readJson(options.boundary, 'boundary'),
+        scps: options.scp === undefined ? undefined : options.scp.split(',').map((f) => readJson(f, 'SCP')),
+        external: options.external === undefined ? undefined : readJson(options.external, 'external resources'),
+      });
+      console.log(report.text);
+      return report.denied.length > 0 ? 1 : 0;
     }
     default:
       throw new UsageError(`unknown command '${command}'`);

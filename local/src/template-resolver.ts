@@ -36,6 +36,10 @@ export function resourceArn(logicalId: string, type: string, acct: LocalAccount 
     case 'AWS::Logs::LogGroup': return `arn:${p}:logs:${r}:${a}:log-group:${name}:*`;
     case 'AWS::IAM::Role': return `arn:${p}:iam::${a}:role/${name}`;
     case 'AWS::KinesisFirehose::DeliveryStream': return `arn:${p}:firehose:${r}:${a}:deliverystream/${name}`;
+    case 'AWS::KMS::Key': return `arn:${p}:kms:${r}:${a}:key/${name}`;
+    case 'AWS::DynamoDB::Table': return `arn:${p}:dynamodb:${r}:${a}:table/${name}`;
+    case 'AWS::Events::Rule': return `arn:${p}:events:${r}:${a}:rule/${name}`;
+    case 'AWS::Cognito::UserPool': return `arn:${p}:cognito-idp:${r}:${a}:userpool/${name}`;
     // SageMaker writes endpoint names lower-case in ARNs.
     case 'AWS::SageMaker::Endpoint': return `arn:${p}:sagemaker:${r}:${a}:endpoint/${name.toLowerCase()}`;
     default: return `arn:${p}:${type.split('::')[1]?.toLowerCase() ?? 'unknown'}:${r}:${a}:${name}`;

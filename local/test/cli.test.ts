@@ -31,6 +31,32 @@ describe('ics-local command line', () => {
     await expect(main(argv)).rejects.toThrow(message);
   });
 
+  test('iam lists each role\'s calls with AWS\'s decision, and exits 1 when a boundary or SCP would deny one', async () => {
+    const file = path.join(dir, 'iam.template.json');
+    fs.writeFileSync(file, JSON.stringify(synth(Classifier.sagemakerEndpoint({ endpointName: 'vehicles' }), ['car', 'truck'])));
+    const printed: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      expect(await main(['iam', '--template', file])).toBe(0);
+      expect(printed.join('\n')).toMatch(/IcsClassifyFunction[0-9A-F]{8} \(role IcsClassifyFunctionServiceRole[0-9A-F]{8}\)\n/);
+      expect(printed.join('\n')).toMatch(/ALLOW sagemaker:InvokeEndpoint arn:aws:sagemaker:us-east-1:123456789012:endpoint\/vehicles/);
+      expect(printed.join('\n')).toMatch(/, 0 denied\./);
+      // A platform team's boundary without SageMaker: the classify function's one call is denied, with AWS's message.
+      const boundary = path.join(dir, 'boundary.json');
+      fs.writeFileSync(boundary, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', NotAction: 'sagemaker:*', Resource: '*' }] }));
+      printed.length = 0;
+      expect(await main(['iam', '--template', file, '--boundary', boundary])).toBe(1);
+      const text = printed.join('\n');
+      expect(text).toMatch(/DENY  sagemaker:InvokeEndpoint/);
+      expect(text).toMatch(/is not authorized to perform: sagemaker:InvokeEndpoint on resource: arn:aws:sagemaker:us-east-1:123456789012:endpoint\/vehicles because no permissions boundary allows the sagemaker:InvokeEndpoint action/);
+      expect(text).toMatch(/, 1 denied\./);
+    } finally {
+      log.mockRestore();
+    }
+    await expect(main(['iam'])).rejects.toThrow('iam needs --template');
+    await expect(main(['iam', '--template', file, '--scp', path.join(dir, 'none.json')])).rejects.toThrow(/SCP file not found/);
+  });
+
   test('a template that is not JSON, or holds no state machine, is named as such', async () => {
     fs.writeFileSync(path.join(dir, 'bad.json'), '{"Resources": ');
     fs.writeFileSync(path.join(dir, 'empty.json'), JSON.stringify({ Resources: { B: { Type: 'AWS::S3::Bucket' } } }));
