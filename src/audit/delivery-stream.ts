@@ -62,14 +62,17 @@ export class AuditDeliveryStream extends Construct {
       actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
       resources: [bucket.arnForObjects(`${prefix}*`), bucket.arnForObjects(`${errorPrefix}*`)],
     }));
-    // Objects are encrypted with the pipeline's key through S3 only; a bucket with its own key needs that one.
+    // Objects are encrypted with the pipeline's key through S3 only; a bucket with its own key needs that one. With an
+    // S3 Bucket Key (the created audit bucket has one) S3 asks KMS with the bucket's ARN as encryption context, not the
+    // object's (S3 User Guide, "Configuring your bucket to use an S3 Bucket Key with SSE-KMS for new objects"), so
+    // the bucket ARN is allowed beside the two prefixes' objects, which a bucket without a bucket key sends.
     const objectKey = bucket.encryptionKey ?? key;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
       resources: [objectKey.keyArn],
       conditions: {
         StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` },
-        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucket.arnForObjects(`${prefix}*`), bucket.arnForObjects(`${errorPrefix}*`)] },
+        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucket.bucketArn, bucket.arnForObjects(`${prefix}*`), bucket.arnForObjects(`${errorPrefix}*`)] },
       },
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({

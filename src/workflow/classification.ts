@@ -127,12 +127,20 @@ export function createClassification(scope: Construct, props: ClassificationProp
   }
   // The SDK integrations (tagging, quarantine, audit records) act on the KMS-encrypted buckets.
   // S3 SSE-KMS and SNS need Decrypt to read and GenerateDataKey to write; nothing calls Encrypt directly.
-  for (const machine of [stateMachine, bulk?.stateMachine]) if (machine) key.grant(machine, 'kms:Decrypt', 'kms:GenerateDataKey');
-  const bucketKey = perImage.bucket.encryptionKey;
-  if (!classifyFunction && bucketKey && bucketKey !== key) {
-    // Rekognition reads the images with the state machine's role: an imported bucket's own key must let it decrypt.
-    for (const machine of [stateMachine, bulk?.stateMachine]) if (machine) bucketKey.grantDecrypt(machine);
-  }
+  const machines = [stateMachine, bulk?.stateMachine].filter((m): m is sfn.StateMachine => m !== undefined);
+  for (const machine of machines) key.grant(machine, 'kms:Decrypt', 'kms:GenerateDataKey');
+  // Keys other than the pipeline's, asked with the machines' credentials: S3 asks a bucket's own key (an imported
+  // bucket with its key) when Rekognition reads an image, a bulk run reads a manifest or writes its results, or
+  // quarantine copies an image; SNS asks a topic's own key when an alert is published (SNS Developer Guide, "Data
+  // encryption": publishers need kms:GenerateDataKey and kms:Decrypt).
+  const grants = new Map<kms.IKey, Set<string>>();
+  const grant = (k: kms.IKey | undefined, ...actions: string[]) => {
+    if (k && k !== key) grants.set(k, new Set([...grants.get(k) ?? [], ...actions]));
+  };
+  if (!classifyFunction || bulk !== undefined || perImage.quarantine) grant(perImage.bucket.encryptionKey, 'kms:Decrypt');
+  grant(perImage.quarantine?.bucket.encryptionKey, 'kms:GenerateDataKey');
+  for (const route of perImage.alertRoutes) grant(route.topic.masterKey, 'kms:Decrypt', 'kms:GenerateDataKey');
+  for (const [other, actions] of grants) for (const machine of machines) other.grant(machine, ...actions);
   return {
     classifyFunction,
     functionLogGroup,
