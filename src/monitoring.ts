@@ -64,8 +64,8 @@ export interface PipelineMonitoringProps {
  * Metrics with no code of their own on the per-image path. With queued ingestion, outcome and alert counts (and,
  * without a classify function, label counts) are EMF metrics the dispatch function writes from each execution's
  * end, so they need no state machine log; with direct ingestion they are metric filters on state exits, which
- * Step Functions logs only at level ALL. Infrastructure failures come from ExecutionFailed records (every level but
- * OFF), model latency from the classify function's EMF records.
+ * Step Functions logs only at level ALL. Infrastructure failures come from ExecutionFailed and ExecutionTimedOut
+ * records (every level but OFF), model latency from the classify function's EMF records.
  */
 export class PipelineMonitoring extends Construct {
   /** Namespace of the pipeline's metrics (one per pipeline, so pipelines in one account do not mix). */
@@ -103,9 +103,14 @@ export class PipelineMonitoring extends Construct {
         logs.FilterPattern.stringValue('$.details.name', '=', 'Alert*'),
       ));
     }
-    filter('InfrastructureFailures', props.stateMachineLogGroup, logs.FilterPattern.all(
-      logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
-      logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
+    // A timed-out execution is logged as its own type, ExecutionTimedOut, not ExecutionFailed (Step Functions
+    // Developer Guide, "Log levels for Step Functions execution events"); every timeout is the pipeline's failure.
+    filter('InfrastructureFailures', props.stateMachineLogGroup, logs.FilterPattern.any(
+      logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
+        logs.FilterPattern.any(...INFRASTRUCTURE_ERRORS.map((e) => logs.FilterPattern.stringValue('$.details.error', '=', e))),
+      ),
+      logs.FilterPattern.stringValue('$.type', '=', 'ExecutionTimedOut'),
     ));
 
     const options = props.options;

@@ -44,7 +44,8 @@ export const REKOGNITION_IMAGE_LIMITS = {
 
 /**
  * Rekognition and S3 errors, as the Step Functions AWS SDK integration names them, mapped to the pipeline's error
- * names; anything else after retries is `EndpointUnavailable`. Step Functions names these errors
+ * names (an unmodelled S3 error by its HTTP status, {@link S3_STATUS_ERROR_NAMES}); anything else after retries is
+ * `EndpointUnavailable`. Step Functions names these errors
  * `<Service>.<Name>` and appends `Exception` when the service's name lacks it (S3's `NoSuchKey` arrives as
  * `S3.NoSuchKeyException`), so only such names can match. Rekognition reads the image itself (a missing or
  * unreadable object is its `InvalidS3ObjectException`); S3 errors come from reading the object's tags.
@@ -59,6 +60,21 @@ export const REKOGNITION_ERROR_NAMES: Record<string, string> = {
   'Rekognition.ProvisionedThroughputExceededException': ErrorName.EndpointThrottled,
   'S3.NoSuchKeyException': ErrorName.ObjectNotFound,
   'S3.AccessDeniedException': ErrorName.ObjectAccessDenied,
+};
+
+/**
+ * An S3 error the S3 model does not define (`SlowDown`, `InternalError`, `ServiceUnavailable`, an unmodelled
+ * `AccessDenied`) arrives as `S3.S3Exception` (LocalStack `error_handling/test_aws_sdk.snapshot.json`, recorded on
+ * AWS: unmodelled errors take the SDK's base class name), its HTTP status only in the cause:
+ * `<message> (Service: S3, Status Code: 403, Request ID: ...)`.
+ */
+export const S3_BASE_EXCEPTION = 'S3.S3Exception';
+/** `S3.S3Exception` named by the HTTP status in its cause, as the classify function names S3 errors; other statuses are unknown errors. */
+export const S3_STATUS_ERROR_NAMES: Record<string, string> = {
+  403: ErrorName.ObjectAccessDenied,
+  404: ErrorName.ObjectNotFound,
+  500: ErrorName.S3Unavailable,
+  503: ErrorName.S3Unavailable,
 };
 
 /** Rekognition errors worth retrying before the image is declared ERROR (`InternalServerError` gets its `Exception` suffix). */

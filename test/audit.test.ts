@@ -38,7 +38,7 @@ describe('the default audit trail: a Firehose delivery stream', () => {
     const write = definition.States.WriteAuditRecord;
     expect(write).toMatchObject({
       Resource: expect.stringMatching(/:states:::aws-sdk:firehose:putRecord$/),
-      Parameters: { DeliveryStreamName: expect.any(String), Record: { 'Data.$': 'States.JsonToString($.result)' } },
+      Parameters: { DeliveryStreamName: expect.any(String), Record: { 'Data.$': '$.result' } },
       ResultPath: null,
     });
     expect(write.Retry[0]).toMatchObject({ ErrorEquals: ['Firehose.ServiceUnavailableException', 'Firehose.SdkClientException'], MaxAttempts: 4 });

@@ -116,7 +116,7 @@ export interface OutcomeMetricsConfig {
  * Adds the metrics of one final execution (a duplicate delivery is never counted), all the per-image metrics with queued
  * ingestion (the classify function publishes only its errors then): `Images` by `Outcome`, `AlertsPublished`, `ImagesClassified`
  * and `Confidence` by `Label`, `ModelLatency` and `ImageBytes` when the result has them, and with `errorMetrics`
- * `ClassificationErrors` by `ErrorName`. Infrastructure failures are counted by the state machine log's metric filter (ExecutionFailed is logged
+ * `ClassificationErrors` by `ErrorName`. Infrastructure failures are counted by the state machine log's metric filter (ExecutionFailed and ExecutionTimedOut are logged
  * at every level but OFF), not here.
  */
 export function outcomeRecord(record: EmfRecord, end: ExecutionOutcome, config: OutcomeMetricsConfig): EmfRecord {

@@ -469,6 +469,15 @@ export class PerImageWorkflow extends Construct {
         }],
         resultPath: sfn.JsonPath.DISCARD,
       });
+      // A rejected entry fails the task `EventBridge.FailedEntry` (Step Functions Developer Guide, "Add EventBridge
+      // events with Step Functions"); EventBridge calls InternalFailure and ThrottlingException entries retryable.
+      publish.addRetry({
+        errors: ['EventBridge.FailedEntry'],
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        maxAttempts: 3,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
       this.retryThenFail(publish, StateName.RESULT_EVENT_FAILED, 'The result event could not be published after retries (the audit record is written).');
       publish.next(first);
       first = publish;
@@ -490,7 +499,9 @@ export class PerImageWorkflow extends Construct {
       action: 'putRecord',
       parameters: {
         DeliveryStreamName: stream.deliveryStreamName,
-        Record: { Data: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')) },
+        // The record as an object: the Data blob is then its compact JSON, whether Step Functions JSON-serializes blob
+        // parameters (as it does S3's Body) or takes a string's bytes (no recording of a Firehose blob is known).
+        Record: { Data: sfn.JsonPath.objectAt('$.result') },
       },
       iamResources: [stream.deliveryStreamArn],
       iamAction: 'firehose:PutRecord',
@@ -520,7 +531,9 @@ export class PerImageWorkflow extends Construct {
         Key: sfn.JsonPath.format(`${prefix}{}/{}/{}/{}.json`,
           sfn.JsonPath.arrayGetItem(date, 0), sfn.JsonPath.arrayGetItem(date, 1), sfn.JsonPath.arrayGetItem(date, 2),
           sfn.JsonPath.stringAt('$$.Execution.Name')),
-        Body: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')),
+        // An object, stored as its compact JSON: a string Body is stored JSON-serialized, quotes and all (recorded
+        // against AWS: LocalStack test_aws_sdk_task_service.snapshot.json, test_s3_put_object[str] and [dict]).
+        Body: sfn.JsonPath.objectAt('$.result'),
         ContentType: 'application/json',
       },
       iamResources: [bucket.arnForObjects(`${prefix}*`)],

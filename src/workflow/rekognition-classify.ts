@@ -97,13 +97,14 @@ export function rekognitionClassifyStates(scope: Construct, props: RekognitionCl
 }
 
 /**
- * Transient GetObjectTagging failures, named as the AWS SDK integration reports them: `SlowDown`, `InternalError`
- * and `ServiceUnavailable` with the `Exception` Step Functions appends; `S3.S3Exception` for an S3 error the SDK
- * does not model (possibly transient; after the retries it is named like any unknown error).
+ * Transient GetObjectTagging failures, named as the AWS SDK integration reports them. S3's `SlowDown`,
+ * `InternalError` and `ServiceUnavailable` are in no operation of the S3 model, so Step Functions names them after
+ * the SDK's base class, `S3.S3Exception` (LocalStack `error_handling/test_aws_sdk.snapshot.json`, recorded on AWS:
+ * unmodelled errors arrive as `DynamoDb.DynamoDbException`, `SecretsManager.SecretsManagerException`). That name
+ * also covers permanent unmodelled errors (an `AccessDenied` from an SDK that does not model it): retried too, then
+ * told apart by the HTTP status in the cause ({@link nameErrorExpression}).
  */
-const OBJECT_TAGS_TRANSIENT_ERRORS = [
-  'S3.SlowDownException', 'S3.InternalErrorException', 'S3.ServiceUnavailableException', 'S3.S3Exception', 'S3.SdkClientException',
-];
+const OBJECT_TAGS_TRANSIENT_ERRORS = ['S3.S3Exception', 'S3.SdkClientException'];
 
 const TRANSIENT_RETRY = {
   interval: Duration.seconds(2),

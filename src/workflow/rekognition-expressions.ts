@@ -1,6 +1,7 @@
+import { ErrorName } from '../handlers/errors';
 import { MAX_TAGS, TagKey } from '../handlers/object-actions';
 import { Outcome, RESULT_SCHEMA_VERSION } from '../outcomes';
-import { REKOGNITION_ERROR_NAMES } from '../rekognition';
+import { REKOGNITION_ERROR_NAMES, S3_BASE_EXCEPTION, S3_STATUS_ERROR_NAMES } from '../rekognition';
 
 /**
  * JSONata expressions of the Rekognition classify path. They do in states what the classify function does
@@ -105,15 +106,15 @@ export function nameErrorExpression(fallback: string): string {
   $in := $states.input;
   $e := $in.error;
   $k := $in.key;
-  $notFound := $e.Error in ${lit(NOT_FOUND_ERRORS)};
+  $status := $e.Error = ${lit(S3_BASE_EXCEPTION)} ? $match($string($e.Cause), /\\(Service: S3, Status Code: ([0-9]{3})/)[0].groups[0];
+  $byName := $lookup(${lit(REKOGNITION_ERROR_NAMES)}, $e.Error);
+  $name := $exists($byName) ? $byName : ($exists($status) ? $lookup(${lit(S3_STATUS_ERROR_NAMES)}, $status));
+  $notFound := $name = ${lit(ErrorName.ObjectNotFound)};
   $decodable := $contains($k, /[+%]/) and $not($contains($replace($k, ${UTF8_ESCAPE}, ""), "%"));
   $decoded := $decodable ? $decodeUrlComponent($replace($k, "+", " ")) : $k;
   $notFound and $not($in.keyDecoded = true) and $decoded != $k
     ? $merge([$sift($in, function($v, $n) { $n != "error" }), {"key": $decoded, "keyDecoded": true, "retryDecodedKey": true}])
-    : (
-      $name := $lookup(${lit(REKOGNITION_ERROR_NAMES)}, $e.Error);
-      $merge([$in, {"retryDecodedKey": false, "error": {"Error": $exists($name) ? $name : ${lit(fallback)}, "Cause": $e.Error & ": " & $e.Cause}}])
-    )
+    : $merge([$in, {"retryDecodedKey": false, "error": {"Error": $exists($name) ? $name : ${lit(fallback)}, "Cause": $e.Error & ": " & $e.Cause}}])
 )`);
 }
 
@@ -126,5 +127,3 @@ const T = '%[89ab][0-9a-f]';
 const UTF8_ESCAPE = `/%[0-7][0-9a-f]|%(c[2-9a-f]|d[0-9a-f])${T}|%e0%[ab][0-9a-f]${T}|%(e[1-9a-cef])${T}${T}|%ed%[89][0-9a-f]${T}`
   + `|%f0%[9ab][0-9a-f]${T}${T}|%f[1-3]${T}${T}${T}|%f4%8[0-9a-f]${T}${T}/i`;
 
-/** Errors meaning "no object under this key": Rekognition's and GetObjectTagging's. */
-const NOT_FOUND_ERRORS = Object.entries(REKOGNITION_ERROR_NAMES).filter(([, name]) => name === 'ObjectNotFound').map(([error]) => error);

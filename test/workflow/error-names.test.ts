@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { sdkIntegrationServiceName } from '../../local/src/integration-errors';
+import { sdkIntegrationErrorNames, sdkIntegrationServiceName } from '../../local/src/integration-errors';
 import { CfnTemplate, stateMachineDefinition } from '../../local/src/template-resolver';
 import {
   BankSecurityPipeline, BulkMode, Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion,
@@ -14,7 +14,8 @@ import { icsProps } from '../stacks';
 
 /**
  * Every Retry and Catch of every state machine any configuration synthesizes names errors that can happen: a
- * name AWS never emits (`S3.SlowDown` instead of `S3.SlowDownException`) makes a retry that never fires.
+ * name AWS never emits (`S3.SlowDown`, or `S3.SlowDownException`: SlowDown is not in the S3 model, so it arrives
+ * as `S3.S3Exception`) makes a retry that never fires.
  */
 
 /** Step Functions' own error names (Amazon States Language; Distributed Map and JSONata errors included). */
@@ -39,10 +40,17 @@ const LAMBDA_ERRORS = new Set([
 /** `<Prefix>.<Name>Exception`: the form of AWS SDK integration errors and of optimized integrations' SDK errors. */
 const exceptionOf = (prefix: string) => new RegExp(`^${prefix}\\.[A-Z][A-Za-z0-9]*Exception$`);
 
-/** The errors a Task state's integration can report, from its Resource ARN. */
+/**
+ * The errors a Task state's integration can report, from its Resource ARN. AWS SDK integrations of the services the
+ * kit knows: the codes the service's SDK model defines, its base exception (`S3.S3Exception`, for any code the model
+ * does not define: recorded on AWS as `DynamoDb.DynamoDbException`, `SecretsManager.SecretsManagerException` in
+ * LocalStack's error_handling/test_aws_sdk.snapshot.json) and `SdkClientException`; other services: the name's form.
+ */
 function taskErrors(resource: string): { form: string; accepts: (name: string) => boolean } {
   const sdk = /^arn:[\w-]+:states:::aws-sdk:([\w-]+):\w+(\.\w+)?$/.exec(resource);
   if (sdk) {
+    const known = sdkIntegrationErrorNames(sdk[1]);
+    if (known) return { form: `aws-sdk:${sdk[1]} (its SDK model's errors, ${known.at(-2)}, ${known.at(-1)})`, accepts: (n) => known.includes(n) };
     const re = exceptionOf(sdkIntegrationServiceName(sdk[1]));
     return { form: `aws-sdk:${sdk[1]} (${re.source})`, accepts: (n) => re.test(n) };
   }
@@ -53,7 +61,10 @@ function taskErrors(resource: string): { form: string; accepts: (name: string) =
   const op = /^arn:[\w-]+:states:::([\w-]+:\w+)(\.\w+)?$/.exec(resource)?.[1];
   if (op && optimized[op]) {
     const re = exceptionOf(optimized[op]);
-    return { form: `${op} (${re.source})`, accepts: (n) => re.test(n) };
+    // A PutEvents response with a non-zero FailedEntryCount fails the task `EventBridge.FailedEntry`, no suffix
+    // (Step Functions Developer Guide, "Add EventBridge events with Step Functions").
+    const own = op === 'events:putEvents' ? ['EventBridge.FailedEntry'] : [];
+    return { form: `${op} (${re.source})`, accepts: (n) => re.test(n) || own.includes(n) };
   }
   return { form: `${resource} (only States.* known)`, accepts: () => false };
 }
@@ -190,13 +201,20 @@ describe('every Retry and Catch names errors its state can report', () => {
     expect(Object.keys(REKOGNITION_ERROR_NAMES).filter((n) => !rekognition.accepts(n) && !s3.accepts(n))).toEqual([]);
   });
 
+  test('putEvents reports EventBridge.FailedEntry; S3 names its unmodelled errors S3.S3Exception', () => {
+    expect(taskErrors('arn:aws:states:::events:putEvents').accepts('EventBridge.FailedEntry')).toBe(true);
+    const s3 = taskErrors('arn:aws:states:::aws-sdk:s3:getObjectTagging');
+    expect(['S3.S3Exception', 'S3.NoSuchKeyException', 'S3.NoSuchBucketException', 'S3.SdkClientException'].every(s3.accepts)).toBe(true);
+    expect(['S3.SlowDownException', 'S3.InternalErrorException', 'S3.ServiceUnavailableException'].some(s3.accepts)).toBe(false);
+  });
+
   test('the check catches names AWS never emits, and names from the wrong service', () => {
     const definition = {
       States: {
         ReadTags: {
           Type: 'Task',
           Resource: 'arn:aws:states:::aws-sdk:s3:getObjectTagging',
-          Retry: [{ ErrorEquals: ['S3.SlowDown', 'S3.SlowDownException', 'States.Timeout'] }],
+          Retry: [{ ErrorEquals: ['S3.SlowDown', 'S3.SlowDownException', 'S3.S3Exception', 'S3.NoSuchKeyException', 'States.Timeout'] }],
           Catch: [{ ErrorEquals: ['Rekognition.ThrottlingException', 'States.Timout'], Next: 'Done' }],
         },
         Classify: { Type: 'Task', Resource: 'arn:aws:lambda:eu-west-1:111111111111:function:f', Retry: [{ ErrorEquals: ['EndpointThrottled', 'Throttled'] }] },
@@ -209,8 +227,9 @@ describe('every Retry and Catch names errors its state can report', () => {
       },
     };
     expect(impossibleErrorNames('M', definition)).toEqual([
-      'M › ReadTags: Retry S3.SlowDown — expected aws-sdk:s3 (^S3\\.[A-Z][A-Za-z0-9]*Exception$)',
-      'M › ReadTags: Catch Rekognition.ThrottlingException — expected aws-sdk:s3 (^S3\\.[A-Z][A-Za-z0-9]*Exception$)',
+      'M › ReadTags: Retry S3.SlowDown — expected aws-sdk:s3 (its SDK model\'s errors, S3.S3Exception, S3.SdkClientException)',
+      'M › ReadTags: Retry S3.SlowDownException — expected aws-sdk:s3 (its SDK model\'s errors, S3.S3Exception, S3.SdkClientException)',
+      'M › ReadTags: Catch Rekognition.ThrottlingException — expected aws-sdk:s3 (its SDK model\'s errors, S3.S3Exception, S3.SdkClientException)',
       'M › ReadTags: Catch States.Timout — not a Step Functions error',
       'M › Classify: Retry Throttled — expected lambda:invoke (documented Lambda.* and handler errors)',
       'M › Items: Catch Other — no state inside Map can report it',

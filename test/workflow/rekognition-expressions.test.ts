@@ -98,6 +98,20 @@ describe('the Rekognition JSONata expressions match the classify function\'s pla
     const out = await evaluate(nameErrorExpression('EndpointUnavailable'), { bucket: 'b', key: 'k.jpg', error: { Error: error, Cause: 'why' } });
     expect(out).toEqual({ bucket: 'b', key: 'k.jpg', retryDecodedKey: false, error: { Error: name, Cause: `${error}: why` } });
   });
+
+  // An S3 error the S3 model does not define is `S3.S3Exception`, its status only in the cause, in the form recorded
+  // on AWS (LocalStack error_handling/test_aws_sdk.snapshot.json: "... (Service: S3, Status Code: 404, Request ID: ...)").
+  test.each([
+    ['Access Denied (Service: S3, Status Code: 403, Request ID: R, Extended Request ID: X)', 'ObjectAccessDenied'],
+    ['The specified key does not exist. (Service: S3, Status Code: 404, Request ID: R)', 'ObjectNotFound'],
+    ['Please reduce your request rate. (Service: S3, Status Code: 503, Request ID: R)', 'S3Unavailable'],
+    ['We encountered an internal error. Please try again. (Service: S3, Status Code: 500, Request ID: R)', 'S3Unavailable'],
+    ['Bad Request (Service: S3, Status Code: 400, Request ID: R)', 'EndpointUnavailable'],
+    ['no status at all', 'EndpointUnavailable'],
+  ])('S3.S3Exception with cause %j is named %s', async (cause, name) => {
+    const out = await evaluate(nameErrorExpression('EndpointUnavailable'), { bucket: 'b', key: 'k.jpg', error: { Error: 'S3.S3Exception', Cause: cause } });
+    expect(out.error).toEqual({ Error: name, Cause: `S3.S3Exception: ${cause}` });
+  });
 });
 
 describe('the decoded-key retry', () => {
@@ -108,6 +122,8 @@ describe('the decoded-key retry', () => {
     const key = 'cams/night+shot%2B1%C3%BC.jpg';
     expect(await run(key)).toEqual({ bucket: 'b', key: candidateKeys(key)[1], keyDecoded: true, retryDecodedKey: true });
     expect(await run('cams/a+b.jpg', 'S3.NoSuchKeyException')).toMatchObject({ key: 'cams/a b.jpg', retryDecodedKey: true });
+    const missing = { bucket: 'b', key: 'cams/a+b.jpg', error: { Error: 'S3.S3Exception', Cause: 'Not Found (Service: S3, Status Code: 404, Request ID: R)' } };
+    expect(await evaluate(nameErrorExpression('EndpointUnavailable'), missing)).toMatchObject({ key: 'cams/a b.jpg', retryDecodedKey: true });
   });
 
   test('no second retry, no retry for other errors or keys without a different decoding', async () => {

@@ -2,6 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
 import { readBody, startLoopbackServer } from './loopback-server';
 import type { ScaledClock } from '../clock';
+import { gated, Gateway } from '../gateway/gateway';
+import { SQS_BINDING } from '../gateway/services';
 
 /** A message attribute as SQS's JSON protocol carries it (`BinaryValue` in base64). */
 export interface SqsMessageAttributeValue {
@@ -283,8 +285,10 @@ export class LocalQueue {
         continue;
       }
       this.drop(m);
-      // A redriven message is sent anew: visible now, never received, with a fresh retention period.
-      target.admit({ ...unreceived(m, now), sentAt: now, deadLetterSourceArn: undefined });
+      // A redriven message is sent anew: visible now, never received, with a fresh retention period and a new message
+      // ID (SQS Developer Guide, "Learn how to configure a dead-letter queue redrive": redriven messages "are assigned a
+      // new messageID and enqueueTime"). Moving into the dead-letter queue keeps the ID.
+      target.admit({ ...unreceived(m, now), id: randomUUID(), sentAt: now, deadLetterSourceArn: undefined });
       moved++;
     }
     return { moved, unknownSource };
@@ -396,6 +400,8 @@ export interface SqsPeer {
 }
 
 export interface SqsPeerOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   readonly queues: readonly LocalQueueOptions[];
   readonly clock: ScaledClock;
   /** @default a random free port */
@@ -589,7 +595,7 @@ export async function startSqs(options: SqsPeerOptions): Promise<SqsPeer> {
     }
   };
 
-  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+  const server = await startLoopbackServer(gated(options.gateway, SQS_BINDING, handle), options.port, (res, err) => {
     sendError(res, new SqsError('InternalError', String((err as Error)?.message ?? err)));
   }, 'sqs');
   return {

@@ -232,7 +232,11 @@ test('redrive moves a message received maxReceiveCount times to the DLQ; StartMe
   expect(Results).toEqual([expect.objectContaining({ Status: 'COMPLETED', SourceArn: arn('work-dlq'), ApproximateNumberOfMessagesMoved: 1, ApproximateNumberOfMessagesToMove: 1 })]);
   expect(peer.queue('work-dlq').messages()).toEqual([]);
   const back = (await receive('work')).Messages![0];
-  expect(back).toMatchObject({ MessageId, Body: 'poison', Attributes: expect.objectContaining({ ApproximateReceiveCount: '1' }) });
+  expect(back).toMatchObject({ Body: 'poison', MessageAttributes: attributes, Attributes: expect.objectContaining({ ApproximateReceiveCount: '1' }) });
+  // Redriven messages are new messages with a new message ID (SQS Developer Guide, "Learn how to configure a
+  // dead-letter queue redrive"), so execution names `<message id>-<receive count>` cannot repeat after a redrive.
+  expect(back.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(back.MessageId).not.toBe(MessageId);
 });
 
 test('retention drops expired messages; PurgeQueue once per 60 s', async () => {
