@@ -29,6 +29,7 @@ import { metricFilterNamespace, PipelineMonitoring } from './monitoring';
 import { MonitoringOptions } from './monitoring-options';
 import { Outcome } from './outcomes';
 import { resolveSettings } from './pipeline-settings';
+import { REKOGNITION_IMAGE_LIMITS } from './rekognition';
 import { createReview } from './review/pipeline-review';
 import { ConsoleOptions, ReviewOptions } from './review/review-options';
 import { createStorage } from './storage';
@@ -271,8 +272,8 @@ export interface ImageClassificationPipelineOptions {
 
   /**
    * EXPRESS (default) runs each image for a fraction of a cent less than STANDARD, which bills every
-   * state transition; Express delivers at least once and its executions are inspected through the
-   * state machine's log group. STANDARD gives exactly-once execution, full execution history in the
+   * state transition; an Express execution runs at most once when started synchronously (queued ingestion) and at
+   * least once when started asynchronously (direct ingestion), and is inspected through the state machine's log group. STANDARD gives exactly-once execution, full execution history in the
    * console and no 5-minute limit.
    *
    * @default sfn.StateMachineType.EXPRESS
@@ -457,6 +458,8 @@ export class ImageClassificationPipeline extends Construct {
       inputPrefix: props.inputPrefix ?? '',
       inputSuffixes: settings.inputSuffixes,
       maxUploadBytes: settings.maxImageSize.toBytes(),
+      // Uploads only in formats the classifier reads: Rekognition's, or (by default) all the classify function recognizes.
+      uploadFormats: settings.endpoint.rekognition ? [...REKOGNITION_IMAGE_LIMITS.formats] : undefined,
       quarantine: props.quarantine && { bucket: props.quarantine.bucket ?? this.bucket, prefix: props.quarantine.prefix },
       auditBucket: this.auditBucket,
       eventBus: resultEvents,

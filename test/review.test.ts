@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { icsProps, pipelineStack, VEHICLE_LABELS } from './stacks';
 import { CfnTemplate, findResource, resolveIntrinsics, stateMachineDefinition } from '../local/src/template-resolver';
 import { Classifier, ImageClassificationPipeline, ImageClassificationPipelineProps, Outcome } from '../src';
+import { REKOGNITION_IMAGE_LIMITS } from '../src/rekognition';
 import { ConsoleRoute, PUBLIC_ROUTES } from '../src/review/console-api';
 import { reviewIdOf } from '../src/review/decisions';
 import { CONSOLE_MAX_LABELS_ENV_CHARS } from '../src/review/validation';
@@ -21,7 +22,7 @@ const FULL: Partial<ImageClassificationPipelineProps> = {
 };
 const REVIEW_STATES = [
   'ShouldReview', 'ReviewId', 'ReviewIdUnversioned', 'OpenReview', 'ReviewFailed',
-  'CheckRelease', 'ReleaseMarkerId', 'ConfirmRelease', 'ReleaseConfirmed', 'MarkReleased',
+  'CheckRelease', 'ReleaseMarkerId', 'ConsumeRelease', 'MarkReleased',
 ];
 const RELEASED_CONDITION = {
   And: [{ Variable: '$.actions.released', IsPresent: true }, { Variable: '$.actions.released', BooleanEquals: true }],
@@ -217,29 +218,46 @@ describe('the workflow with review: {}', () => {
     expect(states.RouteAlerts.Choices.slice(1).map((c: any) => c.StringEquals)).toContain('ERROR');
   });
 
-  test('the state machine role may PutItem on the review table (open a review) and GetItem (confirm a release), nothing else on it', () => {
+  test('the state machine role may PutItem on the review table (open a review) and UpdateItem (consume a release), nothing else on it', () => {
     const tableId = idOf(json, 'AWS::DynamoDB::Table', 'IcsReviewTable');
     const statements = statementsOf(json, 'IcsStateMachineRole');
     const dynamo = statements.filter((s) => list(s.Action).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toEqual([
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: `arn:aws:dynamodb:eu-west-1:111111111111:table/${tableId}` },
-      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: `arn:aws:dynamodb:eu-west-1:111111111111:table/${tableId}` },
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: `arn:aws:dynamodb:eu-west-1:111111111111:table/${tableId}` },
     ]);
     expect(statements.filter((s) => JSON.stringify(s.Resource).includes(tableId))).toEqual(dynamo);
   });
 
-  test('a release token is trusted only when the review table holds its marker: CheckRelease → marker ID → GetItem → MarkReleased', () => {
-    expect(states.CheckRelease.Choices).toEqual([{ Variable: '$.actions.releaseToken', IsPresent: true, Next: 'ReleaseMarkerId' }]);
+  test('a release is trusted only by consuming its marker: CheckRelease → marker ID → conditional UpdateItem → MarkReleased', () => {
+    expect(states.CheckRelease.Choices).toEqual([{ Variable: '$.actions.release', IsPresent: true, Next: 'ReleaseMarkerId' }]);
     expect(states.ReleaseMarkerId.Parameters['id.$'])
-      .toBe("States.Hash(States.Format('{}/{}@release:{}', $.result.bucket, $.result.key, $.actions.releaseToken), 'SHA-256')");
-    expect(states.ConfirmRelease).toMatchObject({
-      Resource: 'arn:aws:states:::dynamodb:getItem',
-      Parameters: { Key: { reviewId: { 'S.$': '$.releaseMarker.id' } }, ConsistentRead: true },
-      Next: 'ReleaseConfirmed',
+      .toBe("States.Hash(States.Format('{}/{}@release:{}', $.result.bucket, $.result.key, $.actions.release.ref), 'SHA-256')");
+    expect(states.ConsumeRelease).toMatchObject({
+      Resource: 'arn:aws:states:::dynamodb:updateItem',
+      Parameters: {
+        Key: { reviewId: { 'S.$': '$.releaseMarker.id' } },
+        UpdateExpression: 'SET #consumedBy = :execution, #consumedAt = :now',
+        // Bound to the copy the console made, before its expiry by the workflow's own clock, once (or again by the same execution).
+        ConditionExpression: '#kind = :kind AND #releasedCopy = :copy AND #validUntil > :now'
+          + ' AND (attribute_not_exists(#consumedBy) OR #consumedBy = :execution)',
+        ExpressionAttributeNames: {
+          '#kind': 'kind', '#releasedCopy': 'releasedCopy', '#validUntil': 'validUntil', '#consumedBy': 'consumedBy', '#consumedAt': 'consumedAt',
+        },
+        ExpressionAttributeValues: {
+          ':kind': { S: 'RELEASE' },
+          ':copy': { 'S.$': '$.actions.release.copy' },
+          ':now': { 'S.$': '$$.State.EnteredTime' },
+          ':execution': { 'S.$': '$$.Execution.Id' },
+        },
+      },
+      ResultPath: null,
+      Next: 'MarkReleased',
     });
-    // A failed lookup is an unconfirmed release: the image is handled as any upload.
-    expect(states.ConfirmRelease.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseMarker.error', Next: states.CheckRelease.Default }]);
-    expect(states.ReleaseConfirmed.Choices).toEqual([{ Variable: '$.releaseMarker.lookup.Item', IsPresent: true, Next: 'MarkReleased' }]);
+    // A marker not written yet (the console writes it after its copy) is tried again shortly; then, or on any other
+    // failure, the release is not honoured and the image is handled as any upload.
+    expect(states.ConsumeRelease.Retry[0]).toMatchObject({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], MaxAttempts: 2 });
+    expect(states.ConsumeRelease.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseMarker.error', Next: states.CheckRelease.Default }]);
     expect(states.MarkReleased).toMatchObject({ Result: true, ResultPath: '$.actions.released' });
   });
 
@@ -351,7 +369,7 @@ describe('IAM of the console and the review metrics function', () => {
 
   test('the console function: exactly its grants', () => {
     expect(grants(consoleStatements)).toEqual([
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArn },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn },
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [`${tableArn}/index/pending-by-age`, `${tableArn}/index/decided-by-time`] },
       {
         Effect: 'Allow',
@@ -583,6 +601,7 @@ describe('the console', () => {
       inputSuffixes: expect.arrayContaining(['.jpg', '.png']),
       uploads: true,
       maxUploadBytes: 6 * 1024 * 1024,
+      // No uploadFormats: every format the classify function recognizes.
       quarantine: { bucket: idOf(json, 'AWS::S3::Bucket', 'IcsBucket').toLowerCase(), prefix: 'quarantine/' },
       feedback: { bucket: idOf(json, 'AWS::S3::Bucket', 'IcsAuditBucket').toLowerCase(), prefix: 'feedback/' },
       eventBus: 'default',
@@ -802,6 +821,13 @@ describe('validation: every problem in the one props error', () => {
       .toEqual(['console needs the audit trail: decisions are written as a feedback manifest under feedback/ in the audit bucket']);
     // Review alone does not need it.
     expect(() => pipelineStack({ review: {}, auditTrail: { enabled: false } })).not.toThrow();
+  });
+
+  test('ICS_CONSOLE_SETTINGS with a Rekognition classifier: uploads only in the formats Rekognition reads', () => {
+    const { json: rekognition } = pipelineStack({
+      classifier: Classifier.rekognitionLabels({ labels: ['Car', 'Truck'] }), classLabels: undefined, flaggedLabels: undefined, review: {}, console: {},
+    });
+    expect(consoleSettings(rekognition).uploadFormats).toEqual(REKOGNITION_IMAGE_LIMITS.formats);
   });
 
   test('console without class labels (a Rekognition labels classifier without labels)', () => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { RELEASE_TOKEN_METADATA_KEY, reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
+import { RELEASE_REF_METADATA_KEY, reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
 import { Browser, BrowserContext, launch, Page } from 'puppeteer-core';
 import { consoleTemplate, imageFor, KeyedModel, reviewTableOf, scores, startConsole, UNSURE } from './console-fixture';
 import { VEHICLE_LABELS } from '../../test/stacks';
@@ -258,7 +258,7 @@ describe('the operator console in headless Chromium, against the local console (
       const bucket = local.pipeline.bucketName;
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       expect(head.ContentLength).toBe(imageFor(2).length);
-      expect(head.Metadata?.[RELEASE_TOKEN_METADATA_KEY]).toMatch(/^[0-9a-f-]{36}$/); // the console's release marker
+      expect(head.Metadata?.[RELEASE_REF_METADATA_KEY]).toMatch(/^[0-9a-f-]{36}$/); // names the console's release marker
       const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
       expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'ics:review': 'CONFIRMED', 'ics:reviewed-label': 'bus' });
       await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `quarantine/${key}` }))).rejects.toMatchObject({ name: 'NotFound' });

@@ -1,9 +1,11 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
-import { consoleTemplate, imageFor, KeyedModel, reviewTableOf, startConsole, UNSURE } from './console-fixture';
-import { images } from '../../test/handlers/fixtures';
+import { IMAGE_FORMATS } from 'cdk-image-classification-pipeline/lib/handlers/image-format';
+import { RELEASE_REF_METADATA_KEY, releaseMarkerIdOf, reviewIdOf } from 'cdk-image-classification-pipeline/lib/review/decisions';
+import { consoleTemplate, imageFor, KeyedModel, reviewTableOf, scores, startConsole, UNSURE } from './console-fixture';
 import { VEHICLE_LABELS } from '../../test/stacks';
 import { LocalConsole } from '../src/console';
+import type { LocalExecution } from '../src/runner';
 
 /** The review table's logical ID (the local table name). */
 let reviewTableId: () => string;
@@ -84,7 +86,7 @@ describe('human review through the console API, locally (queued ingestion, quara
     expect(again.alerts).toEqual([]);
     const s3 = local.pipeline.s3.client();
     const head = await s3.send(new HeadObjectCommand({ Bucket: local.pipeline.bucketName, Key: 'uploads/cam/1.jpg' }));
-    expect(head.Metadata?.['ics-release-token']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(head.Metadata?.[RELEASE_REF_METADATA_KEY]).toMatch(/^[0-9a-f-]{36}$/);
     const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: local.pipeline.bucketName, Key: 'uploads/cam/1.jpg' }));
     expect(Object.fromEntries((tags.TagSet ?? []).map((t) => [t.Key, t.Value]))).toMatchObject({ 'ics:review': 'CORRECTED', 'ics:reviewed-label': 'tank' });
 
@@ -107,19 +109,135 @@ describe('human review through the console API, locally (queued ingestion, quara
     expect(local.pipeline.events.filter((e) => e.detailType === 'ImageReviewed')).toHaveLength(1);
   });
 
-  test('a forged release (an upload carrying a release token the console never wrote) is quarantined and reviewed like any upload', async () => {
+  test('a forged release (an upload naming a release marker the console never wrote) is quarantined and reviewed like any upload', async () => {
     const bytes = imageFor(3);
     model.answer(bytes, UNSURE);
     const key = `uploads/${'long-camera-name/'.repeat(4)}forged.jpg`;
     const s3 = local.pipeline.s3.client();
-    await s3.send(new PutObjectCommand({ Bucket: local.pipeline.bucketName, Key: key, Body: bytes, Metadata: { 'ics-release-token': '3c001f52-f4b5-443e-bc65-87619a36f3c4' } }));
+    await s3.send(new PutObjectCommand({ Bucket: local.pipeline.bucketName, Key: key, Body: bytes, Metadata: { [RELEASE_REF_METADATA_KEY]: '3c001f52-f4b5-443e-bc65-87619a36f3c4' } }));
     s3.destroy();
     const run = await local.pipeline.whenProcessed(key);
-    expect(run.states).toEqual(expect.arrayContaining(['ConfirmRelease', 'CopyToQuarantine', 'OpenReview', 'AlertLowConfidence1']));
+    expect(run.states).toEqual(expect.arrayContaining(['ConsumeRelease', 'CopyToQuarantine', 'OpenReview', 'AlertLowConfidence1']));
     expect(run.states).not.toContain('MarkReleased');
     // A key of 80+ bytes: the review's ID is the real SHA-256, as the API computes it.
     const detail = await api(viewer, `/api/reviews/${reviewIdOf(local.pipeline.bucketName, key)}`);
     expect(detail.status).toBe(200);
+  });
+
+  test('a release lets through exactly the copy the console made, once, before it expires; a leaked reference lets nothing through', async () => {
+    const bucket = local.pipeline.bucketName;
+    const key = 'uploads/cam/5.jpg';
+    const released = imageFor(5);
+    model.answer(released, UNSURE);
+    const s3 = local.pipeline.s3.client();
+    const ddb = local.pipeline.dynamodb!.client();
+    /** Runs `write` and waits for the execution of the "Object Created" event it causes at `key`. */
+    const processed = async (write: () => Promise<unknown>): Promise<LocalExecution> => {
+      const before = await local.pipeline.whenProcessed(key, 0).catch(() => undefined);
+      await write();
+      for (;;) {
+        const run = await local.pipeline.whenProcessed(key);
+        if (run !== before) return run;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const put = (body: Uint8Array, ref: string) => processed(() => s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: key, Body: body, Metadata: { [RELEASE_REF_METADATA_KEY]: ref },
+    })));
+    const marker = async (id: string) => (await local.pipeline.dynamodb!.scan(reviewTableId())).find((i) => i.reviewId === id);
+    const setMarker = (id: string, update: string, values?: Record<string, { S: string }>) => ddb.send(new UpdateItemCommand({
+      TableName: reviewTableId(), Key: { reviewId: { S: id } }, UpdateExpression: update, ExpressionAttributeValues: values,
+    }));
+    const releasedOnce = ['ConsumeRelease', 'MarkReleased'];
+    try {
+      await local.pipeline.upload(key, released);
+      const reviewId = reviewIdOf(bucket, key);
+      // The release: the copy it makes passes once (no quarantine, no review, no alert) and consumes the marker.
+      const copied = await processed(() => api(reviewer, `/api/reviews/${reviewId}/decision`, { method: 'POST', body: JSON.stringify({ label: 'bus', release: true }) })
+        .then((r) => expect(r.status).toBe(200)));
+      expect(copied.states).toEqual(expect.arrayContaining(releasedOnce));
+      expect(copied.states).not.toContain('CopyToQuarantine');
+      expect(copied.alerts).toEqual([]);
+      const ref = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Metadata![RELEASE_REF_METADATA_KEY];
+      const markerId = releaseMarkerIdOf(bucket, key, ref);
+      const consumed = await marker(markerId);
+      // Unversioned here (the local S3 keeps no versions): the copy is known by its ETag.
+      expect(consumed).toMatchObject({
+        kind: 'RELEASE', releasedCopy: expect.stringMatching(/^etag:[0-9a-f]{32}$/), consumedBy: copied.executionArn, validUntil: expect.any(String),
+      });
+
+      // The marker is no review: 404, not a failure; and errors are never cached.
+      const asReview = await api(viewer, `/api/reviews/${markerId}`);
+      expect(asReview.status).toBe(404);
+      expect(asReview.headers.get('cache-control')).toBe('no-store');
+
+      // A replay of the same copy after consumption is an ordinary upload: quarantined and alerted again.
+      const replay = await local.pipeline.startExecution({ bucket, key });
+      expect(replay.states).toEqual(expect.arrayContaining(['ConsumeRelease', 'CopyToQuarantine', 'AlertLowConfidence1']));
+      expect(replay.states).not.toContain('MarkReleased');
+
+      // The reference leaks (a viewer reads the copy's metadata) before the copy's workflow consumed the marker: other
+      // bytes at the key with it are any upload. A FLAGGED image alerts; the marker stays unused.
+      await setMarker(markerId, 'REMOVE consumedBy, consumedAt');
+      const flagged = model.answer(imageFor(6), scores(4, 0.99));
+      const leaked = await put(flagged, ref);
+      expect(leaked.result).toMatchObject({ outcome: 'FLAGGED', label: 'tank' });
+      expect(leaked.states).toContain('ConsumeRelease');
+      expect(leaked.states).not.toContain('MarkReleased');
+      expect(leaked.alerts).toHaveLength(1);
+      expect((await marker(markerId))?.consumedBy).toBeUndefined();
+      // The same for a LOW_CONFIDENCE one: quarantined and alerted.
+      const unsure = model.answer(imageFor(7), UNSURE);
+      const leakedUnsure = await put(unsure, ref);
+      expect(leakedUnsure.states).toEqual(expect.arrayContaining(['ConsumeRelease', 'CopyToQuarantine', 'AlertLowConfidence1']));
+      expect(leakedUnsure.states).not.toContain('MarkReleased');
+
+      // Expired by the workflow's own clock (DynamoDB's TTL deletes late): the copy itself is refused...
+      await setMarker(markerId, 'SET validUntil = :t', { ':t': { S: new Date(Date.now() - 1000).toISOString() } });
+      const expired = await put(released, ref);
+      expect(expired.states).toEqual(expect.arrayContaining(['ConsumeRelease', 'CopyToQuarantine', 'AlertLowConfidence1']));
+      expect(expired.states).not.toContain('MarkReleased');
+      // ...which, still valid, would have passed once: in a bucket without versioning the same bytes are the same copy.
+      await setMarker(markerId, 'SET validUntil = :t', { ':t': { S: new Date(Date.now() + 3600_000).toISOString() } });
+      const valid = await put(released, ref);
+      expect(valid.states).toEqual(expect.arrayContaining(releasedOnce));
+      expect(valid.alerts).toEqual([]);
+    } finally {
+      s3.destroy();
+      ddb.destroy();
+    }
+  });
+
+  test('group names match whole: a user whose only group is "ops,reviewers" may neither look, decide nor upload', async () => {
+    local.cognito.createUser({ username: 'olga', password: 'Olga-pass-1234', groups: ['ops,reviewers'] });
+    local.cognito.createUser({ username: 'rita', password: 'Rita-pass-1234', groups: ['ops', 'reviewers'] });
+    const olga = await signIn(local, 'olga', 'Olga-pass-1234');
+    const me = await api(olga, '/api/me');
+    expect(me.status).toBe(403);
+    expect(me.headers.get('cache-control')).toBe('no-store');
+    expect((await api(olga, '/api/uploads', { method: 'POST', body: JSON.stringify({ fileName: 'x.jpg', contentType: 'image/jpeg', size: 10 }) })).status).toBe(403);
+    expect((await api(olga, `/api/reviews/${'a'.repeat(64)}/decision`, { method: 'POST', body: JSON.stringify({ label: 'bus' }) })).status).toBe(403);
+    // Two groups arrive as "[ops reviewers]": a reviewer.
+    const rita = await signIn(local, 'rita', 'Rita-pass-1234');
+    expect(await (await api(rita, '/api/me')).json()).toMatchObject({ username: 'rita', groups: ['ops', 'reviewers'], canReview: true });
+  });
+
+  test('bad requests: an overlong status key is 400, an SVG upload is refused; every error is no-store', async () => {
+    const long = await api(viewer, `/api/uploads/status?key=${encodeURIComponent(`uploads/${'k'.repeat(2000)}`)}`);
+    expect(long.status).toBe(400);
+    expect(long.headers.get('cache-control')).toBe('no-store');
+    expect(await long.json()).toMatchObject({ code: 'BadRequest' });
+    const svg = await api(reviewer, '/api/uploads', { method: 'POST', body: JSON.stringify({ fileName: 'x.svg', contentType: 'image/svg+xml', size: 10 }) });
+    expect(svg.status).toBe(400);
+    expect(svg.headers.get('cache-control')).toBe('no-store');
+    // The formats the classify function recognizes (this pipeline's classifier is a SageMaker endpoint).
+    expect((await svg.json() as any).message).toContain(Object.values(IMAGE_FORMATS).join(', '));
+    for (const contentType of ['image/x-icon', 'text/html', 'IMAGE/JPEG']) {
+      expect((await api(reviewer, '/api/uploads', { method: 'POST', body: JSON.stringify({ fileName: 'x.jpg', contentType, size: 10 }) })).status).toBe(400);
+    }
+    const unknown = await api(viewer, `/api/reviews/${'f'.repeat(64)}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('cache-control')).toBe('no-store');
   });
 
   test('an effect that fails after the decision is recorded answers 502; the same decision again finishes it, another is refused', async () => {

@@ -8,7 +8,7 @@ import { copySource, mergeTags, Tag } from './object-actions';
 import { candidateKeys } from './object-key';
 import { decideOutcome, RESULT_SCHEMA_VERSION } from '../outcomes';
 import { rankScores } from './scores';
-import { RELEASE_TOKEN_METADATA_KEY } from '../review/decisions';
+import { RELEASE_REF_METADATA_KEY, releasedCopyOf } from '../review/decisions';
 
 /** What the state machine passes to the classify function. */
 export interface ClassifyRequest {
@@ -61,10 +61,11 @@ export interface ClassifyOutput {
     /** Where quarantine copies the object, when quarantine is configured. */
     readonly quarantine?: { readonly key: string; readonly copySource: string };
     /**
-     * The release token in the image's metadata (`ics-release-token`), when it has one: a claim that a reviewer released
-     * it, which the workflow checks against the review table before it skips quarantine, review and alerts.
+     * The release reference in the image's metadata (`ics-release`), when it has one, and the copy read (version ID or
+     * ETag): a claim that a reviewer released this copy, which the workflow holds against the review table (and consumes
+     * there) before it skips quarantine, review and alerts.
      */
-    readonly releaseToken?: string;
+    readonly release?: { readonly ref: string; readonly copy: string };
   };
 }
 
@@ -142,8 +143,8 @@ interface ReadImage {
   readonly versionId?: string;
   /** Tags on the object, as GetObject reports them (0 when it reports none). */
   readonly tagCount: number;
-  /** The release token the console's copy carries (unverified: any uploader can set metadata). */
-  readonly releaseToken?: string;
+  /** The release reference the console's copy carries (unverified: any uploader can set metadata) and which copy this is. */
+  readonly release?: { readonly ref: string; readonly copy: string };
 }
 
 async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<ReadImage> {
@@ -161,13 +162,15 @@ async function readImage(s3: S3Client, ref: ObjectRef, maxBytes: number): Promis
       if (bytes.length > maxBytes) {
         throw new ClassificationError(ErrorName.ImageTooLarge, `The image is ${bytes.length} bytes; the maximum is ${maxBytes} bytes.`);
       }
+      const releaseRef = res.Metadata?.[RELEASE_REF_METADATA_KEY];
+      const copy = releaseRef ? releasedCopyOf(res.VersionId ?? ref.versionId, res.ETag) : undefined;
       // S3 sends the tag count only when the object has tags (and the reader may read them).
       return {
         key,
         bytes,
         versionId: res.VersionId ?? ref.versionId,
         tagCount: res.TagCount ?? 0,
-        releaseToken: res.Metadata?.[RELEASE_TOKEN_METADATA_KEY],
+        ...(releaseRef && copy ? { release: { ref: releaseRef, copy } } : {}),
       };
     } catch (err) {
       const mapped = s3Error(err, { ...ref, key });
@@ -244,7 +247,7 @@ export async function classify(request: ClassifyRequest, deps: ClassifyDependenc
       ...(config.quarantinePrefix !== undefined
         ? { quarantine: { key: `${config.quarantinePrefix}${image.key}`, copySource: copySource(ref.bucket, image.key, image.versionId) } }
         : {}),
-      ...(image.releaseToken ? { releaseToken: image.releaseToken } : {}),
+      ...(image.release ? { release: image.release } : {}),
     },
   };
 }

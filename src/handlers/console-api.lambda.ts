@@ -123,7 +123,7 @@ const api = new ConsoleApi({
     async copyWithMetadata(from, to, Metadata, TagSet) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }));
       const source = `${encodeURIComponent(from.bucket)}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
-      await s3.send(new CopyObjectCommand({
+      const out = await s3.send(new CopyObjectCommand({
         Bucket: to.bucket,
         Key: to.key,
         CopySource: source,
@@ -133,6 +133,7 @@ const api = new ConsoleApi({
         TaggingDirective: 'REPLACE',
         Tagging: new URLSearchParams(TagSet.map((t): [string, string] => [t.Key, t.Value])).toString(),
       }));
+      return { versionId: out.VersionId, etag: out.CopyObjectResult?.ETag };
     },
     async lastVersion(Bucket, Key) {
       const out = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: Key, MaxKeys: 50 }));

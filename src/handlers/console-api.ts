@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { IMAGE_FORMATS } from './image-format';
 import { EmfSink } from './metrics';
 import { ReviewMetric } from './review-metrics';
 import {
@@ -8,7 +9,8 @@ import {
 } from '../review/console-api';
 import {
   appendManifest, checkDecision, DECIDED, groupsOf, imageLocation, manifestKey, manifestLine, PENDING,
-  RELEASE_MARKER_TTL_SECONDS, RELEASE_TOKEN_METADATA_KEY, releaseMarkerIdOf, REVIEW_ID, ReviewAttribute, reviewIdOf, reviewItemOf, reviewTags,
+  RELEASE_MARKER_KIND, RELEASE_MARKER_TTL_SECONDS, RELEASE_REF_METADATA_KEY, releasedCopyOf, releaseMarkerIdOf, REVIEW_ID, ReviewAttribute,
+  reviewIdOf, reviewItemOf, reviewTags,
 } from '../review/decisions';
 
 /** Environment the construct sets on the console API function. */
@@ -33,6 +35,11 @@ export interface ConsoleSettings {
   readonly inputSuffixes: string[];
   readonly uploads: boolean;
   readonly maxUploadBytes: number;
+  /**
+   * The formats (keys of `IMAGE_FORMATS`) an upload may have: those the pipeline's classifier reads.
+   * @default every format the classify function recognizes
+   */
+  readonly uploadFormats?: string[];
   readonly quarantine?: { readonly bucket: string; readonly prefix: string };
   /** Where manifest lines go: the audit bucket's `feedback/` prefix. */
   readonly feedback: { readonly bucket: string; readonly prefix: string };
@@ -67,7 +74,7 @@ export interface ConsoleDeps {
     decide(reviewId: string, fields: Record<string, unknown>): Promise<boolean>;
     /** Clears `effectsPending` once every effect is done. */
     effectsDone(reviewId: string): Promise<void>;
-    /** Writes a release marker item (its ID, the token, an expiry), overwriting one with the same ID. */
+    /** Writes a release marker item (the copy it lets through, its validity), overwriting one with the same ID. */
     putReleaseMarker(markerId: string, attrs: Record<string, unknown>): Promise<void>;
   };
   readonly s3: {
@@ -76,13 +83,13 @@ export interface ConsoleDeps {
     /** Tags and version, or undefined when the object does not exist. */
     getTags(bucket: string, key: string): Promise<{ tags: Array<{ Key: string; Value: string }>; versionId?: string } | undefined>;
     putTags(bucket: string, key: string, tags: Array<{ Key: string; Value: string }>): Promise<void>;
-    /** Copies with `metadata` added (content type kept) and the tag set replaced by `tags`. */
+    /** Copies with `metadata` added (content type kept) and the tag set replaced by `tags`: the copy's version ID and ETag. */
     copyWithMetadata(
       from: { bucket: string; key: string },
       to: { bucket: string; key: string },
       metadata: Record<string, string>,
       tags: Array<{ Key: string; Value: string }>,
-    ): Promise<void>;
+    ): Promise<{ versionId?: string; etag?: string }>;
     /**
      * The newest version of `key` that is not a delete marker (a quarantined upload's original), `null` in an
      * unversioned bucket, undefined when there is none.
@@ -111,6 +118,8 @@ export interface MetricQuery {
 
 const OUTCOMES = ['FLAGGED', 'ACCEPTED', 'LOW_CONFIDENCE', 'ERROR'];
 const MAX_BODY_BYTES = 16 * 1024;
+/** S3's longest object key, in UTF-8 bytes (User Guide, "Naming Amazon S3 objects"). */
+const MAX_KEY_BYTES = 1024;
 const URL_TTL_SECONDS = 300;
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -152,13 +161,16 @@ export class ConsoleApi {
   }
 
   public async handle(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<Result> {
-    const headers = securityHeaders(this.deps.cognitoEndpoint, await this.origins());
+    // Nothing is cached unless an answer says otherwise (the static files): errors included.
+    const headers = { ...securityHeaders(this.deps.cognitoEndpoint, await this.origins()), 'cache-control': 'no-store' };
     try {
       const res = await this.route(event);
-      return { ...res, headers: { ...headers, 'cache-control': 'no-store', ...res.headers } };
+      return { ...res, headers: { ...headers, ...res.headers } };
     } catch (err) {
       if (err instanceof HttpError) return json(err.status, { message: err.message, code: err.code } satisfies ConsoleError, headers);
-      throw err;
+      // An unexpected failure answers here too, with the same headers, and says no more than that (the log has it).
+      console.error(err);
+      return json(500, { message: 'The console failed to answer; try again', code: 'InternalError' } satisfies ConsoleError, headers);
     }
   }
 
@@ -282,7 +294,8 @@ export class ConsoleApi {
   private async item(id: string | undefined): Promise<{ attrs: Record<string, any>; item: ReviewItem }> {
     if (!id || !REVIEW_ID.test(id)) throw new HttpError(400, 'BadRequest', 'A review ID is 64 lowercase hex digits');
     const attrs = await this.deps.reviews.get(id);
-    if (!attrs) throw new HttpError(404, 'NotFound', `No review ${id}`);
+    // The table holds release markers too: not reviews.
+    if (!attrs || attrs[ReviewAttribute.KIND] === RELEASE_MARKER_KIND) throw new HttpError(404, 'NotFound', `No review ${id}`);
     return { attrs, item: reviewItemOf(attrs) };
   }
 
@@ -302,15 +315,15 @@ export class ConsoleApi {
       const again = checkDecision(body, { ...item, status: PENDING }, labels);
       if (again.ok && item.reviewer === reviewer && again.decision === item.decision && again.reviewedLabel === item.reviewedLabel
         && again.release === (item.released === true)) {
-        await this.effects(item, attrs[ReviewAttribute.RELEASE_TOKEN]);
+        await this.effects(item, attrs[ReviewAttribute.RELEASE_REF]);
         return item;
       }
     }
     const check = checkDecision(body, item, labels);
     if (!check.ok) throw new HttpError(check.status, check.code, check.message);
     const decidedAt = this.deps.now().toISOString();
-    // One token per release, kept with the decision so a retry of its effects uses the same.
-    const releaseToken = check.release ? randomUUID() : undefined;
+    // One reference per release, kept with the decision so a retry of its effects uses the same.
+    const releaseRef = check.release ? randomUUID() : undefined;
     const decided: ReviewItem = {
       ...item,
       status: DECIDED,
@@ -325,31 +338,37 @@ export class ConsoleApi {
       ...(decided.reviewedLabel !== undefined ? { [ReviewAttribute.REVIEWED_LABEL]: decided.reviewedLabel } : {}),
       [ReviewAttribute.REVIEWER]: reviewer,
       [ReviewAttribute.DECIDED_AT]: decidedAt,
-      ...(releaseToken ? { [ReviewAttribute.RELEASED]: true, [ReviewAttribute.RELEASE_TOKEN]: releaseToken } : {}),
+      ...(releaseRef ? { [ReviewAttribute.RELEASED]: true, [ReviewAttribute.RELEASE_REF]: releaseRef } : {}),
     });
     if (!recorded) throw new HttpError(409, 'AlreadyDecided', 'This review was decided meanwhile; nothing was changed');
-    await this.effects(decided, releaseToken);
+    await this.effects(decided, releaseRef);
     return decided;
   }
 
   /** The decision's effects, each safe to repeat: release, tags, manifest line, result event, metrics; then marked done. */
-  private async effects(item: ReviewItem, releaseToken?: string): Promise<void> {
+  private async effects(item: ReviewItem, releaseRef?: string): Promise<void> {
     const { s3 } = this.deps;
     const s = this.deps.settings;
     try {
-      if (item.released && item.quarantine && releaseToken) {
-        // Back to its original key with a token the workflow checks against this marker, so it neither quarantines
-        // the image again nor reopens a review; an upload that copies the metadata has no marker.
+      if (item.released && item.quarantine && releaseRef) {
+        // Back to its original key, naming a marker that lets through exactly this copy, once: the workflow the copy
+        // starts consumes it and neither quarantines the image again nor reopens a review. Other bytes put at the key
+        // with the same metadata are another copy (another version ID or ETag), and a second use finds it consumed.
         const quarantined = await s3.getTags(item.quarantine.bucket, item.quarantine.key);
         if (quarantined) {
-          await this.deps.reviews.putReleaseMarker(releaseMarkerIdOf(item.bucket, item.key, releaseToken), {
-            [ReviewAttribute.KIND]: 'RELEASE',
-            [ReviewAttribute.RELEASE_TOKEN]: releaseToken,
-            [ReviewAttribute.EXPIRES_AT]: Math.floor(this.deps.now().getTime() / 1000) + RELEASE_MARKER_TTL_SECONDS,
-          });
           // The review's tags go with the copy: the workflow the copy starts reads them and keeps them when it tags.
           const tags = reviewTags(quarantined.tags, item.decision!, item.reviewedLabel) ?? quarantined.tags;
-          await s3.copyWithMetadata(item.quarantine, { bucket: item.bucket, key: item.key }, { [RELEASE_TOKEN_METADATA_KEY]: releaseToken }, tags);
+          const metadata = { [RELEASE_REF_METADATA_KEY]: releaseRef };
+          const copy = await s3.copyWithMetadata(item.quarantine, { bucket: item.bucket, key: item.key }, metadata, tags);
+          const copied = releasedCopyOf(copy.versionId, copy.etag);
+          if (!copied) throw Object.assign(new Error('CopyObject answered no version ID and no ETag'), { name: 'ReleaseUnbound' });
+          const now = this.deps.now().getTime();
+          await this.deps.reviews.putReleaseMarker(releaseMarkerIdOf(item.bucket, item.key, releaseRef), {
+            [ReviewAttribute.KIND]: RELEASE_MARKER_KIND,
+            [ReviewAttribute.RELEASED_COPY]: copied,
+            [ReviewAttribute.VALID_UNTIL]: new Date(now + RELEASE_MARKER_TTL_SECONDS * 1000).toISOString(),
+            [ReviewAttribute.EXPIRES_AT]: Math.floor(now / 1000) + RELEASE_MARKER_TTL_SECONDS,
+          });
           await s3.deleteObject(item.quarantine.bucket, item.quarantine.key);
         }
       }
@@ -397,7 +416,12 @@ export class ConsoleApi {
     const req = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const { fileName, contentType, size } = req;
     if (typeof fileName !== 'string' || fileName.trim() === '') throw new HttpError(400, 'BadRequest', '"fileName" must be a non-empty string');
-    if (typeof contentType !== 'string' || !/^image\/[a-z0-9.+-]+$/i.test(contentType)) throw new HttpError(400, 'BadRequest', '"contentType" must be an image/* type');
+    const types: readonly string[] = s.uploadFormats
+      ? s.uploadFormats.map((f) => IMAGE_FORMATS[f as keyof typeof IMAGE_FORMATS])
+      : Object.values(IMAGE_FORMATS);
+    if (typeof contentType !== 'string' || !types.includes(contentType)) {
+      throw new HttpError(400, 'BadRequest', `"contentType" must be one of the formats the pipeline classifies: ${types.join(', ')}`);
+    }
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) throw new HttpError(400, 'BadRequest', '"size" must be a positive whole number of bytes');
     if (size > s.maxUploadBytes) {
       throw new HttpError(413, 'TooLarge', `The image is ${size} bytes; the pipeline classifies images up to ${s.maxUploadBytes} bytes`);
@@ -413,7 +437,9 @@ export class ConsoleApi {
 
   private async uploadStatus(key: string | undefined): Promise<UploadStatus> {
     const s = this.deps.settings;
-    if (!key || !key.startsWith(s.inputPrefix)) throw new HttpError(400, 'BadRequest', `"key" must be a key under the input prefix "${s.inputPrefix}"`);
+    if (!key || !key.startsWith(s.inputPrefix) || Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+      throw new HttpError(400, 'BadRequest', `"key" must be a key under the input prefix "${s.inputPrefix}", at most ${MAX_KEY_BYTES} bytes`);
+    }
     const here = await this.deps.s3.getTags(s.bucket, key);
     const moved = !here && s.quarantine ? await this.deps.s3.getTags(s.quarantine.bucket, `${s.quarantine.prefix}${key}`) : undefined;
     const found = here ?? moved;

@@ -1,12 +1,24 @@
 import { ClassificationError, ErrorName } from './errors';
 
+/** The image formats the pipeline recognizes from their magic bytes, with the MIME type of each. */
+export const IMAGE_FORMATS = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  bmp: 'image/bmp',
+  tiff: 'image/tiff',
+} as const;
+
 /** An image format the pipeline recognizes from its magic bytes. */
 export interface SniffedFormat {
   /** Short name, e.g. `jpeg`. */
-  readonly format: 'jpeg' | 'png' | 'gif' | 'webp' | 'bmp' | 'tiff';
+  readonly format: keyof typeof IMAGE_FORMATS;
   /** The MIME type sent to the endpoint as `Content-Type`. */
   readonly contentType: string;
 }
+
+const formatOf = (format: SniffedFormat['format']): SniffedFormat => ({ format, contentType: IMAGE_FORMATS[format] });
 
 const startsWith = (bytes: Uint8Array, sig: readonly number[], offset = 0): boolean =>
   bytes.length >= offset + sig.length && sig.every((b, i) => bytes[offset + i] === b);
@@ -16,17 +28,17 @@ const startsWith = (bytes: Uint8Array, sig: readonly number[], offset = 0): bool
  * Content-Type are user-controlled and not trusted.
  */
 export function sniffImageFormat(bytes: Uint8Array): SniffedFormat | undefined {
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return { format: 'jpeg', contentType: 'image/jpeg' };
-  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { format: 'png', contentType: 'image/png' };
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return formatOf('jpeg');
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return formatOf('png');
   if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38]) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) {
-    return { format: 'gif', contentType: 'image/gif' };
+    return formatOf('gif');
   }
   if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) {
-    return { format: 'webp', contentType: 'image/webp' };
+    return formatOf('webp');
   }
-  if (startsWith(bytes, [0x42, 0x4d]) && bytes.length >= 26) return { format: 'bmp', contentType: 'image/bmp' };
+  if (startsWith(bytes, [0x42, 0x4d]) && bytes.length >= 26) return formatOf('bmp');
   if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) {
-    return { format: 'tiff', contentType: 'image/tiff' };
+    return formatOf('tiff');
   }
   return undefined;
 }

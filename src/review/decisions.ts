@@ -25,10 +25,17 @@ export const ReviewAttribute = {
   RELEASED: 'released',
   /** `DECIDED` once decided: the partition key of the decided index. */
   DECIDED_KEY: 'decided',
-  /** The release's token (metadata of the copy, and part of its marker's ID). */
-  RELEASE_TOKEN: 'releaseToken',
-  /** Epoch seconds after which DynamoDB deletes the item (release markers only). */
+  /** The release's reference (metadata of the copy, and part of its marker's ID); kept so a retry uses the same. */
+  RELEASE_REF: 'releaseRef',
+  /** Epoch seconds after which DynamoDB deletes the item (release markers only; TTL deletes late, so not a check). */
   EXPIRES_AT: 'expiresAt',
+  /** ISO 8601 time until which a release marker is honoured: the workflow compares it with its own time. */
+  VALID_UNTIL: 'validUntil',
+  /** The copy a release marker lets through: its version ID, or its ETag in a bucket without versioning ({@link releasedCopyOf}). */
+  RELEASED_COPY: 'releasedCopy',
+  /** The execution that honoured a release marker (set once, by a conditional update: a second use fails). */
+  CONSUMED_BY: 'consumedBy',
+  CONSUMED_AT: 'consumedAt',
   /** `RELEASE` for a release marker (absent on review items). */
   KIND: 'kind',
   /** Set while a decision's effects (tags, release, manifest line, event) are not all done; a retry finishes them. */
@@ -48,22 +55,35 @@ export const ReviewTagKey = {
   REVIEWED_LABEL: 'ics:reviewed-label',
 } as const;
 
+/** {@link ReviewAttribute.KIND} of a release marker. */
+export const RELEASE_MARKER_KIND = 'RELEASE';
+
 /**
- * Metadata of an image a reviewer released (`x-amz-meta-ics-release-token`): a random token, one per release. The
- * metadata alone proves nothing (an uploader sets what it likes); the workflow trusts it only when the review table
- * holds the release marker the console wrote for this key and token ({@link releaseMarkerIdOf}).
+ * Metadata of the copy a reviewer released (`x-amz-meta-ics-release`): a random reference, one per release, that names
+ * its release marker ({@link releaseMarkerIdOf}). It is no secret (whoever reads the copy reads it): the marker lets
+ * through only the copy the console made (its version ID or ETag), once, before its expiry.
  */
-export const RELEASE_TOKEN_METADATA_KEY = 'ics-release-token';
+export const RELEASE_REF_METADATA_KEY = 'ics-release';
 
 /** How long a release marker stays valid: the re-classification of the copy happens within minutes. */
 export const RELEASE_MARKER_TTL_SECONDS = 24 * 3600;
 
 /**
- * The release marker's item ID: SHA-256 (hex) of `bucket/key@release:token`. The workflow computes the same with
- * `States.Hash(States.Format('{}/{}@release:{}', ...), 'SHA-256')` and reads the item before it trusts a release.
+ * The release marker's item ID: SHA-256 (hex) of `bucket/key@release:ref`. The workflow computes the same with
+ * `States.Hash(States.Format('{}/{}@release:{}', ...), 'SHA-256')` and consumes the item before it trusts a release.
  */
-export function releaseMarkerIdOf(bucket: string, key: string, token: string): string {
-  return createHash('sha256').update(`${bucket}/${key}@release:${token}`, 'utf8').digest('hex');
+export function releaseMarkerIdOf(bucket: string, key: string, ref: string): string {
+  return createHash('sha256').update(`${bucket}/${key}@release:${ref}`, 'utf8').digest('hex');
+}
+
+/**
+ * What identifies one copy of an object: its version ID, or, where the bucket has no versioning (no version ID, or
+ * `null` while versioning is suspended), its ETag without quotes. The console takes it from its CopyObject answer, the
+ * classify function from its GetObject answer; an upload of other bytes has another.
+ */
+export function releasedCopyOf(versionId: string | undefined, etag: string | undefined): string | undefined {
+  if (versionId && versionId !== 'null') return versionId;
+  return etag ? `etag:${etag.replace(/"/g, '')}` : undefined;
 }
 
 /**
@@ -206,10 +226,16 @@ export function reviewItemOf(attrs: Record<string, any>): ReviewItem {
   };
 }
 
-/** Groups from a token's `cognito:groups` claim: an array in the JWT, a string `[a b]` as HTTP API passes claims to Lambda. */
+/**
+ * Groups from a token's `cognito:groups` claim: an array in the JWT; a string `[a b]` (space-separated in brackets) as
+ * the HTTP API's JWT authorizer passes claims to Lambda. Cognito group names contain no whitespace (CreateGroup:
+ * GroupName pattern `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`) but may contain commas and brackets, so only whitespace separates
+ * names, and only the one pair of brackets around the list is removed.
+ */
 export function groupsOf(claim: unknown): string[] {
-  if (Array.isArray(claim)) return claim.map(String);
-  if (typeof claim !== 'string' || claim.trim() === '') return [];
-  const inner = claim.trim().replace(/^\[/, '').replace(/\]$/, '');
-  return inner.split(/[\s,]+/).filter((g) => g !== '');
+  if (Array.isArray(claim)) return claim.filter((g): g is string => typeof g === 'string');
+  if (typeof claim !== 'string') return [];
+  const list = claim.trim();
+  const inner = list.startsWith('[') && list.endsWith(']') ? list.slice(1, -1) : list;
+  return inner.split(/\s+/).filter((g) => g !== '');
 }

@@ -42,6 +42,8 @@ export interface PipelineReviewProps {
   readonly inputPrefix: string;
   readonly inputSuffixes: string[];
   readonly maxUploadBytes: number;
+  /** The formats uploads may have (those the classifier reads). @default every format the classify function recognizes */
+  readonly uploadFormats?: string[];
   readonly quarantine?: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly auditBucket?: s3.IBucket;
   /** The result events' bus; undefined when result events are off. */
@@ -81,6 +83,7 @@ export function createReview(scope: Construct, props: PipelineReviewProps): Pipe
     inputPrefix: props.inputPrefix,
     inputSuffixes: props.inputSuffixes,
     maxUploadBytes: props.maxUploadBytes,
+    uploadFormats: props.uploadFormats,
     quarantine: props.quarantine,
     feedback: { bucket: props.auditBucket, prefix: FEEDBACK_PREFIX },
     eventBus: props.eventBus,

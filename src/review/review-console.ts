@@ -41,6 +41,8 @@ export interface ReviewConsoleProps {
   readonly inputPrefix: string;
   readonly inputSuffixes: string[];
   readonly maxUploadBytes: number;
+  /** The formats uploads may have (those the classifier reads). @default every format the classify function recognizes */
+  readonly uploadFormats?: string[];
   readonly quarantine?: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly feedback: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly eventBus?: events.IEventBus;
@@ -104,6 +106,7 @@ export class ReviewConsole extends Construct {
       inputSuffixes: props.inputSuffixes,
       uploads,
       maxUploadBytes: props.maxUploadBytes,
+      ...(props.uploadFormats ? { uploadFormats: props.uploadFormats } : {}),
       ...(props.quarantine ? { quarantine: { bucket: props.quarantine.bucket.bucketName, prefix: props.quarantine.prefix } } : {}),
       feedback: { bucket: props.feedback.bucket.bucketName, prefix: props.feedback.prefix },
       ...(props.eventBus ? { eventBus: props.eventBus.eventBusName } : {}),
@@ -222,7 +225,8 @@ export class ReviewConsole extends Construct {
   private grantApi(fn: lambda.Function, props: ReviewConsoleProps, uploads: boolean) {
     const objects = (bucket: s3.IBucket, prefix: string) => bucket.arnForObjects(`${prefix}*`);
     const add = (actions: string[], resources: string[]) => fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    add(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [props.table.tableArn]);
+    // PutItem: the release marker a release writes once its copy of the image is back (bound to that copy).
+    add(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [props.table.tableArn]);
     add(['dynamodb:Query'], [PENDING_INDEX, DECIDED_INDEX].map((i) => `${props.table.tableArn}/index/${i}`));
     const images = [objects(props.bucket, props.inputPrefix)];
     add(['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging'], images);
@@ -238,6 +242,9 @@ export class ReviewConsole extends Construct {
     if (props.quarantine) add(['s3:ListBucketVersions'], [props.bucket.bucketArn]);
     // Presigned uploads are signed with this role: S3 encrypts them (GenerateDataKey) and reads images (Decrypt) as it.
     props.key.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey');
+    // A bucket you bring with its own key: S3 asks that key with this role's credentials as well.
+    const bucketKeys = new Set([props.bucket, props.quarantine?.bucket, props.feedback.bucket].map((b) => b?.encryptionKey));
+    for (const other of bucketKeys) if (other && other !== props.key) other.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
     props.eventBus?.grantPutEventsTo(fn);
     add(['cloudwatch:GetMetricData'], ['*']);
   }

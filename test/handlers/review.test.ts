@@ -4,8 +4,8 @@ import { EmfRecord } from '../../src/handlers/metrics';
 import { pendingRecord, ReviewMetric } from '../../src/handlers/review-metrics';
 import type { ReviewItem } from '../../src/review/console-api';
 import {
-  appendManifest, checkDecision, groupsOf, imageLocation, manifestKey, manifestLine, REVIEW_ID, ReviewAttribute, reviewIdOf, reviewItemOf,
-  reviewTags, ReviewTagKey,
+  appendManifest, checkDecision, groupsOf, imageLocation, manifestKey, manifestLine, releasedCopyOf, releaseMarkerIdOf, REVIEW_ID, ReviewAttribute,
+  reviewIdOf, reviewItemOf, reviewTags, ReviewTagKey,
 } from '../../src/review/decisions';
 
 const LABELS = ['bicycle', 'motorcycle', 'pickup_truck', 'bus', 'tank', 'tractor'];
@@ -384,8 +384,20 @@ describe('groupsOf', () => {
     expect(groupsOf('[reviewers viewers]')).toEqual(['reviewers', 'viewers']);
     expect(groupsOf('[reviewers]')).toEqual(['reviewers']);
     expect(groupsOf(' [reviewers  viewers] ')).toEqual(['reviewers', 'viewers']);
-    expect(groupsOf('[reviewers,viewers]')).toEqual(['reviewers', 'viewers']);
     expect(groupsOf('reviewers')).toEqual(['reviewers']);
+  });
+
+  test('commas and brackets belong to a name (Cognito allows them; only whitespace separates): "ops,reviewers" is one group', () => {
+    expect(groupsOf('[ops,reviewers]')).toEqual(['ops,reviewers']);
+    expect(groupsOf(['ops,reviewers'])).toEqual(['ops,reviewers']);
+    expect(groupsOf('[reviewers,viewers]')).not.toContain('reviewers');
+    // Only the one pair of brackets around the list is removed.
+    expect(groupsOf('[[reviewers] viewers]')).toEqual(['[reviewers]', 'viewers']);
+    expect(groupsOf('[[reviewers]]')).toEqual(['[reviewers]']);
+  });
+
+  test('an array keeps its strings only', () => {
+    expect(groupsOf(['reviewers', 42, null, 'viewers'])).toEqual(['reviewers', 'viewers']);
   });
 
   test('empty or absent: no groups', () => {
@@ -400,6 +412,24 @@ describe('groupsOf', () => {
   test('a group name only matches exactly', () => {
     expect(groupsOf('[not-reviewers]')).not.toContain('reviewers');
     expect(groupsOf('[reviewersX viewers]')).toEqual(['reviewersX', 'viewers']);
+  });
+});
+
+describe('release markers', () => {
+  test('the marker ID: SHA-256 (hex) of bucket/key@release:ref, one per release', () => {
+    expect(releaseMarkerIdOf('images', 'uploads/a.jpg', 'r1')).toBe(createHash('sha256').update('images/uploads/a.jpg@release:r1').digest('hex'));
+    expect(releaseMarkerIdOf('images', 'uploads/a.jpg', 'r2')).not.toBe(releaseMarkerIdOf('images', 'uploads/a.jpg', 'r1'));
+    // Never a review's ID (a version ID is S3's, never "release:...").
+    expect(REVIEW_ID.test(releaseMarkerIdOf('images', 'uploads/a.jpg', 'r1'))).toBe(true);
+  });
+
+  test('the copy: its version ID, else its ETag without quotes (no versioning, or versioning suspended: version "null")', () => {
+    expect(releasedCopyOf('3HL4kqtJlcpXroDTDmJ', '"9b2cf535f27731c974343645a3985328"')).toBe('3HL4kqtJlcpXroDTDmJ');
+    expect(releasedCopyOf(undefined, '"9b2cf535f27731c974343645a3985328"')).toBe('etag:9b2cf535f27731c974343645a3985328');
+    expect(releasedCopyOf('null', '"9b2cf535f27731c974343645a3985328"')).toBe('etag:9b2cf535f27731c974343645a3985328');
+    // The CopyObject answer and the GetObject answer of the same copy agree, quoted or not.
+    expect(releasedCopyOf(undefined, '9b2cf535f27731c974343645a3985328')).toBe(releasedCopyOf(undefined, '"9b2cf535f27731c974343645a3985328"'));
+    expect(releasedCopyOf(undefined, undefined)).toBeUndefined();
   });
 });
 
