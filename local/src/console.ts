@@ -31,13 +31,17 @@ export class LocalConsole {
   public static async start(options: LocalConsoleOptions): Promise<LocalConsole> {
     const template = options.template as CfnTemplate;
     const ids = consoleIds(template);
-    const cloudwatch = await startCloudWatch();
-    // Browser uploads and releases reach the pipeline as S3 notifies them; the functions' EMF lines feed the chart.
+    // Browser uploads and releases reach the pipeline as S3 notifies them; the functions' EMF lines feed the chart
+    // (no function runs before the console's peers below are up).
+    let cloudwatch: CloudWatchPeer | undefined;
     const pipeline = await LocalPipeline.start({
       ...options,
       s3EventNotifications: true,
-      metricsSink: (line, at) => void cloudwatch.ingestEmf(line, at),
+      metricsSink: (line, at) => void cloudwatch?.ingestEmf(line, at),
     });
+    // The console's peers answer behind the pipeline's gateway, as every peer does.
+    const gateway = pipeline.gateway;
+    cloudwatch = await startCloudWatch({ gateway });
     const groups = consoleGroups(template);
     const cognito = await startCognito({
       // The IDs the template resolves to here, so the function's settings (config.json) name this pool and client.
@@ -45,8 +49,9 @@ export class LocalConsole {
       clientId: resolveIntrinsics({ Ref: ids.userPoolClient }, template),
       groups: [groups.reviewers, groups.viewers],
       users: options.users ?? [{ ...LOCAL_REVIEWER, groups: [groups.reviewers] }],
+      gateway,
     });
-    const events = await startEventBridge((e) => pipeline.events.push(e));
+    const events = await startEventBridge((e) => pipeline.events.push(e), gateway);
     const env = {
       ICS_COGNITO_ENDPOINT: `${cognito.url}/`,
       AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url,

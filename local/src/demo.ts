@@ -63,16 +63,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<ReportRow[]> {
   log(`Starting the pipeline locally (endpoint "${endpoint}" served by the embedded COCO detector)...`);
   const local = await LocalPipeline.start({ template, models: { [endpoint]: cocoVehiclesModel() }, assemblyDir: options.assemblyDir });
   const rows: ReportRow[] = [];
+  let denials: string[] = [];
   try {
     for (const file of files) {
       const bytes = fs.readFileSync(file);
       rows.push({ file: path.basename(file), bytes, execution: await local.upload(`uploads/${path.basename(file)}`, bytes) });
     }
+    denials = [...new Set(local.denials.map((d) => d.message))];
   } finally {
     await local.close();
   }
   log('');
   log(formatTable(rows));
+  // Every call ran with its principal's identity through the template's policies (README, "Permissions").
+  log(denials.length === 0 ? '\nIAM: every call was allowed by the template\'s policies.' : `\nIAM: ${denials.length} call(s) AWS would deny:\n  ${denials.join('\n  ')}`);
   const reportPath = options.reportPath ?? path.join(process.cwd(), '.ics-local', 'report.html');
   fs.mkdirSync(path.dirname(reportPath), { recursive: true });
   fs.writeFileSync(reportPath, renderHtmlReport(rows, 'ICS local run'));

@@ -3,7 +3,15 @@
  * this machine, with the library's bundled handlers and local peers for the AWS services it calls.
  */
 export { LocalPipeline, HANDLERS_DIR } from './runner';
-export type { LocalPipelineOptions, LocalExecution, LocalEvent, LocalObjectWrite } from './runner';
+export type { LocalPipelineOptions, LocalExecution, LocalEvent, LocalObjectWrite, LocalIamOptions } from './runner';
+export { Gateway } from './gateway/gateway';
+export type { AuthorizationRecord, Denial } from './gateway/gateway';
+export { iamReport } from './iam/report';
+export type { IamReport, IamReportOptions } from './iam/report';
+export type { PlannedCall } from './iam/plan';
+export { TemplatePolicies } from './iam/template-policies';
+export type { ExternalPolicies, Encryption, TemplatePoliciesOptions } from './iam/template-policies';
+export type { AuthorizationRequest, CallPrincipal, Decision, PolicyDocument, PolicyStatement } from './iam/model';
 export {
   cloudWatchLogBytes, executionHistory, loggedAtLevel, loggingConfigurationOf, recordTaskAttempts, renderLogRecords, LOG_EVENT_OVERHEAD_BYTES,
   LOG_PAYLOAD_LIMIT_BYTES,

@@ -1,5 +1,6 @@
 import { ScaledClock } from './clock';
 import { EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
+import { Gateway } from './gateway/gateway';
 import { DynamoDBPeer, DynamoTableOptions, startDynamoDB, tablesFromTemplate } from './peers/dynamodb';
 import { LocalQueue, SqsPeer, startSqs } from './peers/sqs';
 import { ExecutionRequest, ExecutionResult, StepFunctionsPeer, startStepFunctions } from './peers/stepfunctions';
@@ -60,6 +61,8 @@ export interface LocalQueuedIngestionOptions {
   readonly topology: QueuedTopology;
   readonly template: CfnTemplate;
   readonly clock: ScaledClock;
+  /** The gateway the queue, table and Step Functions peers answer behind. @default none */
+  readonly gateway?: Gateway;
   /** Invokes the dispatch function (the runner's in-process Lambda) with an SQS event. */
   invokeDispatch(event: unknown, timeoutSeconds: number): Promise<unknown>;
   /** Runs one execution of a state machine of the template, as StartSyncExecution does. */
@@ -80,8 +83,10 @@ export class LocalQueuedIngestion {
       url: resolveIntrinsics({ Ref: id }, template),
       arn: resourceArn(id, 'AWS::SQS::Queue'),
     });
+    const gateway = options.gateway;
     const sqs = await startSqs({
       clock,
+      gateway,
       queues: [
         { ...queueOptions(t.deadLetterQueueId), retentionSeconds: template.Resources[t.deadLetterQueueId].Properties?.MessageRetentionPeriod },
         {
@@ -92,8 +97,8 @@ export class LocalQueuedIngestion {
         },
       ],
     });
-    const dynamodb = await startDynamoDB({ tables: t.tables });
-    const stepFunctions = await startStepFunctions({ startSync: options.startSync, clock });
+    const dynamodb = await startDynamoDB({ tables: t.tables, gateway });
+    const stepFunctions = await startStepFunctions({ startSync: options.startSync, clock, gateway });
     return new LocalQueuedIngestion(options, sqs, dynamodb, stepFunctions);
   }
 

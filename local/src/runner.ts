@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { gunzipSync } from 'node:zlib';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import * as Rekognition from '@aws-sdk/client-rekognition';
 import * as S3 from '@aws-sdk/client-s3';
@@ -17,7 +17,15 @@ import { ScaledClock } from './clock';
 import { runDistributedMap } from './distributed-map';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
 import { cloudWatchLogBytes, executionHistory, ExecutionHistoryEvent, InterpreterEvent, loggingConfigurationOf, recordTaskAttempts, renderLogRecords, roleArnOf, StepFunctionsLogRecord } from './execution-log';
-import { integrationError, optimizedIntegrationErrorName, sdkErrorNameOf, sdkIntegrationErrorName } from './integration-errors';
+import { Denial, Gateway } from './gateway/gateway';
+import { Call, invokeFunctionCall, putEventsCall, startExecutionCall } from './iam/calls';
+import { CallPrincipal, PolicyDocument } from './iam/model';
+import { eventSourceMappingCalls, ruleTargetCalls } from './iam/plan';
+import { ExternalPolicies, TemplatePolicies } from './iam/template-policies';
+import {
+  blobParameterText, integrationError, optimizedIntegrationErrorName, s3BodyParameterText, sdkErrorNameOf, sdkIntegrationErrorName,
+  sdkIntegrationServiceName, sdkModelledErrors,
+} from './integration-errors';
 import { applyHashes, compatDefinition, HASH_PASS_RESOURCE, stringifyDeferred } from './interpreter-compat';
 import { evaluateOutput, JSONATA_PASS_RESOURCE, rewriteJsonataPassStates, unsupportedJsonata } from './jsonata-states';
 import { ModelBackend } from './models/model-backend';
@@ -129,6 +137,29 @@ export interface LocalPipelineOptions {
    * @default false
    */
   readonly s3EventNotifications?: boolean;
+  /**
+   * How the kit authorizes calls. Every call carries the identity AWS would see (each function's role, the state
+   * machine's role, `events.amazonaws.com`, the delivery stream's role) and passes the template's policies before a
+   * peer acts; a denied call fails with the service's error, as on AWS, and is listed in {@link LocalPipeline.denials}.
+   * @default enforced, with the template's policies only
+   */
+  readonly iam?: LocalIamOptions;
+}
+
+/** The kit's IAM enforcement (see {@link LocalPipelineOptions.iam}). */
+export interface LocalIamOptions {
+  /**
+   * Refuse denied calls. Off, denials are only listed: for a test that studies something else of a template whose
+   * policies you know to be incomplete (say why where you turn it off).
+   * @default true
+   */
+  readonly enforce?: boolean;
+  /** A permissions boundary on every role of the template. @default the roles' own */
+  readonly boundary?: PolicyDocument;
+  /** Service control policies of the account. @default none */
+  readonly scps?: PolicyDocument[];
+  /** Policies and encryption of resources you bring (buckets, keys, topics). @default AWS's defaults, said once per run */
+  readonly external?: ExternalPolicies;
 }
 
 /** One execution of the pipeline's state machine. */
@@ -170,6 +201,8 @@ export interface LocalExecution {
   readonly logBytes: number;
   /** Every event of the execution's history in AWS's types, with its data: `renderLogRecords` renders any level from it. */
   readonly history: ExecutionHistoryEvent[];
+  /** Calls the gateway denied while the execution ran (with concurrent executions, theirs too): principal, action, resource, why. */
+  readonly denials?: Denial[];
   /**
    * Queued ingestion: the executions this delivery ran, in order (deferred attempts first, then the final one,
    * whose fields this record carries; alerts, events and audit records are those of all of them).
@@ -189,6 +222,15 @@ interface FunctionInfo {
 const LIBRARY_FUNCTION_DESCRIPTION = '(cdk-image-classification-pipeline)';
 
 type TaskHandler = (input: any) => Promise<any>;
+
+/** The runner's clients of the peers, for one principal. */
+interface PrincipalClients {
+  readonly s3: S3.S3Client;
+  readonly sns: SNSClient;
+  readonly rekognition: Rekognition.RekognitionClient;
+  readonly firehose?: FirehoseClient;
+  readonly dynamodb?: DynamoDBClient;
+}
 /** A bundled Lambda handler. */
 type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
 
@@ -202,9 +244,10 @@ const SUPPORTED_INTEGRATIONS = [
   'arn:aws:states:::aws-sdk:s3:deleteObject',
   'arn:aws:states:::aws-sdk:s3:putObject',
   'arn:aws:states:::aws-sdk:s3:getObjectTagging',
-  // human review: the workflow opens a review item, and reads a release marker
+  // human review: the workflow opens a review item, and consumes a release marker
   'arn:aws:states:::dynamodb:putItem',
   'arn:aws:states:::dynamodb:getItem',
+  'arn:aws:states:::dynamodb:updateItem',
   'arn:aws:states:::aws-sdk:firehose:putRecord',
   'arn:aws:states:::aws-sdk:rekognition:detectLabels',
   'arn:aws:states:::aws-sdk:rekognition:detectModerationLabels',
@@ -253,10 +296,16 @@ export class LocalPipeline {
    * request of the pipeline's. Its user agent names it, so request meters can leave it out.
    */
   private observerClient!: S3.S3Client;
-  private snsClient!: SNSClient;
-  private rekognitionClient!: Rekognition.RekognitionClient;
+  /** Clients signed as each principal that calls the peers from the runner (a state machine's role). */
+  private readonly principalClients = new Map<string, PrincipalClients>();
   /** Every event put on EventBridge, in order. */
   public readonly events: LocalEvent[] = [];
+  /**
+   * Event buses (by name or ARN) whose PutEvents entries fail, with the entry's `ErrorCode` (`InternalFailure` and
+   * `ThrottlingException` are retryable, `AccessDeniedException` is not: EventBridge API Reference,
+   * PutEventsResultEntry). A failed entry is not delivered, and the task fails `EventBridge.FailedEntry`.
+   */
+  public readonly failingEventBuses = new Map<string, string>();
   /** Every object written through s3:putObject, in order. */
   public readonly objectWrites: LocalObjectWrite[] = [];
   /** Every record put into a delivery stream through firehose:putRecord, in order, with the object it is delivered in. */
@@ -275,7 +324,8 @@ export class LocalPipeline {
   private readonly functions = new Map<string, FunctionInfo>();
   /** State machines of the template by ARN (your Express steps' machines among them), definitions parsed on first use. */
   private readonly stateMachines = new Map<string, { logicalId: string; type: string; definition?: any }>();
-  private readonly rules: Array<{ pattern: any; transformer?: any; queued?: boolean }> = [];
+  /** The upload rule's targets, each with the calls EventBridge (and, queued, the event source mapping) make to deliver. */
+  private readonly rules: Array<{ pattern: any; transformer?: any; queued?: boolean; delivery: () => Call[] }> = [];
   private readonly topology?: QueuedTopology;
   /** The queued path's peers (ingest queue, Step Functions, DynamoDB); undefined with direct ingestion. */
   public queued?: LocalQueuedIngestion;
@@ -301,12 +351,19 @@ export class LocalPipeline {
   private readonly envOverrides = new Map<string, Record<string, string>>();
   /** Definitions validated already (validation costs more than an execution). */
   private readonly validated = new Set<unknown>();
+  /** Identifies and authorizes every call (see {@link LocalIamOptions}). */
+  public readonly gateway: Gateway;
 
   private constructor(private readonly options: LocalPipelineOptions) {
     if (typeof options.template?.Resources !== 'object' || options.template.Resources === null) {
       throw new Error('LocalPipeline: template has no Resources; pass Template.fromStack(stack).toJSON() of the stack that holds the pipeline');
     }
     this.template = options.template as CfnTemplate;
+    const iam = options.iam ?? {};
+    this.gateway = new Gateway({
+      policies: new TemplatePolicies(this.template, { account: LOCAL_ACCOUNT, boundary: iam.boundary, scps: iam.scps, external: iam.external }),
+      enforce: iam.enforce,
+    });
     this.stateMachineId = this.findStateMachine('StateMachine')!;
     this.definition = stateMachineDefinition(this.template, this.stateMachineId);
     this.refuseUnfaithful(this.definition);
@@ -321,12 +378,13 @@ export class LocalPipeline {
       if (r.Type === 'AWS::Events::Rule') {
         const pattern = () => resolveIntrinsics(r.Properties.EventPattern, this.template);
         const target = (r.Properties.Targets ?? []).find((t: any) => t.Arn?.Ref === this.stateMachineId);
-        if (target) this.rules.push({ pattern: pattern(), transformer: target.InputTransformer });
+        if (target) this.rules.push({ pattern: pattern(), transformer: target.InputTransformer, delivery: () => this.deliveryCalls(id, target) });
         for (const t of r.Properties.Targets ?? []) {
           const topology = queuedTopology(this.template, t);
           if (!topology || this.topology) continue;
           this.topology = topology;
-          this.rules.push({ pattern: pattern(), transformer: t.InputTransformer, queued: true });
+          const delivery = () => this.deliveryCalls(id, t, topology.functionId);
+          this.rules.push({ pattern: pattern(), transformer: t.InputTransformer, queued: true, delivery });
         }
       }
       if (r.Type === 'AWS::Lambda::Function') {
@@ -387,7 +445,23 @@ export class LocalPipeline {
   public functionEnvironment(logicalId: string): Record<string, string> {
     const fn = this.functions.get(logicalId);
     if (!fn) throw new Error(`No function ${logicalId} in the template`);
-    return { ...this.peerEnv, ...fn.env, ...this.envOverrides.get(logicalId) };
+    return { ...this.peerEnv, ...this.roleEnvironment(fn), ...fn.env, ...this.envOverrides.get(logicalId) };
+  }
+
+  /** Every call the gateway denied so far: principal, action, resource, and the statement or policy that decided. */
+  public get denials() {
+    return this.gateway.denials;
+  }
+
+  /** The principal a function runs as: its execution role. */
+  private functionPrincipal(fn: FunctionInfo): CallPrincipal {
+    return { kind: 'role', roleArn: String(resolveIntrinsics(fn.resource.Properties?.Role, this.template)), sessionName: fn.logicalId };
+  }
+
+  /** The credentials Lambda gives a function's environment: its role's session (`AWS_SESSION_TOKEN` included). */
+  private roleEnvironment(fn: FunctionInfo): Record<string, string> {
+    const c = this.gateway.credentialsFor(this.functionPrincipal(fn));
+    return { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken ?? '' };
   }
 
   /**
@@ -449,6 +523,10 @@ export class LocalPipeline {
     const rule = this.rules.find((r) => matchesEventPattern(r.pattern, event));
     if (!rule) return { executionArn: '', status: 'NOT_TRIGGERED', alerts: [], events: [], auditRecords: [], states: [], lambdaInvocations: 0, ...noLogs() };
     const input = rule.transformer ? applyInputTransformer(rule.transformer, event) : event;
+    // EventBridge delivers only what the target's policies let it; a denied delivery starts nothing on AWS either
+    // (it goes to the target's dead-letter queue, which the rule's own policies must let it write).
+    const denial = this.gateway.authorize(rule.delivery());
+    if (denial) throw new Error(`EventBridge could not deliver the event to the upload rule's target: ${denial.message}`);
     if (rule.queued) return this.deliverToQueue(input);
     return this.startExecution(input);
   }
@@ -635,11 +713,15 @@ export class LocalPipeline {
     const jsonataOutputs = rewriteJsonataPassStates(definition);
     // Effects are told apart by the execution ARN every result carries: executions run concurrently.
     const alertsBefore = this.sns.messages.length;
+    const denialsBefore = this.gateway.denials.length;
     const eventsBefore = this.events.length;
     const writesBefore = this.objectWrites.length;
     const firehoseBefore = this.firehoseRecords.length;
     let invocations = 0;
     const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
+    // The integrations run as the state machine's role, as Step Functions calls them.
+    const roleArn = roleArnOf(this.template, stateMachineId);
+    const principal: CallPrincipal = { kind: 'role', roleArn: roleArn ?? '', sessionName: 'StepFunctions' };
     for (const [name, state] of allStates(definition)) {
       if (state.Resource === HASH_PASS_RESOURCE) {
         taskResourceLocalHandlers[name] = async (params: any) => applyHashes(params, hashes[name]);
@@ -647,7 +729,7 @@ export class LocalPipeline {
         const output = jsonataOutputs[name];
         taskResourceLocalHandlers[name] = async (passInput: any) => JSON.parse(JSON.stringify(await evaluateOutput(output, passInput) ?? null));
       } else if (state.Type === 'Task') {
-        const handler = this.taskHandler(state);
+        const handler = this.taskHandler(state, principal);
         const lambda = this.isLambdaTask(state);
         taskResourceLocalHandlers[name] = (params: any) => {
           if (lambda) invocations++;
@@ -670,7 +752,6 @@ export class LocalPipeline {
     this.validateOnce(original);
     const options = { validationOptions: { noValidate: true } };
 
-    const roleArn = roleArnOf(this.template, stateMachineId);
     const childHistories: ExecutionHistoryEvent[][] = [];
     // Distributed Maps run here (the interpreter ignores ItemReader and ResultWriter): each becomes a task
     // whose handler reads the items, runs the item processor as child executions and writes the results.
@@ -683,7 +764,7 @@ export class LocalPipeline {
         ...Object.fromEntries(keep.filter((k) => k in state).map((k) => [k, state[k]])),
       };
       taskResourceLocalHandlers[name] = (mapInput: any) => runDistributedMap(state, mapInput, {
-        s3: this.s3Client,
+        s3: this.clientsFor(principal).s3,
         executionArn,
         runChild: async (childInput) => {
           const childArn = `${executionArn}:${randomUUID()}`;
@@ -758,6 +839,7 @@ export class LocalPipeline {
       logRecords,
       logBytes: cloudWatchLogBytes(logRecords),
       history,
+      denials: this.gateway.denials.slice(denialsBefore),
     };
     if (recordExecution) this.executions.push(execution);
     return execution;
@@ -866,8 +948,7 @@ export class LocalPipeline {
     const deliveryError = await delivered;
     this.s3Client?.destroy();
     this.observerClient?.destroy();
-    this.snsClient?.destroy();
-    this.rekognitionClient?.destroy();
+    for (const c of this.principalClients.values()) for (const client of Object.values(c)) client?.destroy();
     this.dynamodbClient?.destroy();
     await Promise.all([
       this.s3?.close(), this.sagemaker?.close(), this.sns?.close(), this.rekognition?.close(), this.ownDynamoDB ? this.dynamodb?.close() : undefined,
@@ -878,29 +959,34 @@ export class LocalPipeline {
   private async init() {
     // The upload bucket (maybe imported) and every bucket the template creates (audit, quarantine).
     const created = Object.entries(this.template.Resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket').map(([id]) => physicalName(id, 'AWS::S3::Bucket'));
+    const gateway = this.gateway;
     this.s3 = await startS3({
       buckets: [...new Set([this.bucketName, ...created, ...this.options.extraBuckets ?? []])],
       onObjectCreated: this.options.s3EventNotifications ? (c) => this.notified(c) : undefined,
+      gateway,
     });
-    this.sagemaker = await startSageMakerRuntime({ models: this.options.models, capacity: this.options.capacity, clock: this.clock });
-    this.sns = await startSnsSink();
+    this.sagemaker = await startSageMakerRuntime({ models: this.options.models, capacity: this.options.capacity, clock: this.clock, gateway });
+    this.sns = await startSnsSink({ gateway });
+    // The kit's own calls (your uploads, reads for reports), signed as the operator: not a principal of the pipeline.
     this.s3Client = this.s3.client();
     this.observerClient = this.s3.client({ customUserAgent: OBSERVER_USER_AGENT });
-    this.rekognition = await startRekognition({ s3: this.s3Client, ...this.options.rekognition });
+    // Rekognition reads the image with its caller's permissions, which the gateway checked with the Detect call.
+    this.rekognition = await startRekognition({ s3: this.s3Client, gateway, ...this.options.rekognition });
     if (this.deliveryStreams.length > 0) {
+      // Firehose writes each object as the stream's role.
+      const streamClients = new Map<string, S3.S3Client>();
       this.firehose = await startFirehose({
-        streams: this.deliveryStreams, s3: this.s3Client, clock: this.clock, maxRecordsPerObject: this.options.firehoseMaxRecordsPerObject,
+        streams: this.deliveryStreams,
+        s3: (stream) => streamClients.get(stream.name) ?? streamClients.set(stream.name, this.s3.client({
+          credentials: stream.roleArn ? gateway.credentialsFor({ kind: 'role', roleArn: stream.roleArn, sessionName: 'Firehose' }) : gateway.operatorCredentials,
+        })).get(stream.name)!,
+        clock: this.clock,
+        maxRecordsPerObject: this.options.firehoseMaxRecordsPerObject,
+        gateway,
       });
     }
-    this.rekognitionClient = new Rekognition.RekognitionClient({
-      endpoint: this.rekognition.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' }, maxAttempts: 1,
-    });
-    this.snsClient = new SNSClient({ endpoint: this.sns.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' } });
     this.peerEnv = {
       AWS_REGION: LOCAL_ACCOUNT.region,
-      // s3rver checks signatures against its fixed credentials; the other peers accept any.
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_ENDPOINT_URL_S3: this.s3.url,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: this.sagemaker.url,
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -921,6 +1007,7 @@ export class LocalPipeline {
         clock: this.clock,
         invokeDispatch: (event) => this.invoke(dispatch, event),
         startSync: (req) => this.startSync(req),
+        gateway,
       });
       Object.assign(this.peerEnv, this.queued.env);
       dispatch.env[DispatchEnv.QUEUE_URL] = this.queued.queueUrlForClients;
@@ -928,7 +1015,7 @@ export class LocalPipeline {
     } else {
       const tables = tablesFromTemplate(this.template.Resources);
       if (tables.length > 0) {
-        this.dynamodb = await startDynamoDB({ tables });
+        this.dynamodb = await startDynamoDB({ tables, gateway });
         this.ownDynamoDB = true;
         this.peerEnv.AWS_ENDPOINT_URL_DYNAMODB = this.dynamodb.url;
       }
@@ -941,19 +1028,37 @@ export class LocalPipeline {
     return state.Resource.startsWith('arn:aws:lambda:') || state.Resource === 'arn:aws:states:::lambda:invoke';
   }
 
-  private taskHandler(state: any): TaskHandler {
+  /**
+   * The state's integration, called as `principal` (the state machine's role): through the peers, whose gateway
+   * authorizes each request, or in the runner (Lambda, Step Functions, EventBridge), authorized here the same way.
+   */
+  private taskHandler(state: any, principal: CallPrincipal): TaskHandler {
     const resource: string = state.Resource;
+    const clients = this.clientsFor(principal);
+    const policies = this.gateway.policies;
+    // A call the runner makes itself: denied, it fails with the error Step Functions names the service's refusal.
+    const authorize = (calls: Call[], errorName: string) => {
+      const denial = this.gateway.authorize(calls);
+      if (denial) throw integrationError(errorName, denial.message);
+    };
     if (resource.startsWith('arn:aws:lambda:') || resource === 'arn:aws:states:::lambda:invoke') {
       const fnArn = resource === 'arn:aws:states:::lambda:invoke' ? state.Parameters?.FunctionName : resource;
       const fn = this.functions.get(fnArn.split(':').pop());
       if (!fn) throw new Error(`Task ${resource} invokes a function that is not in the template`);
-      return (payload) => this.invoke(fn, payload);
+      return (payload) => {
+        // Lambda's AccessDeniedException is not in its SDK model: the integration reports the base exception.
+        authorize([invokeFunctionCall(policies, principal, fnArn)], 'Lambda.AWSLambdaException');
+        return this.invoke(fn, payload);
+      };
     }
     if (resource === 'arn:aws:states:::aws-sdk:sfn:startSyncExecution') {
-      return (params) => this.startSyncStep(params);
+      return (params) => {
+        authorize([startExecutionCall(policies, principal, String(params.StateMachineArn), true)], 'Sfn.SfnException');
+        return this.startSyncStep(params);
+      };
     }
     if (resource === 'arn:aws:states:::sns:publish') {
-      const client = this.snsClient;
+      const client = clients.sns;
       return async (params) => {
         try {
           return await client.send(new PublishCommand(params));
@@ -966,45 +1071,60 @@ export class LocalPipeline {
     if (resource === 'arn:aws:states:::events:putEvents') {
       return async (params) => {
         const entries = (params.Entries ?? []) as any[];
-        for (const e of entries) {
+        authorize([...new Set(entries.map((e) => String(e.EventBusName ?? 'default')))].map((bus) => putEventsCall(policies, principal, bus)),
+          'EventBridge.AccessDeniedException');
+        const results = entries.map((e) => {
+          const bus = String(e.EventBusName ?? 'default');
+          const code = this.failingEventBuses.get(bus) ?? this.failingEventBuses.get(bus.split('/').pop()!);
+          if (code) return { ErrorCode: code, ErrorMessage: `The entry for event bus ${bus} failed (${code})` };
           this.events.push({ source: e.Source, detailType: e.DetailType, detail: e.Detail, eventBusName: e.EventBusName });
-        }
-        return { Entries: entries.map(() => ({ EventId: randomUUID() })), FailedEntryCount: 0 };
+          return { EventId: randomUUID() };
+        });
+        const out = { Entries: results, FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length };
+        // A response with a non-zero FailedEntryCount fails the task `EventBridge.FailedEntry` (Step Functions
+        // Developer Guide, "Add EventBridge events with Step Functions"); EventBridge itself keeps the other entries.
+        if (out.FailedEntryCount > 0) throw integrationError('EventBridge.FailedEntry', JSON.stringify(out));
+        return out;
       };
     }
     if (resource === 'arn:aws:states:::aws-sdk:firehose:putRecord') {
       const firehose = this.firehose;
-      const client = firehose && new FirehoseClient({
-        endpoint: firehose.url, region: LOCAL_ACCOUNT.region, credentials: { accessKeyId: 'L', secretAccessKey: 'L' }, maxAttempts: 1,
-      });
+      const client = firehose && clients.firehose;
       return async (params) => {
         try {
           if (!firehose || !client) throw new Error('no delivery stream in the template');
-          // The integration sends a string Data as its UTF-8 bytes (the SDK base64-encodes them on the wire).
-          const data = typeof params.Record?.Data === 'string' ? Buffer.from(params.Record.Data, 'utf8') : params.Record?.Data;
-          const out: any = await client.send(new PutRecordCommand({ ...params, Record: { Data: data } }));
+          // The Data blob: a string as its UTF-8 bytes, anything else as compact JSON (DESIGN.md: no recording of a
+          // blob field is known; an object is compact JSON under either reading). The SDK base64-encodes it on the wire.
+          const body = blobParameterText(params.Record?.Data);
+          const out: any = await client.send(new PutRecordCommand({ ...params, Record: { Data: Buffer.from(body, 'utf8') } }));
           delete out.$metadata;
           // Where the record will be delivered: known now, since the object's key is evaluated when its buffer opens.
           const at = firehose.locate(out.RecordId);
-          if (at && typeof params.Record?.Data === 'string') this.firehoseRecords.push({ bucket: at.bucket, key: at.key, body: params.Record.Data });
+          if (at) this.firehoseRecords.push({ bucket: at.bucket, key: at.key, body });
           return out;
         } catch (e: any) {
           throw integrationError(sdkIntegrationErrorName('firehose', sdkErrorNameOf(e)), e);
         }
       };
     }
-    const dynamo = /^arn:aws:states:::dynamodb:(putItem|getItem)$/.exec(resource);
+    const dynamo = /^arn:aws:states:::dynamodb:(putItem|getItem|updateItem)$/.exec(resource);
+    const dynamoCommands: Record<string, new (input: any) => any> = {
+      putItem: PutItemCommand, getItem: GetItemCommand, updateItem: UpdateItemCommand,
+    };
     if (dynamo) {
-      const client = this.dynamodbClient;
+      const client = clients.dynamodb;
       return async (params) => {
         try {
           if (!client) throw new Error('no DynamoDB table in the template');
-          const out: any = dynamo[1] === 'putItem' ? await client.send(new PutItemCommand(params)) : await client.send(new GetItemCommand(params));
+          const out: any = await client.send(new dynamoCommands[dynamo[1]](params));
           delete out.$metadata;
           return out;
         } catch (e: any) {
-          // The optimized DynamoDB integration names errors `DynamoDB.<Name>Exception`.
-          throw integrationError(optimizedIntegrationErrorName('DynamoDB', sdkErrorNameOf(e)), e);
+          // The optimized DynamoDB integration names errors `DynamoDB.<Name>Exception`, and one its model lacks (an
+          // AccessDeniedException) after the SDK's base exception, `DynamoDB.AmazonDynamoDBException`.
+          const name = sdkErrorNameOf(e);
+          const modelled = sdkModelledErrors('dynamodb')?.has(name) || name === 'SdkClientException';
+          throw integrationError(modelled ? optimizedIntegrationErrorName('DynamoDB', name) : 'DynamoDB.AmazonDynamoDBException', e);
         }
       };
     }
@@ -1012,21 +1132,23 @@ export class LocalPipeline {
     if (sdk) {
       // The AWS SDK integration: the action's input in the SDK's own shape, errors named as AWS does (`S3.NoSuchKeyException`).
       const command = (S3 as any)[`${sdk[1][0].toUpperCase()}${sdk[1].slice(1)}Command`];
-      const client = this.s3Client;
+      const client = clients.s3;
       return async (params) => {
         try {
-          const out: any = await client.send(new command(params));
+          // putObject's Body is stored JSON-serialized, a string with its quotes (see s3BodyParameterText).
+          const body = sdk[1] === 'putObject' ? s3BodyParameterText(params.Body) : undefined;
+          const out: any = await client.send(new command(body === undefined ? params : { ...params, Body: body }));
           delete out.$metadata;
-          if (sdk[1] === 'putObject') this.objectWrites.push({ bucket: params.Bucket, key: params.Key, body: String(params.Body) });
+          if (body !== undefined) this.objectWrites.push({ bucket: params.Bucket, key: params.Key, body });
           return out;
         } catch (e: any) {
-          throw integrationError(sdkIntegrationErrorName('s3', sdkErrorNameOf(e)), e);
+          throw integrationError(sdkIntegrationErrorName('s3', sdkErrorNameOf(e)), e, sdkIntegrationServiceName('s3'));
         }
       };
     }
     const rekognition = /^arn:aws:states:::aws-sdk:rekognition:(detectLabels|detectModerationLabels)$/.exec(resource);
     if (rekognition) {
-      const client = this.rekognitionClient;
+      const client = clients.rekognition;
       const send = (params: any): Promise<any> => (rekognition[1] === 'detectLabels'
         ? client.send(new Rekognition.DetectLabelsCommand(params))
         : client.send(new Rekognition.DetectModerationLabelsCommand(params)));
@@ -1041,6 +1163,33 @@ export class LocalPipeline {
       };
     }
     throw new Error(`unreachable: ${resource}`);
+  }
+
+  /** SDK clients for the peers, signed with `principal`'s credentials (created once per principal). */
+  private clientsFor(principal: CallPrincipal): PrincipalClients {
+    const key = principal.kind === 'role' ? principal.roleArn : principal.kind;
+    const existing = this.principalClients.get(key);
+    if (existing) return existing;
+    const credentials = this.gateway.credentialsFor(principal);
+    const region = LOCAL_ACCOUNT.region;
+    const clients: PrincipalClients = {
+      s3: this.s3.client({ credentials }),
+      sns: new SNSClient({ endpoint: this.sns.url, region, credentials }),
+      rekognition: new Rekognition.RekognitionClient({ endpoint: this.rekognition.url, region, credentials, maxAttempts: 1 }),
+      firehose: this.firehose && new FirehoseClient({ endpoint: this.firehose.url, region, credentials, maxAttempts: 1 }),
+      dynamodb: this.dynamodb?.client(credentials),
+    };
+    this.principalClients.set(key, clients);
+    return clients;
+  }
+
+  /** The calls that deliver an upload rule's event to `target` (and, queued, to the dispatch function). */
+  private deliveryCalls(ruleId: string, target: any, mappedFunctionId?: string): Call[] {
+    const calls = ruleTargetCalls(this.template, this.gateway.policies, ruleId, target).target;
+    const fn = mappedFunctionId ? this.functions.get(mappedFunctionId) : undefined;
+    if (!fn) return calls;
+    const queueArn = String(resolveIntrinsics(target.Arn, this.template));
+    return [...calls, ...eventSourceMappingCalls(this.gateway.policies, this.functionPrincipal(fn), queueArn)];
   }
 
   /** Invokes the bundled handler in-process as Lambda would, errors shaped as Step Functions reports them. */
@@ -1110,7 +1259,7 @@ export class LocalPipeline {
     // A fresh module with its own `process.env` (the template's environment plus the peers' endpoints),
     // outside every module cache (Node's and jest's): each runner gets its own SDK clients configured for
     // its own peers, as a new execution environment would, and the host process's environment is untouched.
-    const env = { ...process.env, ...this.peerEnv, ...fn.env, ...this.envOverrides.get(fn.logicalId) };
+    const env = { ...process.env, ...this.peerEnv, ...this.roleEnvironment(fn), ...fn.env, ...this.envOverrides.get(fn.logicalId) };
     // EMF lines go to the metrics sink (CloudWatch's part on Lambda) when there is one; everything else to stdout.
     const sink = this.options.metricsSink;
     const stdout = sink && new Proxy(process.stdout, {

@@ -31,7 +31,9 @@ export const CONSOLE_USERS = [
 ] as const;
 
 /** The pipeline both suites run: review and console on, LOW_CONFIDENCE quarantined, queued ingestion. */
-export function consoleTemplate(props: Partial<ImageClassificationPipelineProps> = {}): CfnTemplate {
+export function consoleTemplate(
+  props: Partial<ImageClassificationPipelineProps> | ((stack: Stack) => Partial<ImageClassificationPipelineProps>) = {},
+): CfnTemplate {
   const stack = new Stack(new App(), 'Local');
   new ImageClassificationPipeline(stack, 'Ics', {
     ...icsProps(),
@@ -40,7 +42,7 @@ export function consoleTemplate(props: Partial<ImageClassificationPipelineProps>
     console: {},
     quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' },
     ingestion: Ingestion.queued(),
-    ...props,
+    ...typeof props === 'function' ? props(stack) : props,
   });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }

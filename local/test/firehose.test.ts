@@ -72,7 +72,7 @@ describe('prefix and key evaluation', () => {
       bufferIntervalMs: 300_000,
       appendDelimiter: true,
       encrypted: true,
-      objectKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:Key5678',
+      objectKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/Key5678',
     });
     // The state machine names the stream by Ref; it resolves to the name the peer serves.
     expect(resolveIntrinsics({ Ref: 'IcsAuditStream0F1E2D3C' }, streamTemplate())).toBe(stream.name);
@@ -265,7 +265,7 @@ describe('the synthesized pipeline\'s default audit trail through Firehose, end 
     expect((await local.readAuditTrail()).sort(byArn)).toEqual(runs.map((r) => r.result).sort(byArn));
   });
 
-  test('PutRecord to a stream that does not exist: Firehose.ResourceNotFoundException, retried, then AuditWriteFailed', async () => {
+  test('PutRecord to a stream the role may not write: AccessDenied (Firehose.FirehoseException), then AuditWriteFailed', async () => {
     const template = synth();
     const streamId = Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::KinesisFirehose::DeliveryStream')!;
     const sm = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
@@ -278,7 +278,10 @@ describe('the synthesized pipeline\'s default audit trail through Firehose, end 
       const run = await broken.upload('cams/unaudited.jpg', imageFor(2));
       expect(run).toMatchObject({ status: 'FAILED', error: 'AuditWriteFailed', auditRecords: [] });
       expect(run.cause).toMatch(/a-deleted-stream/);
-      expect(JSON.stringify(run.history)).toContain('"Firehose.ResourceNotFoundException"');
+      // AWS authorizes before it looks the stream up: the role's policy names the template's stream only, so the call
+      // is denied (AccessDeniedException, which Firehose's SDK model lacks: the base exception), each retry again.
+      expect(JSON.stringify(run.history)).toContain('"Firehose.FirehoseException"');
+      expect(new Set(broken.denials.map((d) => d.action))).toEqual(new Set(['firehose:PutRecord']));
       expect(run.states.filter((s) => s === 'WriteAuditRecord')).toHaveLength(1);
     } finally {
       await broken.close();

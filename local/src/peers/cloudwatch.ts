@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { CLOUDWATCH_BINDING } from '../gateway/services';
 
 /** A dimension as CloudWatch's API carries it. */
 export interface CloudWatchDimension {
@@ -57,6 +59,8 @@ export interface EmfRejection {
 }
 
 export interface CloudWatchPeerOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /**
    * Time for what depends on "now": GetMetricData's StartTime rounding (by age), the accepted timestamp window, the
    * default `PutMetricData` timestamp and ListMetrics' recent-activity filters. @default Date
@@ -193,7 +197,7 @@ export async function startCloudWatch(options: CloudWatchPeerOptions = {}): Prom
     }
   };
 
-  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+  const server = await startLoopbackServer(gated(options.gateway, CLOUDWATCH_BINDING, handle), options.port, (res, err) => {
     sendError(res, new CloudWatchError('InternalServiceFault', String((err as Error)?.message ?? err)));
   }, 'cloudwatch');
 

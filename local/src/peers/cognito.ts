@@ -1,6 +1,8 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify as verifySignature, type KeyObject } from 'node:crypto';
 import type * as http from 'node:http';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { COGNITO_BINDING } from '../gateway/services';
 
 /**
  * A local stand-in for one Amazon Cognito user pool and its app client. It is not Cognito: it implements the subset
@@ -34,6 +36,8 @@ export interface CognitoUserSeed {
 }
 
 export interface CognitoPeerOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /** @default 'us-east-1_LocalPool' */
   readonly userPoolId?: string;
   /** The app client's id. @default 'localconsoleclient000000000' */
@@ -480,7 +484,7 @@ export async function startCognito(options: CognitoPeerOptions = {}): Promise<Co
     }
   };
 
-  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+  const server = await startLoopbackServer(gated(options.gateway, COGNITO_BINDING, handle), options.port, (res, err) => {
     res.writeHead(500, { 'Content-Type': JSON_11, 'x-amzn-ErrorType': 'InternalErrorException:', 'Access-Control-Allow-Origin': '*' });
     res.end(JSON.stringify({ __type: 'InternalErrorException', message: String((err as Error)?.message ?? err) }));
   }, 'cognito');

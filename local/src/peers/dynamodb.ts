@@ -1,8 +1,10 @@
 import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { PeerError, recordPeerError } from './loopback-server';
+import { cacheBody, PeerError, recordPeerError } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { DYNAMODB_BINDING } from '../gateway/services';
 
 // dynalite ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,6 +38,8 @@ export function tablesFromTemplate(resources: Record<string, { Type: string; Pro
 
 export interface DynamoDBPeerOptions {
   readonly tables: readonly DynamoTableOptions[];
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /** @default a random free port */
   readonly port?: number;
 }
@@ -46,7 +50,7 @@ export interface DynamoDBPeer {
   /** Requests dynalite failed on (answered 500 InternalServerError), in order. */
   readonly errors: PeerError[];
   /** A new client configured for this peer (the caller destroys it). */
-  client(): DynamoDBClient;
+  client(credentials?: DynamoDBClientConfig['credentials']): DynamoDBClient;
   /** Every item of the table, unmarshalled. */
   scan(tableName: string): Promise<Record<string, any>[]>;
   /**
@@ -65,15 +69,16 @@ export interface DynamoDBPeer {
 export async function startDynamoDB(options: DynamoDBPeerOptions): Promise<DynamoDBPeer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const errors: PeerError[] = [];
-  containFailures(server, errors);
+  containFailures(server, errors, options.gateway);
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = (): DynamoDBClient =>
-    new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = (credentials?: DynamoDBClientConfig['credentials']): DynamoDBClient => new DynamoDBClient({
+    endpoint: url, region: 'us-east-1', credentials: credentials ?? options.gateway?.operatorCredentials ?? { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const own = client();
   const doc = DynamoDBDocumentClient.from(own);
   const tables = new Map(options.tables.map((t) => [t.tableName, t]));
@@ -159,10 +164,10 @@ function closeServer(server: http.Server): Promise<void> {
  * a throw is that request's InternalServerError (500, which SDKs retry) in DynamoDB's protocol. (What dynalite's
  * store callbacks throw stays out of reach; its store is in memory.)
  */
-function containFailures(server: http.Server, errors: PeerError[]): void {
+function containFailures(server: http.Server, errors: PeerError[], gateway?: Gateway): void {
   const listeners = server.listeners('request') as http.RequestListener[];
   server.removeAllListeners('request');
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const fail = (err: unknown) => {
       recordPeerError(errors, 'dynamodb', req, err);
       if (res.headersSent || res.destroyed) return void res.destroy();
@@ -188,5 +193,21 @@ function containFailures(server: http.Server, errors: PeerError[]): void {
         });
       }
     }
+    // Behind the gateway the body was read already: dynalite gets it as the stream's events.
+    const body = gateway ? (req as any)[CACHED_BODY_KEY] as Buffer | undefined : undefined;
+    if (body) {
+      if (body.length > 0) req.emit('data', body);
+      req.emit('end');
+    }
+  };
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!gateway) return serve(req, res);
+    gated(gateway, DYNAMODB_BINDING, async (r, w) => {
+      (r as any)[CACHED_BODY_KEY] = await cacheBody(r, 16 * 1024 * 1024);
+      serve(r, w);
+    })(req, res)?.catch((err: unknown) => recordPeerError(errors, 'dynamodb', req, err));
   });
 }
+
+/** Where the dynamodb peer keeps a body the gateway read, to replay it to dynalite. */
+const CACHED_BODY_KEY = Symbol('dynalite body');

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { EVENTS_BINDING } from '../gateway/services';
 
 /** An entry put on a bus. */
 export interface EventBridgeEntry {
@@ -26,8 +28,8 @@ const MAX_REQUEST_BYTES = 256 * 1024;
  * workflow's own `events:putEvents` tasks also feed. Entries without Source, DetailType or a JSON object Detail fail
  * per entry, as EventBridge reports them (`FailedEntryCount`, `ErrorCode`), not the request.
  */
-export async function startEventBridge(onEvent: (entry: EventBridgeEntry) => void): Promise<EventBridgePeer> {
-  const server = await startLoopbackServer(async (req, res) => {
+export async function startEventBridge(onEvent: (entry: EventBridgeEntry) => void, gateway?: Gateway): Promise<EventBridgePeer> {
+  const server = await startLoopbackServer(gated(gateway, EVENTS_BINDING, async (req, res) => {
     const answer = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(body));
@@ -54,6 +56,6 @@ export async function startEventBridge(onEvent: (entry: EventBridgeEntry) => voi
       return { EventId: randomUUID() };
     });
     return answer(200, { Entries: results, FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length });
-  }, 0, undefined, 'eventbridge');
+  }), 0, undefined, 'eventbridge');
   return { url: server.url, close: () => server.close() };
 }

@@ -45,6 +45,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ScaledClock } from '../clock';
 import { CfnTemplate, LOCAL_ACCOUNT, physicalName, resolveIntrinsics, resourceArn } from '../template-resolver';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { FIREHOSE_BINDING } from '../gateway/services';
 
 /** `Record.Data`'s length constraint (PutRecord API reference: "up to 1,000 KiB"). */
 export const MAX_RECORD_BYTES = 1_024_000;
@@ -70,6 +72,8 @@ export interface LocalDeliveryStream {
   readonly encrypted: boolean;
   /** The destination's KMSEncryptionConfig key: objects are written with SSE-KMS under it. */
   readonly objectKmsKeyArn?: string;
+  /** The role Firehose writes to the destination as (`RoleARN`). */
+  readonly roleArn?: string;
 }
 
 /** An object the peer delivered. */
@@ -95,9 +99,11 @@ export interface FirehoseDeliveryError {
 }
 
 export interface FirehosePeerOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   readonly streams: readonly LocalDeliveryStream[];
-  /** Client of the S3 peer the streams deliver to. */
-  readonly s3: S3Client;
+  /** Client of the S3 peer the streams deliver to: one for all, or each stream's (signed as the stream's role). */
+  readonly s3: S3Client | ((stream: LocalDeliveryStream) => S3Client);
   /** Arrival times and buffering intervals. @default real time */
   readonly clock?: ScaledClock;
   /**
@@ -175,6 +181,7 @@ function deliveryStreamOf(logicalId: string, props: any): LocalDeliveryStream {
     appendDelimiter: processors.some((p) => p.Type === 'AppendDelimiterToRecord'),
     encrypted: keyType === 'CUSTOMER_MANAGED_CMK' || keyType === 'AWS_OWNED_CMK',
     objectKmsKeyArn: dest.EncryptionConfiguration?.KMSEncryptionConfig?.AWSKMSKeyARN,
+    roleArn: dest.RoleARN,
   };
 }
 
@@ -304,7 +311,8 @@ export async function startFirehose(options: FirehosePeerOptions): Promise<Fireh
   const deliver = async (stream: LocalDeliveryStream, buffer: OpenBuffer): Promise<void> => {
     const body = Buffer.concat(buffer.records);
     try {
-      await options.s3.send(new PutObjectCommand({
+      const s3 = typeof options.s3 === 'function' ? options.s3(stream) : options.s3;
+      await s3.send(new PutObjectCommand({
         Bucket: stream.bucket,
         Key: buffer.key,
         Body: stream.compression === 'GZIP' ? gzipSync(body) : body,
@@ -392,7 +400,7 @@ export async function startFirehose(options: FirehosePeerOptions): Promise<Fireh
     }
   };
 
-  const server = await startLoopbackServer(handle, options.port, undefined, 'firehose');
+  const server = await startLoopbackServer(gated(options.gateway, FIREHOSE_BINDING, handle), options.port, undefined, 'firehose');
   const flush = async () => {
     const names = new Set([...buffers.keys(), ...pendingRetries.keys(), ...chains.keys()]);
     const results = await Promise.allSettled([...names].map((n) => seal(byName.get(n)!)));

@@ -88,8 +88,25 @@ function answerInternalFailure(res: http.ServerResponse, err: unknown): void {
   res.end(JSON.stringify({ __type: 'InternalFailure', message: String((err as Error)?.message ?? err) }));
 }
 
+/** Where {@link cacheBody} keeps a body it read ahead of the peer (the gateway reads it to verify and authorize). */
+const CACHED_BODY = Symbol('ics-local cached body');
+
+/** Reads the body once, ahead of the peer's handler, which then gets it from {@link readBody}. */
+export async function cacheBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const cached = (req as any)[CACHED_BODY] as Buffer | undefined;
+  if (cached) return cached;
+  const body = await readBody(req, limit);
+  (req as any)[CACHED_BODY] = body;
+  return body;
+}
+
 /** Reads a request body, refusing more than `limit` bytes. */
 export async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const cached = (req as any)[CACHED_BODY] as Buffer | undefined;
+  if (cached) {
+    if (cached.length > limit) throw new Error(`request body exceeds ${limit} bytes`);
+    return cached;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -4,6 +4,8 @@ import { REKOGNITION_IMAGE_LIMITS, ResponseFormat } from 'cdk-image-classificati
 import { isComplete, sniffImageFormat } from 'cdk-image-classification-pipeline/lib/handlers/image-format';
 import { parseModelScores } from 'cdk-image-classification-pipeline/lib/handlers/model-response';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { REKOGNITION_BINDING } from '../gateway/services';
 import { ModelBackend } from '../models/model-backend';
 
 /** A local model standing in for one Rekognition operation: its scores (any response format) by these labels. */
@@ -14,6 +16,8 @@ export interface RekognitionModel {
 }
 
 export interface RekognitionPeerOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /** Reads the images, as Rekognition reads S3 objects. */
   readonly s3: S3Client;
   readonly detectLabels?: RekognitionModel;
@@ -123,7 +127,7 @@ export async function startRekognition(options: RekognitionPeerOptions): Promise
     }
   };
 
-  const server = await startLoopbackServer(handle, 0, (res, err) => {
+  const server = await startLoopbackServer(gated(options.gateway, REKOGNITION_BINDING, handle), 0, (res, err) => {
     send(res, 500, { __type: 'InternalServerError', Message: String((err as Error)?.message ?? err) }, 'InternalServerError');
   }, 'rekognition');
   return {

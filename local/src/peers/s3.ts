@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { PeerError, recordPeerError, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { S3_BINDING } from '../gateway/services';
 
 export interface S3PeerOptions {
   /** Buckets to create. */
@@ -22,6 +24,8 @@ export interface S3PeerOptions {
    * CompleteMultipartUpload), as S3 sends "Object Created" to EventBridge. @default no notifications
    */
   readonly onObjectCreated?: (created: S3ObjectCreated) => void;
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: presigned URLs checked against the fixed key */
+  readonly gateway?: Gateway;
 }
 
 /** An object creation, as S3's EventBridge notification describes it. */
@@ -52,8 +56,8 @@ export interface S3Peer {
   readonly dir: string;
   /** Requests the peer failed on (answered 500 InternalError, as S3 answers its own failures), in order. */
   readonly errors: PeerError[];
-  /** A new client configured for this peer (`config` adds to that, e.g. a `customUserAgent`). */
-  client(config?: Pick<S3ClientConfig, 'customUserAgent'>): S3Client;
+  /** A new client configured for this peer (`config` adds to that: a `customUserAgent`, a principal's `credentials`). */
+  client(config?: Pick<S3ClientConfig, 'customUserAgent' | 'credentials'>): S3Client;
   /**
    * The next `count` store accesses matching `fault` fail as a broken disk does (EIO; a PutObject's write stream
    * errors mid-body): each such request is answered 500 InternalError and recorded in `errors`. `Infinity` keeps
@@ -99,11 +103,13 @@ export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
   await s3rver.configureBuckets();
   const handle = s3rver.callback() as (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
   // Our own listener (rather than s3rver.run) so the copy-source header and the key are fixed before s3rver parses them.
-  const server = await startLoopbackServer((req, res) => {
-    // s3rver does not check SigV4 at all; a presigned URL (a browser's upload) is checked as S3 checks it.
-    // A browser's CORS preflight carries no signature (S3 answers it from the bucket's CORS rules).
-    const presigned = req.method === 'OPTIONS' ? undefined : verifyPresignedV4(req, 'S3RVER');
+  const server = await startLoopbackServer(gated(options.gateway, S3_BINDING, (req, res) => {
+    // s3rver does not check SigV4 at all: the gateway does, or without one a presigned URL (a browser's upload) is
+    // checked against the fixed key. A browser's CORS preflight carries no signature (S3 answers it from the CORS rules).
+    const presigned = options.gateway || req.method === 'OPTIONS' ? undefined : verifyPresignedV4(req, 'S3RVER');
     if (presigned) return sendS3Error(req, res, presigned);
+    // s3rver refuses an access key it does not know (it checks no SigV4 signature): the gateway's verified ones it is told.
+    if (options.gateway) knownToS3rver(req);
     const source = req.headers['x-amz-copy-source'];
     if (typeof source === 'string') req.headers['x-amz-copy-source'] = normalizeCopySource(source);
     const copyTags = typeof source === 'string' && String(req.headers['x-amz-tagging-directive'] ?? '').toUpperCase() === 'REPLACE'
@@ -120,7 +126,7 @@ export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
     const conditional = conditionalPut(req);
     if (conditional) return conditionalWrites.run(conditional, store, req, res, () => handle(req, res));
     return handle(req, res);
-  }, options.port, (res, _err, req) => sendS3Error(req, res, internalError()), 's3');
+  }), options.port, (res, _err, req) => sendS3Error(req, res, internalError()), 's3');
   // s3rver answers what its handlers throw (S3Error.fromError: 500 InternalError); failures are recorded, not S3's own 4xx.
   app.on('error', (err, ctx) => {
     if (!(err instanceof S3Error) || err.status >= 500) recordPeerError(server.errors, 's3', ctx?.req, err);
@@ -130,13 +136,14 @@ export async function startS3(options: S3PeerOptions): Promise<S3Peer> {
     url,
     dir,
     errors: server.errors,
-    client: (config: Pick<S3ClientConfig, 'customUserAgent'> = {}) =>
+    client: (config: Pick<S3ClientConfig, 'customUserAgent' | 'credentials'> = {}) =>
       new S3Client({
-        ...config,
         endpoint: url,
         region: 'us-east-1',
         forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        // Behind a gateway: the kit's own calls, unless the caller signs as a principal of the pipeline.
+        credentials: options.gateway?.operatorCredentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        ...config,
         // s3rver does not understand aws-chunked uploads with trailing checksums: it would store the framing.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
@@ -563,6 +570,17 @@ function verifyPresignedV4(req: http.IncomingMessage, secretAccessKey: string): 
     return new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
   }
   return undefined;
+}
+
+// s3rver's account registry (`S3RVER` is its one key); it ships no types for it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3RVER_ACCOUNT = (require('s3rver/lib/models/account') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } }).DUMMY_ACCOUNT;
+
+/** Registers a request's access key with s3rver, which otherwise answers InvalidAccessKeyId before our handlers run. */
+function knownToS3rver(req: http.IncomingMessage): void {
+  const credential = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1]
+    ?? new URL(req.url ?? '/', 'http://s3.local').searchParams.get('X-Amz-Credential')?.split('/')[0];
+  if (credential) S3RVER_ACCOUNT.createKeyPair(credential, 'verified by the gateway');
 }
 
 /** The query's subresources and operation parameters: not the SDK's `x-id` nor a presigned URL's `X-Amz-*` authentication. */

@@ -1,5 +1,7 @@
 import type * as http from 'node:http';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { SAGEMAKER_RUNTIME_BINDING } from '../gateway/services';
 import { ModelBackend, ModelInvocationError } from '../models/model-backend';
 
 /** The account id the peer pretends to be, as it appears in SageMaker's error messages and ARNs. */
@@ -41,6 +43,8 @@ export interface EndpointCapacity {
 }
 
 export interface SageMakerRuntimeOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /** Models by endpoint name. */
   readonly models: Record<string, ModelBackend>;
   /**
@@ -173,7 +177,7 @@ export async function startSageMakerRuntime(options: SageMakerRuntimeOptions): P
     }
   };
 
-  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+  const server = await startLoopbackServer(gated(options.gateway, SAGEMAKER_RUNTIME_BINDING, handle), options.port, (res, err) => {
     sendError(res, 500, 'InternalFailure', String((err as Error)?.message ?? err));
   }, 'sagemaker-runtime');
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
 import { readBody, startLoopbackServer } from './loopback-server';
+import { gated, Gateway } from '../gateway/gateway';
+import { SNS_BINDING } from '../gateway/services';
 
 export interface SnsMessageAttribute {
   readonly dataType: string;
@@ -20,6 +22,8 @@ export interface SnsPublished {
 }
 
 export interface SnsSinkOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /** Topics that exist; publishing to any other is NotFound. @default every topic exists */
   readonly topics?: readonly string[];
   /** @default a random free port */
@@ -110,7 +114,7 @@ export async function startSnsSink(options: SnsSinkOptions = {}): Promise<SnsSin
   };
 
   // A failure of the handler is SNS's InternalError (500), in the protocol the request used.
-  const server = await startLoopbackServer(handle, options.port, (res, err, req) => {
+  const server = await startLoopbackServer(gated(options.gateway, SNS_BINDING, handle), options.port, (res, err, req) => {
     const e = snsError(500, 'InternalError', String((err as Error)?.message ?? err));
     return typeof req.headers['x-amz-target'] === 'string' ? sendJsonError(res, e) : sendXmlError(res, e);
   }, 'sns');

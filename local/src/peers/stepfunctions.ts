@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
 import { readBody, startLoopbackServer } from './loopback-server';
 import type { ScaledClock } from '../clock';
+import { gated, Gateway } from '../gateway/gateway';
+import { STEP_FUNCTIONS_BINDING } from '../gateway/services';
 
 export interface ExecutionRequest {
   readonly stateMachineArn: string;
@@ -35,6 +37,8 @@ export class SfnError extends Error {
 }
 
 export interface StepFunctionsPeerOptions {
+  /** The gateway that identifies and authorizes each request (a LocalPipeline's). @default none: every caller is served */
+  readonly gateway?: Gateway;
   /** State machines that exist, with their type. @default every well-formed ARN is an EXPRESS machine */
   readonly stateMachines?: Record<string, 'STANDARD' | 'EXPRESS'>;
   /** Answer ThrottlingException (which SDKs retry) while this returns true. */
@@ -198,7 +202,7 @@ export async function startStepFunctions(options: StepFunctionsPeerOptions): Pro
     }
   };
 
-  const server = await startLoopbackServer(handle, options.port, (res, err) => {
+  const server = await startLoopbackServer(gated(options.gateway, STEP_FUNCTIONS_BINDING, handle), options.port, (res, err) => {
     sendSfnError(res, new SfnError('InternalFailure', String((err as Error)?.message ?? err), 500));
   }, 'stepfunctions');
   return { url: server.url, close: () => server.close() };
