@@ -42,7 +42,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   author: 'ICS developers',
   authorAddress: 'ics@example.com',
   repositoryUrl: 'https://github.com/ics/cdk-image-classification-pipeline.git',
-  keywords: ['aws-cdk', 'cdk', 'construct', 'sagemaker', 'step-functions', 'image-classification', 'serverless', 'ml'],
+  // Construct Hub lists packages by the `awscdk` keyword.
+  keywords: ['awscdk', 'aws-cdk', 'cdk', 'construct', 'sagemaker', 'step-functions', 'image-classification', 'serverless', 'ml'],
   license: 'Apache-2.0',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
