@@ -46,6 +46,12 @@ describe('the construct package', () => {
       'lib/index.js', '.jsii', 'assets/handlers/classify.lambda/index.js', 'assets/handlers/console-api.lambda/console/app.js',
     ]));
   });
+
+  test('is listed on Construct Hub, which finds CDK construct libraries by the awscdk keyword', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.keywords).toContain('awscdk');
+    expect(pkg.jsii).toBeDefined();
+  });
 });
 
 describe('the testing kit package', () => {
