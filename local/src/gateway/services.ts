@@ -38,14 +38,16 @@ export const S3_BINDING: ServiceBinding = {
     const bucketCall = (action: string) => [call(a, principal, action, `arn:${a.partition}:s3:::${bucket}`, `S3 ${action.split(':')[1]}`)];
     const m = req.method;
     if (key === undefined) {
-      if (q.has('versions')) return s3Calls(policies, principal, 'ListObjectVersions', { bucket });
+      const listing = s3RequestContext(req);
+      if (q.has('versions')) return s3Calls(policies, principal, 'ListObjectVersions', { bucket, context: listing });
       if (q.has('cors')) return bucketCall(m === 'PUT' ? 's3:PutBucketCORS' : 's3:GetBucketCORS');
       if (q.has('location')) return bucketCall('s3:GetBucketLocation');
       if (q.has('delete')) return [call(a, principal, 's3:DeleteObject', `arn:${a.partition}:s3:::${bucket}/*`, 'S3 DeleteObjects')];
-      if (m === 'GET' || m === 'HEAD') return s3Calls(policies, principal, 'ListObjectsV2', { bucket });
+      if (m === 'GET' || m === 'HEAD') return s3Calls(policies, principal, 'ListObjectsV2', { bucket, context: listing });
       return bucketCall(m === 'PUT' ? 's3:CreateBucket' : m === 'DELETE' ? 's3:DeleteBucket' : 's3:ListBucket');
     }
-    const one = (op: S3Operation, extra: object = {}) => s3Calls(policies, principal, op, { bucket, key, versionId, ...extra });
+    const context = s3RequestContext(req);
+    const one = (op: S3Operation, extra: object = {}) => s3Calls(policies, principal, op, { bucket, key, versionId, context, ...extra });
     const kmsKeyArn = header(req, 'x-amz-server-side-encryption-aws-kms-key-id');
     if (q.has('tagging')) return one(m === 'PUT' ? 'PutObjectTagging' : 'GetObjectTagging');
     if (m === 'GET') return q.has('uploadId') ? [call(a, principal, 's3:ListMultipartUploadParts', `arn:${a.partition}:s3:::${bucket}/${key}`, 'S3 ListParts')] : one('GetObject');
@@ -213,6 +215,31 @@ export const COGNITO_BINDING: ServiceBinding = {
     return [call(a, principal, `cognito-idp:${op}`, pool === '*' ? '*' : `arn:${a.partition}:cognito-idp:${a.region}:${a.account}:userpool/${pool}`, `Cognito ${op}`)];
   },
 };
+
+/**
+ * The S3 condition keys a request sets, for bucket policies that test them (Service Authorization Reference, "Amazon
+ * S3": `s3:x-amz-server-side-encryption`, `s3:x-amz-server-side-encryption-aws-kms-key-id`, `s3:x-amz-copy-source`,
+ * `s3:x-amz-metadata-directive`, `s3:VersionId`, `s3:prefix`, `s3:delimiter`, `s3:max-keys`, `s3:authType`,
+ * `s3:signatureversion`). Keys the request does not set stay absent.
+ */
+function s3RequestContext(req: GatewayRequest): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const h of ['x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-acl']) {
+    const v = header(req, h);
+    if (v !== undefined) context[`s3:${h}`] = v;
+  }
+  const q = req.url.searchParams;
+  for (const [param, key] of [['versionId', 's3:VersionId'], ['prefix', 's3:prefix'], ['delimiter', 's3:delimiter'], ['max-keys', 's3:max-keys']]) {
+    const v = q.get(param);
+    if (v !== null) context[key] = v;
+  }
+  const presigned = q.has('X-Amz-Signature');
+  if (presigned || header(req, 'authorization') !== undefined) {
+    context['s3:authType'] = presigned ? 'REST-QUERY-STRING' : 'REST-HEADER';
+    context['s3:signatureversion'] = 'AWS4-HMAC-SHA256';
+  }
+  return context;
+}
 
 function header(req: GatewayRequest, name: string): string | undefined {
   const v = req.headers[name];

@@ -72,6 +72,8 @@ export interface S3Params {
   readonly source?: { readonly bucket: string; readonly key: string; readonly versionId?: string };
   /** An explicit `x-amz-server-side-encryption-aws-kms-key-id` on a write. */
   readonly kmsKeyArn?: string;
+  /** S3's request condition keys (`s3:x-amz-server-side-encryption`, `s3:prefix`...) for the S3 action itself. */
+  readonly context?: Record<string, string>;
 }
 
 const s3Arn = (a: LocalAccount, bucket: string, key?: string) => `arn:${a.partition}:s3:::${bucket}${key !== undefined ? `/${key}` : ''}`;
@@ -95,7 +97,7 @@ export function s3Calls(policies: TemplatePolicies, principal: CallPrincipal, op
     const context = { 'aws:s3:arn': enc?.bucketKey ? s3Arn(a, bucketName) : s3Arn(a, bucketName, key) };
     return [kmsViaService(a, principal, action, keyArn, 's3', context, why)];
   };
-  const c = (action: string, resource: string) => call(a, principal, action, resource, `S3 ${op}`);
+  const c = (action: string, resource: string) => call(a, principal, action, resource, `S3 ${op}`, p.context);
   switch (op) {
     case 'GetObject':
       return [c(versioned ? 's3:GetObjectVersion' : 's3:GetObject', object), ...kms(p.bucket, p.key, 'kms:Decrypt', `S3 GetObject of s3://${p.bucket}/${p.key}`)];

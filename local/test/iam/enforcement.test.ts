@@ -3,7 +3,8 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion } from 'cdk-image-classification-pipeline';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ImageClassificationPipeline, ImageClassificationPipelineProps, Ingestion, Outcome } from 'cdk-image-classification-pipeline';
 import { images } from '../../../test/handlers/fixtures';
 import { icsProps } from '../../../test/stacks';
 import { Gateway } from '../../src/gateway/gateway';
@@ -98,6 +99,42 @@ describe('every call carries its identity and is authorized as AWS would authori
       expect(run.alerts).toHaveLength(0);
       expect(JSON.stringify(run.history)).toContain('SNS.AuthorizationErrorException');
       expect([...new Set(local.denials.map((d) => d.action))]).toEqual(['sns:Publish']);
+    } finally {
+      await local.close();
+    }
+  });
+
+  test('a bucket policy you pass is enforced with S3\'s request keys: one requiring SSE headers denies quarantine\'s copy', async () => {
+    const template = synth({
+      ingestion: Ingestion.direct(),
+      bucket: s3.Bucket.fromBucketName(new Stack(), 'Images', 'my-images'),
+      inputPrefix: 'cams/',
+      quarantine: { outcomes: [Outcome.FLAGGED], prefix: 'quarantine/' },
+    });
+    const local = await LocalPipeline.start({
+      template,
+      models: { vehicles: functionModel(() => FLAGGED) },
+      iam: {
+        external: {
+          buckets: {
+            'arn:aws:s3:::my-images': {
+              Statement: [{
+                Effect: 'Deny',
+                Principal: '*',
+                Action: 's3:PutObject',
+                Resource: 'arn:aws:s3:::my-images/*',
+                Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+              }],
+            },
+          },
+        },
+      },
+    });
+    try {
+      const run = await local.upload('cams/gate-1.jpg', images.jpeg);
+      expect(run.result).toMatchObject({ outcome: 'ERROR', error: { name: 'ActionFailed' } });
+      expect(local.denials.map((d) => [d.action, d.decision.reason])).toContainEqual(['s3:PutObject', 'ExplicitDeny']);
+      expect(local.denials[0].message).toMatch(/with an explicit deny in a resource-based policy$/);
     } finally {
       await local.close();
     }
