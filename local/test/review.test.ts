@@ -40,7 +40,12 @@ describe('human review through the console API, locally (queued ingestion, quara
     reviewer = await signIn(local, 'alice', 'Alice-pass-123');
     viewer = await signIn(local, 'victor', 'Victor-pass-123');
   });
-  afterAll(() => local?.close());
+  afterAll(async () => {
+    // Every call of the suite ran through the enforcing gateway; none was one AWS would deny.
+    const denials = local.pipeline?.denials.map((d) => d.message) ?? [];
+    await local?.close();
+    expect(denials).toEqual([]);
+  });
 
   test('a LOW_CONFIDENCE image opens one pending review (a duplicate delivery opens none); a reviewer corrects and releases it', async () => {
     const bytes = imageFor(1);

@@ -47,7 +47,12 @@ describe('the synthesized pipeline with direct ingestion, run locally end to end
       models: { vehicles: functionModel((bytes) => (answers.get(sha(bytes)) ?? SCORES.acceptedBus) as any) },
     });
   });
-  afterAll(() => local?.close());
+  afterAll(async () => {
+    // Every call of the suite ran through the enforcing gateway; none was one AWS would deny.
+    const denials = local?.denials.map((d) => d.message) ?? [];
+    await local?.close();
+    expect(denials).toEqual([]);
+  });
 
   test('FLAGGED: alert with attributes, execution succeeds with the result', async () => {
     const run = await local.upload('cams/gate-1.jpg', imageFor(1));

@@ -59,7 +59,12 @@ describe('your own Lambda steps, run from their assets in the cloud assembly', (
       models: vehicles([[imageFor(1), SCORES.motorcycle], [imageFor(2), SCORES.bus], [imageFor(3), SCORES.tank], [imageFor(4), SCORES.pickupTruck]]),
     });
   });
-  afterAll(() => local?.close());
+  afterAll(async () => {
+    // Every call of the suite ran through the enforcing gateway; none was one AWS would deny.
+    const denials = local?.denials.map((d) => d.message) ?? [];
+    await local?.close();
+    expect(denials).toEqual([]);
+  });
 
   test('an enrichment step: its answer, computed with the template\'s environment, lands in the audit record, alert and result event', async () => {
     const run = await local.upload('cams/gate-7.jpg', imageFor(4));
@@ -158,7 +163,12 @@ describe('Express state machine steps, run in the same interpreter', () => {
       models: vehicles([[imageFor(1), SCORES.motorcycle], [imageFor(2), SCORES.bus], [imageFor(3), [0.2, 0.2, 0.2, 0.2, 0.1, 0.1]]]),
     });
   });
-  afterAll(() => local?.close());
+  afterAll(async () => {
+    // Every call of the suite ran through the enforcing gateway; none was one AWS would deny.
+    const denials = local?.denials.map((d) => d.message) ?? [];
+    await local?.close();
+    expect(denials).toEqual([]);
+  });
 
   test('its output is stored under result.steps, its own Lambda task run from the template', async () => {
     const run = await local.upload('cams/e1.jpg', imageFor(1));
