@@ -495,6 +495,7 @@ export class ImageClassificationPipeline extends Construct {
         failOnLowConfidence: props.failOnLowConfidence ?? true,
         modelEndpoint: settings.endpoint.modelId,
         alertRoutes: alerting.routes,
+        consoleUrl: this.consoleUrl,
         bucket: this.bucket,
         inputPrefix: props.inputPrefix ?? '',
         tagObjects: settings.tagObjects,

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
  *   `States.JsonToString` output whenever a value contains a quote, backslash or newline (an error cause
  *   does). AWS's `States.JsonToString(path)` is exactly `JSON.stringify` of the value at the path, so such
  *   parameters pass the value and the task handler stringifies it, at any depth of the Parameters object (the
- *   Firehose integration's `Record: { "Data.$": "States.JsonToString($.result)" }`).
+ *   Firehose integration's `Record: { "Data.$": "States.JsonToString($.result)" }`). A Pass state has no handler:
+  it becomes a task of the runner, as for `States.Hash` below, that stringifies the value (an alert's `default`).
  *
  * - Its `States.Hash` SHA-256 is wrong for every string of 56 bytes or more (measured: every length from 56 to 200),
  *   so a review ID of a long key would differ from AWS's. A Pass state whose parameters hash becomes a task of the
@@ -22,6 +23,8 @@ const HASH = /^States\.Hash\(([\s\S]*),\s*'(MD5|SHA-1|SHA-256|SHA-384|SHA-512)'\
 /** The resource of a Pass state rewritten to compute `States.Hash` in the runner. */
 export const HASH_PASS_RESOURCE = 'arn:aws:states:::ics-local:hash-pass';
 const JSON_TO_STRING = /^States\.JsonToString\((\$[^,()]*)\)$/;
+/** The "algorithm" of a rewritten Pass state's parameter that `States.JsonToString` stringifies. */
+export const JSON_TO_STRING_STEP = 'JsonToString';
 /** Joins the keys of a nested parameter's path (a character no parameter name holds). */
 export const PATH_SEPARATOR = '\u001f';
 
@@ -33,7 +36,10 @@ export interface CompatDefinition {
    * path with {@link PATH_SEPARATOR} between the keys.
    */
   readonly stringify: Record<string, string[]>;
-  /** Per rewritten Pass state, the parameter paths (joined with {@link PATH_SEPARATOR}) to hash and the algorithm. */
+  /**
+   * Per rewritten Pass state, the parameter paths (joined with {@link PATH_SEPARATOR}) to hash and the algorithm, or
+   * to JSON-stringify (`algorithm` {@link JSON_TO_STRING_STEP}).
+   */
   readonly hashes: Record<string, Array<{ readonly path: string; readonly algorithm: string }>>;
 }
 
@@ -49,9 +55,13 @@ export function compatDefinition(definition: any): CompatDefinition {
         const unhash = (params: Record<string, any>, path: string[]) => {
           for (const [key, value] of Object.entries<any>(params)) {
             const m = typeof value === 'string' && key.endsWith('.$') ? HASH.exec(value.trim()) : null;
+            const json = typeof value === 'string' && key.endsWith('.$') ? JSON_TO_STRING.exec(value) : null;
             if (m) {
               params[key] = m[1].trim();
               found.push({ path: [...path, key.slice(0, -2)].join(PATH_SEPARATOR), algorithm: m[2] });
+            } else if (json) {
+              params[key] = json[1];
+              found.push({ path: [...path, key.slice(0, -2)].join(PATH_SEPARATOR), algorithm: JSON_TO_STRING_STEP });
             } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
               unhash(value, [...path, key]);
             }
@@ -89,7 +99,10 @@ export function compatDefinition(definition: any): CompatDefinition {
 
 const NODE_ALGORITHM: Record<string, string> = { 'MD5': 'md5', 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 
-/** A rewritten Pass state's output: its evaluated parameters with each recorded path hashed as States.Hash does. */
+/**
+ * A rewritten Pass state's output: its evaluated parameters with each recorded path hashed as States.Hash does, or
+ * stringified as States.JsonToString does.
+ */
 export function applyHashes(params: any, hashes: ReadonlyArray<{ path: string; algorithm: string }>): any {
   const out = JSON.parse(JSON.stringify(params));
   for (const { path, algorithm } of hashes) {
@@ -98,6 +111,10 @@ export function applyHashes(params: any, hashes: ReadonlyArray<{ path: string; a
     for (const k of keys.slice(0, -1)) target = target?.[k];
     const last = keys[keys.length - 1];
     const value = target?.[last];
+    if (algorithm === JSON_TO_STRING_STEP) {
+      target[last] = JSON.stringify(value);
+      continue;
+    }
     if (typeof value !== 'string') {
       throw Object.assign(new Error(`States.Hash needs a string; got ${JSON.stringify(value)}`), { name: 'States.IntrinsicFailure' });
     }

@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
+import { alertTextExpression } from './alert-expressions';
 import { rekognitionClassifyStates } from './rekognition-classify';
 import { stepStates } from './step-states';
 import { WorkflowStepConfig } from './steps';
@@ -38,6 +39,8 @@ export interface PerImageWorkflowProps {
   readonly modelEndpoint: string;
   /** Topics and the outcomes each is alerted about. */
   readonly alertRoutes: Array<{ readonly topic: sns.ITopic; readonly outcomes: Outcome[] }>;
+  /** The console's address: email alerts link the image's review page. @default no link */
+  readonly consoleUrl?: string;
   /** The bucket images are read from (tagging and quarantine act on it). */
   readonly bucket: s3.IBucket;
   /** Object prefix the workflow may act on. */
@@ -125,6 +128,15 @@ const OUTCOME_STATE_SUFFIX: Record<Outcome, string> = {
 
 /** Name of the publish state alerting the `index`-th topic routed for `outcome`, e.g. `AlertFlagged1`. */
 export const alertStateName = (outcome: Outcome, index: number) => `Alert${OUTCOME_STATE_SUFFIX[outcome]}${index + 1}`;
+
+/**
+ * Names of the states that write an outcome's alert before its publish states: `ComposeAlert<Outcome>` (subject and
+ * texts, JSONata) and `PackAlert<Outcome>` (the per-protocol message). Not `Alert*`: that prefix counts published alerts.
+ */
+export const alertComposeStateNames = (outcome: Outcome) => ({
+  compose: `ComposeAlert${OUTCOME_STATE_SUFFIX[outcome]}`,
+  pack: `PackAlert${OUTCOME_STATE_SUFFIX[outcome]}`,
+});
 
 /** Lambda service errors of the classify invocation (not the function's own), retried briefly in the workflow. */
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
@@ -428,15 +440,32 @@ export class PerImageWorkflow extends Construct {
       const attributes: Record<string, string> = outcome === Outcome.ERROR
         ? { outcome: sfn.JsonPath.stringAt('$.result.outcome'), error: sfn.JsonPath.stringAt('$.result.error.name') }
         : { outcome: sfn.JsonPath.stringAt('$.result.outcome'), label: sfn.JsonPath.stringAt('$.result.label') };
+      const names = alertComposeStateNames(outcome);
+      const compose = sfn.Pass.jsonata(this, names.compose, {
+        comment: 'The subject (printable ASCII, under 100 characters, for any key) and the texts email and SMS subscribers read.',
+        outputs: `{% ${alertTextExpression({ outcome, consoleUrl: this.props.consoleUrl })} %}`,
+      });
+      // MessageStructure json: `default` (what SQS, Lambda, HTTP/S and Firehose subscribers get) stays the result JSON
+      // exactly as before, from States.JsonToString; email and SMS get the texts (SNS API Reference, Publish, MessageStructure).
+      const pack = new sfn.Pass(this, names.pack, {
+        parameters: {
+          default: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result')),
+          email: sfn.JsonPath.stringAt('$.alert.email'),
+          sms: sfn.JsonPath.stringAt('$.alert.sms'),
+        },
+        resultPath: '$.alert.message',
+      });
       const states = topics.map((topic, i) => {
         const publish = new tasks.SnsPublish(this, alertStateName(outcome, i), {
           topic,
-          subject: sfn.JsonPath.format('Image classification: {}', sfn.JsonPath.stringAt('$.result.outcome')),
-          message: sfn.TaskInput.fromText(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.result'))),
+          subject: sfn.JsonPath.stringAt('$.alert.subject'),
+          message: sfn.TaskInput.fromText(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.alert.message'))),
+          messagePerSubscriptionType: true,
           messageAttributes: Object.fromEntries(
             Object.entries(attributes).map(([name, value]) => [name, { value, dataType: tasks.MessageAttributeDataType.STRING }]),
           ),
-          resultPath: sfn.JsonPath.DISCARD,
+          // The last publish replaces the alert (which holds the result twice) by SNS's small answer.
+          resultPath: i === topics.length - 1 ? '$.alert' : sfn.JsonPath.DISCARD,
         });
         publish.addRetry({
           errors: ['SNS.ThrottledException', 'SNS.InternalErrorException', 'SNS.KMSThrottlingException', 'SNS.SdkClientException'],
@@ -450,7 +479,8 @@ export class PerImageWorkflow extends Construct {
         return publish;
       });
       states.forEach((s, i) => s.next(states[i + 1] ?? next));
-      route.when(sfn.Condition.stringEquals('$.result.outcome', outcome), states[0]);
+      compose.next(pack).next(states[0]);
+      route.when(sfn.Condition.stringEquals('$.result.outcome', outcome), compose);
     }
     return route.otherwise(next);
   }

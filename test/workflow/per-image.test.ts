@@ -1,9 +1,13 @@
 import '../../local/src/polyfills';
+import { getLanguageService, TextDocument } from 'amazon-states-language-service';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { compatDefinition, stringifyDeferred } from '../../local/src/interpreter-compat';
+import { applyHashes, compatDefinition, stringifyDeferred } from '../../local/src/interpreter-compat';
+import { evaluateOutput, rewriteJsonataPassStates } from '../../local/src/jsonata-states';
+import { subjectProblem } from '../../local/src/peers/sns';
 import { AuditTrail } from '../../src/audit/audit-trail';
 import { decideOutcome, Outcome } from '../../src/outcomes';
+import { MAX_SUBJECT_LENGTH } from '../../src/workflow/alert-expressions';
 import { pipelineStack } from '../stacks';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator');
@@ -12,14 +16,21 @@ const aslValidator = require('asl-validator');
  * Runs the synthesized definition in the aws-local-stepfunctions interpreter with the Classify task
  * replaced by `classify` and every other task by a recorder that succeeds, or, for the state named
  * `failing`, throws S3.AccessDeniedException every time. The Choice, Pass, Fail, Retry and Catch logic
- * that runs is the real definition's.
+ * that runs is the real definition's; JSONata Pass states are evaluated as the local runner does.
  */
 async function execute(original: any, input: unknown, classify: (payload: any) => unknown, failing?: string) {
-  const { definition, stringify } = compatDefinition(original);
+  const { definition, stringify, hashes } = compatDefinition(original);
+  const outputs = rewriteJsonataPassStates(definition);
+  // Pass states the local runner evaluates itself: JSONata ones, and those computing States.Hash or States.JsonToString.
+  const localPasses = {
+    ...Object.fromEntries(Object.entries(outputs).map(([name, output]) =>
+      [name, async (passInput: any) => JSON.parse(JSON.stringify(await evaluateOutput(output, passInput)))])),
+    ...Object.fromEntries(Object.entries(hashes).map(([name, paths]) => [name, async (params: any) => applyHashes(params, paths)])),
+  };
   const calls: Array<{ state: string; params: any }> = [];
   const attempts: string[] = [];
   const recorders = Object.fromEntries(Object.entries<any>(definition.States)
-    .filter(([name, state]) => state.Type === 'Task' && name !== 'Classify')
+    .filter(([name, state]) => state.Type === 'Task' && name !== 'Classify' && !(name in localPasses))
     .map(([name]) => [name, async (params: any) => {
       if (name === failing) {
         attempts.push(name);
@@ -31,14 +42,19 @@ async function execute(original: any, input: unknown, classify: (payload: any) =
   const retryIntervalOverrides = Object.fromEntries(Object.keys(definition.States).map((s) => [s, 0]));
   const sm = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
   const execution = sm.run(input as any, {
-    overrides: { taskResourceLocalHandlers: { Classify: async (p: any) => classify(p) as any, ...recorders }, retryIntervalOverrides },
+    overrides: {
+      taskResourceLocalHandlers: { Classify: async (p: any) => classify(p) as any, ...recorders, ...localPasses },
+      retryIntervalOverrides,
+    },
     // The interpreter fills $$.Execution but not $$.State; a fixed entered time stands in.
     context: {
       Execution: { Id: 'arn:aws:states:us-east-1:123456789012:express:sm:exec-1', Name: 'exec-1' },
       State: { EnteredTime: '2026-11-22T10:00:00.000Z' },
     },
   });
-  const published = () => calls.filter((c) => c.state.startsWith('Alert')).map((c) => ({ state: c.state, ...c.params }));
+  // Each alert's per-protocol entries (MessageStructure json), parsed.
+  const published = () => calls.filter((c) => c.state.startsWith('Alert'))
+    .map((c) => ({ state: c.state, ...c.params, entries: JSON.parse(c.params.Message) }));
   try {
     return { status: 'SUCCEEDED', output: await execution.result as any, published: published(), calls, attempts };
   } catch (e: any) {
@@ -119,8 +135,9 @@ describe('the decision states implement decideOutcome', () => {
         expect(run).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'FLAGGED', label, confidence } });
         expect(alerted).toEqual(['FLAGGED']);
         expect(run.published[0].MessageAttributes.label.StringValue).toBe(label);
-        expect(JSON.parse(run.published[0].Message)).toMatchObject({ outcome: 'FLAGGED', key: 'k.jpg', label });
-        expect(run.published[0].Subject).toBe('Image classification: FLAGGED');
+        expect(JSON.parse(run.published[0].entries.default)).toMatchObject({ outcome: 'FLAGGED', key: 'k.jpg', label });
+        expect(run.published[0].Subject).toBe(`FLAGGED: ${label} ${+(confidence * 100).toFixed(1)}% - k.jpg`);
+        expect(run.published[0].MessageStructure).toBe('json');
         break;
       case Outcome.LOW_CONFIDENCE:
         expect(run).toMatchObject({ status: 'FAILED', error: 'LowConfidence' });
@@ -148,7 +165,7 @@ describe('errors end as ERROR with a named error and an alert', () => {
     expect(calls).toBe(1);
     expect(run).toMatchObject({ status: 'FAILED', error: 'UnsupportedImageFormat' });
     expect(run.published).toHaveLength(1);
-    const body = JSON.parse(run.published[0].Message);
+    const body = JSON.parse(run.published[0].entries.default);
     expect(body).toMatchObject({
       schemaVersion: '1.1',
       outcome: 'ERROR',
@@ -191,7 +208,7 @@ describe('errors end as ERROR with a named error and an alert', () => {
   test('input without bucket and key: InvalidInput, alerted with the raw input', async () => {
     const run = await execute(definition, { Records: [] }, () => { throw new Error('not called'); });
     expect(run).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
-    expect(JSON.parse(run.published[0].Message)).toMatchObject({ outcome: 'ERROR', input: { Records: [] }, error: { name: 'InvalidInput' } });
+    expect(JSON.parse(run.published[0].entries.default)).toMatchObject({ outcome: 'ERROR', input: { Records: [] }, error: { name: 'InvalidInput' } });
   });
 });
 
@@ -287,5 +304,99 @@ describe('failed actions are retried, then alerted and audited as ERROR', () => 
     expect(run.error).toBe('AlertPublishFailed');
     expect(run.calls.map((c) => c.state)).toEqual(['TagObject', 'WriteAuditRecord', 'PublishResultEvent']);
     expect(auditRecord(run.calls[1].params).alertError).toMatchObject({ error: 'S3.AccessDeniedException' });
+  });
+});
+
+describe('alerts a person can read', () => {
+  const { definition } = pipelineStack();
+
+  test('each routed outcome: subject and texts (JSONata), the per-protocol message, then MessageStructure json publishes', () => {
+    expect(definition.States.RouteAlerts.Choices.map((c: any) => c.Next)).toEqual(['ComposeAlertFlagged', 'ComposeAlertLowConfidence', 'ComposeAlertError']);
+    expect(definition.States.ComposeAlertFlagged).toMatchObject({ Type: 'Pass', QueryLanguage: 'JSONata', Next: 'PackAlertFlagged' });
+    expect(definition.States.PackAlertFlagged).toEqual({
+      Type: 'Pass',
+      Parameters: { 'default.$': 'States.JsonToString($.result)', 'email.$': '$.alert.email', 'sms.$': '$.alert.sms' },
+      ResultPath: '$.alert.message',
+      Next: 'AlertFlagged1',
+    });
+    expect(definition.States.AlertFlagged1).toMatchObject({
+      Resource: expect.stringMatching(/:states:::sns:publish$/),
+      Parameters: { 'Subject.$': '$.alert.subject', 'Message.$': 'States.JsonToString($.alert.message)', 'MessageStructure': 'json' },
+      ResultPath: '$.alert',
+    });
+  });
+
+  test('FLAGGED: the default entry is the result JSON exactly; the email says what, where, when and which execution', async () => {
+    const run = await execute(definition, { bucket: 'b', key: 'cams/gate-1.jpg' }, () => classification('motorcycle', 0.9712345678901234));
+    expect(run.status).toBe('SUCCEEDED');
+    const [alert] = run.published;
+    expect(alert.entries.default).toBe(JSON.stringify(run.output));
+    expect(Object.keys(alert.entries)).toEqual(['default', 'email', 'sms']);
+    expect(alert.Subject).toBe('FLAGGED: motorcycle 97.1% - k.jpg');
+    expect(alert.entries.email).toBe([
+      'FLAGGED: motorcycle with 97.1% confidence (threshold 94%).',
+      'The label is one the pipeline flags: look at the image and act on it.',
+      '',
+      'Top labels:  motorcycle 97.1%',
+      'Image:       s3://b/k.jpg',
+      'When:        2026-11-22T10:00:00.000Z',
+      'Execution:   arn',
+      'Model:       vehicles',
+      '',
+      'Queue, Lambda and HTTP subscribers of this topic receive the result as JSON.',
+    ].join('\n'));
+    expect(alert.entries.sms).toBe('FLAGGED: motorcycle 97.1% (threshold 94%) - s3://b/k.jpg 2026-11-22T10:00:00.000Z');
+    // The alert, which holds the result twice, does not travel on: the last publish replaced it.
+    expect(run.calls.find((c) => c.state === 'WriteAuditRecord')!.params.Record.Data).toEqual(run.output);
+  });
+
+  test('LOW_CONFIDENCE: the email asks for a look', async () => {
+    const run = await execute(definition, { bucket: 'b', key: 'k.jpg' }, () => classification('bicycle', 0.167));
+    expect(run.published[0].Subject).toBe('LOW_CONFIDENCE: bicycle 16.7% - k.jpg');
+    expect(run.published[0].entries.email).toMatch(/^LOW_CONFIDENCE: bicycle with 16\.7% confidence \(threshold 94%\)\.\nThe model is not sure/);
+    expect(JSON.parse(run.published[0].entries.default)).toMatchObject({ outcome: 'LOW_CONFIDENCE', label: 'bicycle' });
+  });
+
+  test('ERROR from a catch path: the error name, its cause and what to do', async () => {
+    const run = await execute(definition, { bucket: 'b', key: 'cams/cut.jpg' }, () => { throw lambdaError('TruncatedImage', 'ends early'); });
+    const [alert] = run.published;
+    expect(alert.Subject).toBe('ERROR: TruncatedImage - cams/cut.jpg');
+    expect(alert.entries.email).toContain('ERROR: the image could not be classified.\n\nError:       TruncatedImage\nCause:       {"errorType":"TruncatedImage","errorMessage":"ends early"}');
+    expect(alert.entries.email).toContain('What to do:  The upload was cut off. Upload the image again.\nImage:       s3://b/cams/cut.jpg\n');
+    expect(alert.entries.email).toContain('Execution:   arn:aws:states:us-east-1:123456789012:express:sm:exec-1');
+    expect(alert.entries.sms).toBe('ERROR: TruncatedImage - s3://b/cams/cut.jpg 2026-11-22T10:00:00.000Z');
+    expect(JSON.parse(alert.entries.default)).toMatchObject({ outcome: 'ERROR', error: { name: 'TruncatedImage' } });
+  });
+
+  test('InvalidInput: no key to show', async () => {
+    const run = await execute(definition, { Records: [] }, () => { throw new Error('not called'); });
+    expect(run.published[0].Subject).toBe('ERROR: InvalidInput');
+    expect(run.published[0].entries.email).toContain('Image:       (no bucket and key in the execution input)');
+  });
+
+  test.each([
+    ['non-ASCII', 'caméras/entrée ü/写真.jpg'],
+    ['1,024 bytes', `cams/${'a'.repeat(1015)}.jpg`],
+    ['1,024 bytes of 3-byte characters', '写'.repeat(341) + 'x'],
+    ['a newline and control characters', 'cams/gate\n1\r\t\u0000\u007f.jpg'],
+    ['a leading space', ' leading.jpg'],
+  ])('a key with %s gets a subject SNS accepts', async (_name, key) => {
+    const run = await execute(definition, { bucket: 'b', key }, () => ({ ...classification('motorcycle', 0.99), key, result: { ...classification('motorcycle', 0.99).result, key } }));
+    const subject = run.published[0].Subject;
+    expect(subjectProblem(subject)).toBeUndefined();
+    expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+    expect(subject).toMatch(/^FLAGGED: motorcycle 99% - /);
+    // The email shows the key unambiguously: as it is, or JSON-quoted when it has control characters.
+    const shown = /[\u0000-\u001f\u007f]/.test(key) ? `${JSON.stringify(key)} (JSON-quoted: the key has control characters)` : key;
+    expect(run.published[0].entries.email).toContain(`Image:       s3://b/${shown}\n`);
+  });
+
+  test('with a console, the email links the image\'s review page; AWS\'s own validator accepts the states', async () => {
+    const withConsole = pipelineStack({ review: {}, console: {} }).definition;
+    const ls = getLanguageService({});
+    const doc = TextDocument.create('file:///definition.asl.json', 'json', 0, JSON.stringify(withConsole, null, 2));
+    expect(await ls.doValidation(doc, ls.parseJSONDocument(doc))).toEqual([]);
+    expect(JSON.stringify(withConsole.States.ComposeAlertFlagged.Output)).toContain('/#/reviews/');
+    expect(JSON.stringify(definition.States.ComposeAlertFlagged.Output)).not.toContain('/#/reviews/');
   });
 });

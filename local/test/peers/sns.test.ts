@@ -1,5 +1,5 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SnsSink, startSnsSink } from '../../src/peers/sns';
+import { deliveredTo, SNS_MESSAGE_PROTOCOLS, SnsSink, startSnsSink, subjectProblem } from '../../src/peers/sns';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:security-alerts';
 let sink: SnsSink;
@@ -33,6 +33,8 @@ test('records a Publish with subject and message attributes', async () => {
     topicArn: TOPIC,
     subject: 'ICS FLAGGED',
     message,
+    rawMessage: message,
+    byProtocol: Object.fromEntries(SNS_MESSAGE_PROTOCOLS.map((p) => [p, message])),
     messageAttributes: {
       outcome: { dataType: 'String', stringValue: 'FLAGGED' },
       label: { dataType: 'String', stringValue: 'motorcycle' },
@@ -81,4 +83,67 @@ test('also accepts the AWS JSON 1.0 protocol', async () => {
   });
   expect(missing.status).toBe(404);
   expect(missing.headers.get('x-amzn-query-error')).toBe('NotFound;Sender');
+});
+
+describe('MessageStructure json: one message per protocol', () => {
+  const last = () => sink.messages[sink.messages.length - 1];
+  const publishJson = (message: string) => client.send(new PublishCommand({ TopicArn: TOPIC, Message: message, MessageStructure: 'json' }));
+
+  test('email and sms get their entries; every other protocol gets default, which is also `message`', async () => {
+    const entries = { default: '{"outcome":"FLAGGED"}', email: 'FLAGGED: motorcycle\nImage: s3://b/k', sms: 'FLAGGED', lambda: 42 };
+    await publishJson(JSON.stringify(entries));
+    expect(last()).toMatchObject({ message: entries.default, messageStructure: 'json', rawMessage: JSON.stringify(entries) });
+    expect(deliveredTo(last(), 'email')).toBe(entries.email);
+    expect(deliveredTo(last(), 'sms')).toBe('FLAGGED');
+    // A value that is not a string is ignored: that protocol gets default.
+    for (const p of ['sqs', 'lambda', 'http', 'https', 'firehose', 'email-json'] as const) expect(deliveredTo(last(), p)).toBe(entries.default);
+  });
+
+  test.each([
+    ['no default entry', JSON.stringify({ email: 'x' }), 'Invalid parameter: Message Structure - No default entry in JSON message body'],
+    ['a default that is not a string', JSON.stringify({ default: { a: 1 } }), 'Invalid parameter: Message Structure - No default entry in JSON message body'],
+    ['not JSON', '{default: x}', 'Invalid parameter: Message Structure - JSON message body failed to parse'],
+  ])('%s is InvalidParameter', async (_name, message, text) => {
+    const count = sink.messages.length;
+    const err = await publishJson(message).catch((e) => e);
+    expect(err.name).toBe('InvalidParameterException');
+    expect(err.message).toBe(text);
+    expect(sink.messages).toHaveLength(count);
+  });
+});
+
+describe('subjects follow SNS\'s rule', () => {
+  test.each([
+    ['FLAGGED: motorcycle 97% - cams/gate-1.jpg', undefined],
+    ['!quoted', undefined],
+    ['x'.repeat(99), undefined],
+    ['', 'empty'],
+    ['x'.repeat(100), '100 characters (at most 99)'],
+    ['a\nb', 'a line break'],
+    ['a\tb', 'a control character'],
+    ['caméra', 'a character outside printable ASCII'],
+    [' leading space', 'does not begin with a letter, number or punctuation mark'],
+  ])('%j: %s', (subject, problem) => {
+    expect(subjectProblem(subject)).toBe(problem);
+  });
+
+  test('an invalid subject is InvalidParameter and nothing is published', async () => {
+    const count = sink.messages.length;
+    for (const subject of ['a\nb', 'x'.repeat(100), 'ü', '']) {
+      const err = await client.send(new PublishCommand({ TopicArn: TOPIC, Subject: subject, Message: 'x' })).catch((e) => e);
+      expect(err.name).toBe('InvalidParameterException');
+      expect(err.message).toBe('Invalid parameter: Subject');
+    }
+    expect(sink.messages).toHaveLength(count);
+  });
+});
+
+test('the 256 KiB limit counts the message attributes too', async () => {
+  const attributes = { outcome: { DataType: 'String', StringValue: 'FLAGGED' } };
+  const attributeBytes = 'outcome'.length + 'String'.length + 'FLAGGED'.length;
+  await client.send(new PublishCommand({ TopicArn: TOPIC, Message: 'x'.repeat(262_144 - attributeBytes), MessageAttributes: attributes }));
+  const err = await client.send(new PublishCommand({ TopicArn: TOPIC, Message: 'x'.repeat(262_145 - attributeBytes), MessageAttributes: attributes }))
+    .catch((e) => e);
+  expect(err.name).toBe('InvalidParameterException');
+  expect(err.message).toBe('Invalid parameter: Message too long');
 });
