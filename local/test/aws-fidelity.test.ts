@@ -6,6 +6,7 @@ import { AuditTrail, ImageClassificationPipeline, ImageClassificationPipelinePro
 import { images } from '../../test/handlers/fixtures';
 import { icsProps } from '../../test/stacks';
 import { executionHistory, renderLogRecords, StepFunctionsLogRecord } from '../src/execution-log';
+import { taskHandler } from '../src/integrations';
 import { functionModel } from '../src/models/function-model';
 import { LocalPipeline } from '../src/runner';
 import { CfnTemplate, stateMachineDefinition } from '../src/template-resolver';
@@ -41,7 +42,7 @@ describe('aws-sdk:s3:putObject stores its Body JSON-serialized', () => {
   ])('test_s3_put_object[%s]: the recorded bytes and ETag', async (_id, body, stored, etag) => {
     // The task handler the runner runs for an aws-sdk:s3:putObject Task state, with the recorded Body.
     // Run as the kit's own principal: this is about what the integration stores, not who may call it.
-    const put = await (local as any).taskHandler({ Resource: 'arn:aws:states:::aws-sdk:s3:putObject' }, local.gateway.operator)({ Bucket: local.bucketName, Key: `recorded-${_id}`, Body: body });
+    const put = await taskHandler({ Resource: 'arn:aws:states:::aws-sdk:s3:putObject' }, (local as any).integrationContext(local.gateway.operator))({ Bucket: local.bucketName, Key: `recorded-${_id}`, Body: body });
     expect(put.ETag).toBe(`"${etag}"`);
     const got = await local.s3.client().send(new GetObjectCommand({ Bucket: local.bucketName, Key: `recorded-${_id}` }));
     expect(await got.Body!.transformToString()).toBe(stored);
@@ -72,7 +73,7 @@ describe('AWS SDK integration errors the S3 model does not define are S3.S3Excep
   afterAll(() => local?.close());
   /** The task handler the runner runs for an `aws-sdk:s3` Task state (as the kit's own principal: errors, not authorization). */
   const s3Task = (action: string, params: unknown): Promise<any> =>
-    (local as any).taskHandler({ Resource: `arn:aws:states:::aws-sdk:s3:${action}` }, local.gateway.operator)(params);
+    taskHandler({ Resource: `arn:aws:states:::aws-sdk:s3:${action}` }, (local as any).integrationContext(local.gateway.operator))(params);
 
   test('a modelled code keeps its name, with the recorded cause form', async () => {
     await expect(s3Task('getObject', { Bucket: local.bucketName, Key: 'missing' })).rejects.toMatchObject({

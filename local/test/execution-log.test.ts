@@ -70,10 +70,12 @@ describe('the state machine\'s CloudWatch Logs records, from real local executio
     expect(JSON.parse(flagged.logRecords[0].details.input as string)).toEqual(flagged.input);
     expect(flagged.logRecords[0].details.inputDetails).toEqual({ truncated: false });
     expect(JSON.parse(flagged.logRecords.at(-1)!.details.output as string)).toEqual(flagged.output);
-    // Each task is scheduled with the parameters the service received, e.g. the alert's message is the result.
+    // Each task is scheduled with the parameters the service received, e.g. the alert's default message is the result.
     const publish = flagged.logRecords.find((r) => r.type === 'TaskScheduled' && r.details.resourceType === 'sns');
     expect(publish?.details).toMatchObject({ resource: 'publish', region: expect.any(String) });
-    expect(JSON.parse(JSON.parse(publish!.details.parameters as string).Message)).toEqual(flagged.output);
+    const parameters = JSON.parse(publish!.details.parameters as string);
+    expect(parameters.MessageStructure).toBe('json');
+    expect(JSON.parse(JSON.parse(parameters.Message).default)).toEqual(flagged.output);
     expect(flagged.logBytes).toBe(flagged.logRecords.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)) + 26, 0));
   });
 

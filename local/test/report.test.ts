@@ -62,7 +62,8 @@ describe('the HTML report of a local run, rendered in headless Chromium', () => 
     expect(dom.match(/class="bar" data-label=/g)).toHaveLength(12); // six labels on each classified image
     expect(dom).toContain('width:97.0%');
     expect(dom).toContain('UnsupportedImageFormat');
-    expect(dom.match(/Image classification: (FLAGGED|LOW_CONFIDENCE|ERROR)/g)).toHaveLength(3);
+    // The alerts' subjects say what happened.
+    expect(dom.match(/(FLAGGED: motorcycle 97%|LOW_CONFIDENCE: tractor 50%|ERROR: UnsupportedImageFormat) - /g)).toHaveLength(3);
     expect(dom).toContain('<code>ics:outcome=FLAGGED</code>');
   });
 
