@@ -136,8 +136,10 @@ describe('defaults', () => {
   test('alerts carry outcome and label attributes, the result as JSON and a readable subject', () => {
     expect(definition.States.AlertFlagged1.Parameters).toEqual({
       'TopicArn': expect.stringContaining(':sns:'),
-      'Message.$': 'States.JsonToString($.result)',
-      'Subject.$': "States.Format('Image classification: {}', $.result.outcome)",
+      // Per protocol: default (queues, functions, HTTP) the result JSON, email and SMS a text (PackAlert builds it).
+      'Message.$': 'States.JsonToString($.alert.message)',
+      'MessageStructure': 'json',
+      'Subject.$': '$.alert.subject',
       'MessageAttributes': {
         outcome: { 'DataType': 'String', 'StringValue.$': '$.result.outcome' },
         label: { 'DataType': 'String', 'StringValue.$': '$.result.label' },
