@@ -67,6 +67,9 @@ export interface GatewayOptions {
   readonly now?: () => number;
 }
 
+/** How many authorization records a gateway keeps. */
+const MAX_RECORDS = 10_000;
+
 /** The kit's own calls (your uploads, the runner's reads for reports): signed, but not a principal of the pipeline. */
 const OPERATOR_ROLE = 'ics-local-operator';
 
@@ -74,7 +77,7 @@ export class Gateway {
   public readonly credentials = new LocalCredentials();
   public readonly policies: TemplatePolicies;
   public readonly enforce: boolean;
-  /** Every call the gateway authorized or denied, in order (the operator's calls are not authorized, so not listed). */
+  /** The calls the gateway authorized or denied, in order, up to 10,000 (the operator's calls are not authorized, so not listed). */
   public readonly records: AuthorizationRecord[] = [];
   /** The denied ones. */
   public readonly denials: Denial[] = [];
@@ -135,7 +138,8 @@ export class Gateway {
       const record = {
         principal: principalName(principal), action: c.request.action, resource: c.request.resource, description: c.description, decision,
       };
-      this.records.push(record);
+      // A long run (the bench's bursts) keeps the first records only; denials are all kept.
+      if (this.records.length < MAX_RECORDS) this.records.push(record);
       if (!decision.allowed) {
         const denial = { ...record, message: denialMessage(c.request, decision) };
         this.denials.push(denial);

@@ -57,6 +57,7 @@ export class TemplatePolicies {
   private readonly encryption = new Map<string, Encryption>();
   private readonly keysInTemplate = new Set<string>();
   private readonly scps: NamedPolicy[];
+  private readonly decisions = new Map<string, Decision>();
   /** What the kit assumed of resources outside the template, one line each. */
   public readonly assumptions = new Set<string>();
 
@@ -169,6 +170,17 @@ export class TemplatePolicies {
 
   /** AWS's decision for a request against the template's policies. */
   public authorize(request: AuthorizationRequest): Decision {
+    // Policies do not change during a run: the same request gets the same decision (KMS, SNS, queue calls repeat).
+    const id = JSON.stringify(request);
+    const known = this.decisions.get(id);
+    if (known) return known;
+    const decision = this.decide(request);
+    if (this.decisions.size >= 10_000) this.decisions.clear();
+    this.decisions.set(id, decision);
+    return decision;
+  }
+
+  private decide(request: AuthorizationRequest): Decision {
     const service = request.action.split(':')[0].toLowerCase();
     const resourcePolicy = this.resourcePolicyFor(service, request.resource);
     const principal = request.principal;
