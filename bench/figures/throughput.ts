@@ -18,6 +18,11 @@ export interface ThroughputResult {
   readonly imagesPerSecond: Summary;
   /** End-to-end wall time per image at concurrency 1 (upload → execution finished), ms. */
   readonly msPerImage?: Summary;
+  /**
+   * What the kit's IAM enforcement costs, at concurrency 1: the time its gateway spends identifying (SigV4) and
+   * authorizing the calls of one image, and that time's share of the image's wall time.
+   */
+  readonly enforcement?: { readonly requestsPerImage: number; readonly msPerImage: number; readonly percentOfWall: number };
 }
 
 export interface ModelOverheadResult {
@@ -65,10 +70,19 @@ async function zeroLatency(design: DesignName, count: number, reps: number, conc
     await pump(local, [{ key: 'warm/0.png', bytes: images[0] }], 1);
     for (const concurrency of concurrencies) {
       const walls: number[] = [];
+      const before = { ...local.gateway.stats };
       for (let rep = 0; rep < reps; rep++) {
         walls.push(await pump(local, images.map((bytes, i) => ({ key: `tp/c${concurrency}-r${rep}-${i}.png`, bytes })), concurrency));
       }
+      const uploads = count * reps;
+      const gatewayMs = local.gateway.stats.ms - before.ms;
+      const enforcement = concurrency === 1 ? {
+        requestsPerImage: round((local.gateway.stats.requests - before.requests) / uploads, 1),
+        msPerImage: round(gatewayMs / uploads, 2),
+        percentOfWall: round((gatewayMs / walls.reduce((a, b) => a + b, 0)) * 100, 1),
+      } : undefined;
       results.push({
+        ...(enforcement && { enforcement }),
         design,
         model: 'zero-latency',
         concurrency,
@@ -133,7 +147,10 @@ export async function measureThroughput(
   for (const design of ['ICS', 'reference'] as const) {
     zero.push(...await zeroLatency(design, options.count, options.reps, options.concurrencies));
   }
-  for (const r of zero) log(`  ${r.design}, zero-latency model, concurrency ${r.concurrency}: ${r.imagesPerSecond.median} images/s`);
+  for (const r of zero) {
+    log(`  ${r.design}, zero-latency model, concurrency ${r.concurrency}: ${r.imagesPerSecond.median} images/s`
+      + (r.enforcement ? `; IAM enforcement ${r.enforcement.msPerImage} ms per image (${r.enforcement.percentOfWall} %)` : ''));
+  }
 
   const dir = path.join(REPO, 'local', 'demo', 'images');
   const names = fs.readdirSync(dir).filter((f) => /\.(jpe?g|png)$/i.test(f) && f !== 'truncated.jpg').sort();

@@ -299,6 +299,13 @@ export function renderMarkdown(r: BenchResults): string {
     ['design', 'model', 'concurrency', 'images/s', 'ms per image'],
     r.throughput.zeroLatency.map((t) => [t.design, t.model, String(t.concurrency), fmt(t.imagesPerSecond), t.msPerImage ? fmt(t.msPerImage) : '–']),
   ), '');
+  const enforced = r.throughput.zeroLatency.filter((t) => t.enforcement);
+  if (enforced.length > 0) {
+    out.push('IAM enforcement (every call identified by its SigV4 signature and authorized against the template\'s policies, '
+      + 'both designs; concurrency 1): '
+      + enforced.map((t) => `${t.design} ${n(t.enforcement!.requestsPerImage, 1)} gateway requests and ${n(t.enforcement!.msPerImage, 2)} ms `
+        + `per image, ${n(t.enforcement!.percentOfWall, 1)} % of its wall time`).join('; ') + '.', '');
+  }
   out.push(table(
     ['design', 'model alone (ms/image)', 'model alone (images/s)', 'whole pipeline (ms/image)', 'whole pipeline (images/s)', 'pipeline overhead'],
     r.throughput.embedded.map((e) => [e.design, fmt(e.modelMsPerImage), n(e.modelImagesPerSecond, 2), fmt(e.pipelineMsPerImage),
