@@ -7,16 +7,14 @@
  *   npx ts-node --project test/tsconfig.json scripts/console-screenshots.ts
  *
  * What the pages show:
- * - The demo images (local/demo/images) go through the pipeline for real, scored by a function model that answers
- *   what the embedded COCO model answers for them (local/demo/images/README.md): the motorcycle at 0.909 and the street
- *   photo as a pickup_truck at 0.815, both under the 0.94 threshold (LOW_CONFIDENCE: quarantined, one review each), the
- *   other photos uniformly (LOW_CONFIDENCE too) and the truncated JPEG an ERROR. The upload page sends another
- *   frame of the motorcycle (other bytes), which the model is sure of: FLAGGED.
+ * - The demo images (local/demo/images) go through the pipeline for real, scored by the embedded COCO model at the
+ *   demo's threshold (`npm run demo`, local/demo/images/README.md): the pickup truck FLAGGED, the bus ACCEPTED, the
+ *   bicycle with a dog (bicycle 0.47) and the man with a camera (no vehicle, 0) LOW_CONFIDENCE (quarantined, one
+ *   review each) and the truncated JPEG an ERROR. The upload page sends the motorcycle photo: FLAGGED.
  * - The overview's history before those uploads is backfilled: a day of traffic (more by day than by night, mostly
  *   ACCEPTED) written with PutMetricData to the local CloudWatch under the metric names and dimensions the pipeline's
  *   own EMF lines use. Without it the charts would be one spike at their right edge.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,7 +23,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { launch, Page } from 'puppeteer-core';
 import { LocalConsole } from '../local/src/console';
-import { functionModel } from '../local/src/models/function-model';
+import { DEMO_CONFIDENCE_THRESHOLD } from '../local/src/demo';
+import { cocoVehiclesModel } from '../local/src/models/coco-vehicles';
 import { CfnTemplate } from '../local/src/template-resolver';
 import { Classifier, ImageClassificationPipeline, Outcome } from '../src';
 import { reviewIdOf } from '../src/review/decisions';
@@ -55,37 +54,29 @@ const VIEWPORT = { width: 1280, height: 860 };
 const USER = { username: 'alice', password: 'Alice-pass-123', groups: ['reviewers'] };
 
 const demo = (file: string) => fs.readFileSync(path.join(DEMO, file));
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const $ = (testId: string) => `[data-testid="${testId}"]`;
 
-/** What the embedded COCO model answers for the demo images (local/demo/images/README.md); uniform for the others. */
-const SCORES = new Map<string, number[]>([
-  [sha(demo('motorcycle.jpg')), [0.018, 0.909, 0.018, 0.018, 0.018, 0.018]],
-  [sha(demo('camera.png')), [0.037, 0.037, 0.815, 0.037, 0.037, 0.037]],
-]);
-/** The image the upload screenshot sends: another frame of the motorcycle (other bytes), which the model is sure of: FLAGGED. */
-const UPLOADED = Buffer.concat([demo('motorcycle.jpg'), Buffer.alloc(16, 0)]);
-SCORES.set(sha(UPLOADED), [0.006, 0.973, 0.006, 0.006, 0.003, 0.006]);
-const UNIFORM = LABELS.map(() => 1 / LABELS.length);
+/** The image the upload screenshot sends (FLAGGED). */
+const UPLOADED = demo('motorcycle.jpg');
 
 /** Uploaded through the pipeline, oldest first: the review queue lists them in this order. */
 const UPLOADS: Array<[key: string, file: string]> = [
-  ['uploads/gate-north/frame-004821.jpg', 'motorcycle.jpg'],
+  ['uploads/gate-north/frame-004821.jpg', 'pickup-truck.jpg'],
   ['uploads/lobby/frame-001377.png', 'camera.png'],
-  ['uploads/parking/frame-010562.jpg', 'rocket.jpg'],
+  ['uploads/parking/frame-010562.jpg', 'bus.jpg'],
   ['uploads/gate-north/frame-004833.jpg', 'truncated.jpg'],
-  ['uploads/parking/frame-010590.png', 'horse.png'],
+  ['uploads/parking/frame-010590.jpg', 'bicycle-dog.jpg'],
 ];
 
-/** The review the review screenshot opens (the greyscale photo keeps the PNG small). */
-const OPENED = 'uploads/lobby/frame-001377.png';
+/** The review the review screenshot opens: a vehicle under the threshold, which a person decides. */
+const OPENED = 'uploads/parking/frame-010590.jpg';
 
 function synth(): CfnTemplate {
   const stack = new Stack(new App(), 'BankBranch');
   new ImageClassificationPipeline(stack, 'VehicleCameras', {
     classifier: Classifier.sagemakerEndpoint({ endpointName: 'vehicles' }),
     classLabels: LABELS,
-    confidenceThreshold: 0.94,
+    confidenceThreshold: DEMO_CONFIDENCE_THRESHOLD,
     flaggedLabels: FLAGGED,
     inputPrefix: 'uploads/',
     quarantine: { outcomes: [Outcome.LOW_CONFIDENCE], prefix: 'quarantine/' },
@@ -148,7 +139,7 @@ async function backfillDay(local: LocalConsole, until: number): Promise<void> {
     const alerts = ['FLAGGED', 'LOW_CONFIDENCE', 'ERROR'].reduce((a, o) => a + (outcomes.get(o) ?? 0), 0);
     if (alerts > 0) data.push({ MetricName: 'AlertsPublished', Dimensions: [pipeline], Timestamp: new Date(t), Value: alerts, Unit: 'Count' });
   }
-  const cloudwatch = new CloudWatchClient({ endpoint: local.cloudwatch.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const cloudwatch = new CloudWatchClient({ endpoint: local.cloudwatch.url, region: 'us-east-1', credentials: local.pipeline.gateway.operatorCredentials });
   try {
     for (let i = 0; i < data.length; i += 500) {
       await cloudwatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + 500) }));
@@ -174,7 +165,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
   const local = await LocalConsole.start({
     template: synth(),
-    models: { vehicles: functionModel((bytes) => SCORES.get(sha(bytes)) ?? UNIFORM) },
+    models: { vehicles: cocoVehiclesModel() },
     users: [USER],
   });
   const browser = await launch({

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { deliveredTo } from './peers/sns';
 import { LocalExecution } from './runner';
 
 /** One image's line in the demo table and report. */
@@ -28,10 +29,18 @@ export interface ReportCard {
   readonly scores?: Record<string, number>;
   /** Extra lines (problems, capture metadata); the list is left out when empty. */
   readonly notes?: readonly string[];
-  /** Alerts sent, e.g. `subject → topic`; when given, an empty list reads "no alert". */
-  readonly alerts?: readonly string[];
+  /** Alerts sent; when given, an empty list reads "no alert". */
+  readonly alerts?: readonly ReportAlert[];
   /** Object tags; when given, an empty set reads "no tags". */
   readonly tags?: Record<string, string>;
+}
+
+/** One alert on a card: a one-line summary and the text an email subscriber receives. */
+export interface ReportAlert {
+  /** E.g. `subject → topic`. */
+  readonly summary: string;
+  /** The email text (with `MessageStructure: json`, the `email` entry; else the message). */
+  readonly email?: string;
 }
 
 /** Report parts around the cards; each is left out when absent. */
@@ -43,6 +52,14 @@ export interface ReportOptions {
 }
 
 const pct = (n: unknown) => (typeof n === 'number' ? `${(n * 100).toFixed(1)}%` : '-');
+
+/**
+ * The label to show for a result: "none" when every label scored 0 (a photo with nothing the model knows), where
+ * the top label is only the first of a tie at 0.
+ */
+export function shownLabel(label: string | undefined, confidence: number | undefined): string | undefined {
+  return label !== undefined && confidence === 0 ? 'none' : label;
+}
 
 /** Left-aligned columns two spaces apart, with a dashed line under the header. */
 export function formatColumns(header: readonly string[], lines: ReadonlyArray<readonly string[]>): string {
@@ -56,7 +73,7 @@ export function formatTable(rows: readonly ReportRow[]): string {
   const header = ['image', 'label', 'confidence', 'outcome', 'alert', 'tags', 'audit', 'execution'];
   const lines = rows.map(({ file, execution: e }) => [
     file,
-    e.result?.label ?? '-',
+    shownLabel(e.result?.label, e.result?.confidence) ?? '-',
     pct(e.result?.confidence),
     e.result?.outcome ?? e.status,
     e.alerts.length > 0 ? `yes (${e.alerts.length})` : 'no',
@@ -70,18 +87,21 @@ export function formatTable(rows: readonly ReportRow[]): string {
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const mime = (file: string) => ({ '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp' } as Record<string, string>)[path.extname(file).toLowerCase()] ?? 'image/jpeg';
 
-/** The card of one local execution: its result's outcome, label and scores, the alerts it sent and the object's tags. */
+/**
+ * The card of one local execution: its result's outcome, label and scores, the alerts it sent (with the text email
+ * subscribers receive) and the object's tags.
+ */
 export function executionCard({ file, bytes, execution: e }: ReportRow): ReportCard {
   const r = e.result ?? {};
   return {
     name: file,
     bytes,
     outcome: r.outcome ?? e.status,
-    label: r.label,
+    label: shownLabel(r.label, r.confidence),
     confidence: r.confidence,
     error: r.error?.name,
     scores: r.scores,
-    alerts: e.alerts.map((a) => `${a.subject ?? ''} → ${a.topicArn.split(':').pop() ?? ''}`),
+    alerts: e.alerts.map((a) => ({ summary: `${a.subject ?? ''} → ${a.topicArn.split(':').pop() ?? ''}`, email: deliveredTo(a, 'email') })),
     tags: e.tags ?? {},
   };
 }
@@ -98,7 +118,10 @@ function renderCard(c: ReportCard): string {
     bars,
   ];
   if (c.notes && c.notes.length > 0) parts.push(`<ul class="notes">${c.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
-  if (c.alerts) parts.push(`<ul class="alerts">${c.alerts.map((a) => `<li>${escapeHtml(a)}</li>`).join('') || '<li>no alert</li>'}</ul>`);
+  if (c.alerts) {
+    const items = c.alerts.map((a) => `<li>${escapeHtml(a.summary)}${a.email === undefined ? '' : `<pre class="email">${escapeHtml(a.email)}</pre>`}</li>`);
+    parts.push(`<ul class="alerts">${items.join('') || '<li>no alert</li>'}</ul>`);
+  }
   if (c.tags) {
     const tags = Object.entries(c.tags).map(([k, v]) => `<code>${escapeHtml(k)}=${escapeHtml(v)}</code>`).join(' ');
     parts.push(`<p class="tags">${tags || 'no tags'}</p>`);
@@ -126,7 +149,7 @@ img{width:100%;height:160px;object-fit:cover;border-radius:4px;background:#ddd}
 h2{font-size:1rem;margin:.5rem 0 0}.outcome{font-weight:600}
 .bar{display:flex;align-items:center;gap:.4rem;font-size:.8rem}.name{width:6.5rem}.track{flex:1;background:#eee;height:.6rem;border-radius:3px}
 .fill{display:block;height:100%;background:#1a73e8;border-radius:3px}.p{width:3.5rem;text-align:right}
-.alerts{font-size:.8rem;padding-left:1rem}
+.alerts{font-size:.8rem;padding-left:1rem}.email{white-space:pre-wrap;font-size:.75rem;background:#f1f3f4;padding:.4rem;border-radius:4px;margin:.3rem 0}
 .card{min-width:0;overflow:hidden;overflow-wrap:anywhere}.notes{font-size:.8rem;padding-left:1rem;color:#5f6368}.problems{margin-top:2rem;font-size:.9rem;overflow-wrap:anywhere}
 </style></head>
 <body><h1>${escapeHtml(title)}</h1>${intro ? `\n${intro}` : ''}<main>
@@ -135,7 +158,7 @@ ${cards.map(renderCard).join('\n')}
 `;
 }
 
-/** The demo's HTML report: thumbnail, score bar per label, outcome, alerts and tags for each image. */
-export function renderHtmlReport(rows: readonly ReportRow[], title: string): string {
-  return renderReport(rows.map(executionCard), title);
+/** The demo's HTML report: thumbnail, score bar per label, outcome, alerts (with their email text) and tags for each image. */
+export function renderHtmlReport(rows: readonly ReportRow[], title: string, options: ReportOptions = {}): string {
+  return renderReport(rows.map(executionCard), title, options);
 }

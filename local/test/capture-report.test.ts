@@ -47,7 +47,7 @@ function writeCaptures(root: string): { a: string; b: string } {
   const hour = (h: string) => path.join(root, 'vehicles', 'AllTraffic', '2024', '01', '01', h);
   fs.mkdirSync(hour('00'), { recursive: true });
   fs.mkdirSync(hour('01'), { recursive: true });
-  const cutOff = captureLine(9, jpegIn('rocket.jpg'), jsonOut({ prediction: SCORES.bus })).slice(0, 300);
+  const cutOff = captureLine(9, jpegIn('bus.jpg'), jsonOut({ prediction: SCORES.bus })).slice(0, 300);
   const a = path.join(hour('00'), 'capture-a.jsonl');
   fs.writeFileSync(a, [
     captureLine(1, jpegIn('motorcycle.jpg'), jsonOut({ prediction: SCORES.motorcycle })),
@@ -58,8 +58,8 @@ function writeCaptures(root: string): { a: string; b: string } {
   const b = path.join(hour('01'), 'capture-b.jsonl');
   fs.writeFileSync(b, [
     captureLine(4, jpegIn('chelsea.jpg'), { observedContentType: 'text/csv', data: SCORES.unsureTractor.join(','), encoding: 'CSV' }),
-    captureLine(5, pngIn('horse.png'), jsonOut({ prediction: [0.5, 0.5] })),
-    captureLine(6, jpegIn('coffee.jpg'), jsonOut({ prediction: SCORES.unsureTractor })),
+    captureLine(5, jpegIn('pickup-truck.jpg'), jsonOut({ prediction: [0.5, 0.5] })),
+    captureLine(6, jpegIn('bicycle-dog.jpg'), jsonOut({ prediction: SCORES.unsureTractor })),
     captureLine(7, jpegIn('truncated.jpg'), jsonOut({ prediction: SCORES.motorcycle })),
     '',
     captureLine(8, { observedContentType: 'text/csv', data: '5.1,3.5,1.4,0.2', encoding: 'CSV' }, jsonOut({ prediction: SCORES.bus })),

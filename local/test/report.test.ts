@@ -64,6 +64,9 @@ describe('the HTML report of a local run, rendered in headless Chromium', () => 
     expect(dom).toContain('UnsupportedImageFormat');
     // The alerts' subjects say what happened.
     expect(dom.match(/(FLAGGED: motorcycle 97%|LOW_CONFIDENCE: tractor 50%|ERROR: UnsupportedImageFormat) - /g)).toHaveLength(3);
+    // Under each, the text an email subscriber receives.
+    expect(dom.match(/<pre class="email">/g)).toHaveLength(3);
+    expect(dom).toMatch(/<pre class="email">FLAGGED: motorcycle with 97% confidence/);
     expect(dom).toContain('<code>ics:outcome=FLAGGED</code>');
   });
 

@@ -65,29 +65,31 @@ export interface AlertTextOptions {
 
 /**
  * The state with `alert: { subject, email, sms }` added, from `$.result` (and `$.review.id` for the console link).
- * The subject is `<OUTCOME>: <label> <confidence>% - <key>` (ERROR: `ERROR: <error name> - <key>`): every character
+ * The subject is `<OUTCOME>: <label> <confidence>% - <key>` (ERROR: `ERROR: <error name> - <key>`; a result whose every
+ * label scored 0, e.g. a detector that saw nothing, reads "no label", not the first label of the tie): every character
  * outside printable ASCII becomes `?`, and a subject over {@link MAX_SUBJECT_LENGTH} characters keeps the key's end.
  */
 export function alertTextExpression(o: AlertTextOptions): string {
   const error = o.outcome === Outcome.ERROR;
-  const subjectName = error ? '$r.error.name' : '$r.label & " " & $pct($r.confidence)';
+  const subjectName = error ? '$r.error.name' : '$label & " " & $pct($r.confidence)';
   const what = error ? `
     "ERROR: the image could not be classified.",
     "",
     "Error:       " & $r.error.name & ($r.error.action ? " (" & $r.error.action & ")") & ($r.error.step ? " (step " & $r.error.step & ")"),
     "Cause:       " & $clip($r.error.cause, ${MAX_EMAIL_CAUSE}),
     "What to do:  " & $advice($r.error.name),` : `
-    ${lit(o.outcome)} & ": " & $r.label & " with " & $pct($r.confidence) & " confidence (threshold " & $pct($r.threshold) & ").",
+    ${lit(o.outcome)} & ": " & $label & " with " & $pct($r.confidence) & " confidence (threshold " & $pct($r.threshold) & ").",
     ${lit(outcomeMeaning(o.outcome))},
     "",
     $r.topK ? "Top labels:  " & $join($r.topK.($string(label) & " " & $pct(score)), ", "),`;
   const review = o.consoleUrl
     ? `$in.review.id ? "Review:      " & ${lit(o.consoleUrl)} & "/#/reviews/" & $in.review.id,`
     : '';
-  const sms = error ? '"ERROR: " & $r.error.name' : `${lit(o.outcome)} & ": " & $r.label & " " & $pct($r.confidence) & " (threshold " & $pct($r.threshold) & ")"`;
+  const sms = error ? '"ERROR: " & $r.error.name' : `${lit(o.outcome)} & ": " & $label & " " & $pct($r.confidence) & " (threshold " & $pct($r.threshold) & ")"`;
   return oneLine(`(
   $in := $states.input;
   $r := $in.result;
+  $label := $r.confidence = 0 ? "no label" : $r.label;
   $pct := function($c) { $formatNumber($c * 100, "0.#") & "%" };
   $ascii := function($s) { $replace($string($s), /[^ -~]+/, "?") };
   $clip := function($s, $n) { $length($s) > $n ? $substring($s, 0, $n) & "..." : $s };

@@ -6,18 +6,19 @@ export interface CocoDetection {
 
 /**
  * Which COCO classes count as evidence for each pipeline label. Labels absent from the map (or mapped to no class)
- * have no detector evidence and only ever receive the floor share.
+ * have no detector evidence and always score 0.
  */
 export type CocoLabelMapping = Record<string, readonly string[]>;
 
 /**
  * Default mapping for the bank-security labels `bicycle, motorcycle, pickup_truck, bus, tank, tractor`.
- * COCO has no pickup class: both `truck` and `car` count as `pickup_truck`. COCO has no tank or tractor class.
+ * COCO has no pickup class: its `truck` counts as `pickup_truck`. COCO's `car` does not (a sedan is not a pickup,
+ * and weak `car` detections in street scenes would raise alerts). COCO has no tank or tractor class.
  */
 export const BANK_SECURITY_COCO_MAPPING: CocoLabelMapping = {
   bicycle: ['bicycle'],
   motorcycle: ['motorcycle'],
-  pickup_truck: ['truck', 'car'],
+  pickup_truck: ['truck'],
   bus: ['bus'],
   tank: [],
   tractor: [],
@@ -26,38 +27,30 @@ export const BANK_SECURITY_COCO_MAPPING: CocoLabelMapping = {
 export const BANK_SECURITY_LABELS = ['bicycle', 'motorcycle', 'pickup_truck', 'bus', 'tank', 'tractor'];
 
 export interface CocoScoringOptions {
-  /** Detections scoring below this are ignored as noise. @default 0.2 */
+  /** Detections scoring below this are ignored as noise. @default 0.3 */
   readonly minScore?: number;
-  /** Share added to every label before normalizing, so no label is exactly 0. @default 0.01 */
-  readonly floor?: number;
 }
 
 /**
- * Turns detections into a probability vector over `labels` (same order):
- *   evidence(label) = max score of detections with score >= minScore whose COCO class maps to label, else 0
- *   p(label)        = (evidence(label) + floor) / sum over labels of (evidence + floor)
- * So the vector sums to 1; with no mapped detection it is uniform (every label gets only the floor), which the
- * pipeline sees as LOW_CONFIDENCE. Confidence is relative among the configured labels: one clear detection of a
- * mapped class dominates even if its detector score is moderate.
+ * Turns detections into one score per label (same order as `labels`):
+ *   score(label) = max score of the detections with score >= minScore whose COCO class maps to label, else 0.
+ * The detector's own confidence is kept: nothing is normalised, so the scores need not sum to 1, a photo without a
+ * mapped detection scores 0 everywhere (LOW_CONFIDENCE for the pipeline) and a weak detection stays weak.
  */
-export function cocoProbabilities(
+export function cocoScores(
   detections: readonly CocoDetection[],
   labels: readonly string[],
   mapping: CocoLabelMapping,
   options: CocoScoringOptions = {},
 ): number[] {
-  const minScore = options.minScore ?? 0.2;
-  const floor = options.floor ?? 0.01;
+  const minScore = options.minScore ?? 0.3;
   if (labels.length === 0) throw new Error('labels must not be empty');
-  if (!(floor > 0)) throw new Error('floor must be > 0');
-  const evidence = labels.map((label) => {
+  return labels.map((label) => {
     const classes = mapping[label] ?? [];
     let best = 0;
     for (const d of detections) {
       if (d.score >= minScore && classes.includes(d.label)) best = Math.max(best, d.score);
     }
-    return best + floor;
+    return best;
   });
-  const total = evidence.reduce((a, b) => a + b, 0);
-  return evidence.map((e) => e / total);
 }

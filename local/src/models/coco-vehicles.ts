@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Human } from '@vladmandic/human';
-import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, CocoDetection, CocoLabelMapping, CocoScoringOptions, cocoProbabilities } from './coco-mapping';
+import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, CocoDetection, CocoLabelMapping, CocoScoringOptions, cocoScores } from './coco-mapping';
 import { decodeImage } from './image-decode';
 import { ModelBackend, ModelOutput, predictionOutput } from './model-backend';
 import { HUMAN_WASM_BASE, humanWasmBuild } from './tfjs-runtime';
@@ -17,7 +17,8 @@ export interface CocoVehiclesOptions extends CocoScoringOptions {
  * The embedded default model: the COCO object detector (CenterNet, MobileNetV3) that ships inside
  * `@vladmandic/human`, run on TF.js's wasm backend. Weights and wasm binaries load from node_modules, so nothing is
  * downloaded at run time. Output is SageMaker's image-classification format, `{"prediction": [...]}` in label
- * order, computed by `cocoProbabilities`. Undecodable input throws, which the runtime peer reports as ModelError.
+ * order, computed by `cocoScores` (the detector's own scores, not normalised). Undecodable input throws, which the
+ * runtime peer reports as ModelError.
  * About 0.25 s per image on one core (measured on 400–750 px photos, after a ~0.3 s first-call warm-up).
  */
 export function cocoVehiclesModel(options: CocoVehiclesOptions = {}): ModelBackend {
@@ -34,7 +35,7 @@ export function cocoVehiclesModel(options: CocoVehiclesOptions = {}): ModelBacke
       const run = queue.then(() => detect(image.width, image.height, image.data));
       queue = run.catch(() => undefined);
       const detections = await run;
-      return predictionOutput(cocoProbabilities(detections, labels, mapping, options));
+      return predictionOutput(cocoScores(detections, labels, mapping, options));
     },
   };
 }

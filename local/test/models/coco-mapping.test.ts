@@ -1,22 +1,21 @@
-import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, cocoProbabilities } from '../../src/models/coco-mapping';
+import { BANK_SECURITY_COCO_MAPPING, BANK_SECURITY_LABELS, cocoScores } from '../../src/models/coco-mapping';
 
-const p = (d: { label: string; score: number }[]) => cocoProbabilities(d, BANK_SECURITY_LABELS, BANK_SECURITY_COCO_MAPPING);
+const s = (d: { label: string; score: number }[]) => cocoScores(d, BANK_SECURITY_LABELS, BANK_SECURITY_COCO_MAPPING);
 
-test('no mapped detection gives a uniform vector', () => {
-  expect(p([{ label: 'cat', score: 0.9 }])).toEqual(Array(6).fill(1 / 6));
+test('no mapped detection scores 0 everywhere, not a uniform tie', () => {
+  expect(s([{ label: 'cat', score: 0.9 }, { label: 'person', score: 0.8 }])).toEqual(Array(6).fill(0));
 });
 
-test('max score per label, floor for the rest, normalized to 1', () => {
-  const v = p([{ label: 'car', score: 0.3 }, { label: 'truck', score: 0.7 }, { label: 'bus', score: 0.25 }]);
-  const total = 0.71 + 0.26 + 4 * 0.01;
-  expect(v[2]).toBeCloseTo(0.71 / total); // pickup_truck from the best of truck/car
-  expect(v[3]).toBeCloseTo(0.26 / total);
-  expect(v[4]).toBeCloseTo(0.01 / total); // tank: no COCO class, floor only
-  expect(v.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+test("each label keeps its best detection's own score: nothing is renormalised", () => {
+  const v = s([{ label: 'truck', score: 0.45 }, { label: 'truck', score: 0.65 }, { label: 'bus', score: 0.35 }]);
+  expect(v).toEqual([0, 0, 0.65, 0.35, 0, 0]); // pickup_truck, bus; tank and tractor have no COCO class
+});
+
+test('a car is not a pickup truck', () => {
+  expect(s([{ label: 'car', score: 0.9 }])).toEqual(Array(6).fill(0));
 });
 
 test('detections under minScore are ignored', () => {
-  expect(p([{ label: 'motorcycle', score: 0.19 }])).toEqual(Array(6).fill(1 / 6));
-  expect(cocoProbabilities([{ label: 'motorcycle', score: 0.19 }], ['motorcycle', 'x'], { motorcycle: ['motorcycle'] }, { minScore: 0.1 })[0])
-    .toBeCloseTo(0.2 / 0.21);
+  expect(s([{ label: 'motorcycle', score: 0.29 }])).toEqual(Array(6).fill(0));
+  expect(cocoScores([{ label: 'motorcycle', score: 0.19 }], ['motorcycle', 'x'], { motorcycle: ['motorcycle'] }, { minScore: 0.1 })).toEqual([0.19, 0]);
 });

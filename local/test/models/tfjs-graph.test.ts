@@ -6,7 +6,7 @@ import { tfjsGraphModel } from '../../src/models/tfjs-graph';
 // A real TF.js graph model that installs from npm: Human's 7-class facial-expression classifier
 // (64×64 grayscale in, one probability per class out).
 const EMOTION = path.join(path.dirname(require.resolve('@vladmandic/human')), '..', 'models', 'emotion.json');
-const PHOTO = fs.readFileSync(path.join(__dirname, '..', '..', 'demo', 'images', 'astronaut.jpg'));
+const PHOTO = fs.readFileSync(path.join(__dirname, '..', '..', 'demo', 'images', 'bus.jpg'));
 
 describe('tfjsGraphModel', () => {
   const model = tfjsGraphModel({ modelPath: EMOTION, width: 64, height: 64, channels: 1 });
