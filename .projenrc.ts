@@ -277,6 +277,26 @@ const kitCompile = project.addTask('kit:compile', {
 kitCompile.prependSpawn(kitLink);
 project.postCompileTask.spawn(kitCompile);
 project.testTask.prependSpawn(kitLink);
+
+// README examples compile, as aws-cdk-lib's do: jsii-rosetta extracts every ```ts snippet from the assembly's readme
+// (and the API docs' examples) and compiles it in its fixture (rosetta/), strictly; the ```python block after a
+// snippet is rosetta's translation of it, so the two cannot drift. Needs the compiled assembly (`build` compiles
+// before it tests); the snippets resolve the library by its package name through the kit's link.
+const readmePython = project.addTask('readme:python', {
+  description: "Compile the README's TypeScript examples with jsii-rosetta and regenerate its Python examples from them",
+  exec: 'ts-node --project test/tsconfig.json scripts/readme-python.ts',
+});
+readmePython.prependSpawn(kitLink);
+const rosettaCheck = project.addTask('rosetta:check', {
+  description: "Compile the README's TypeScript examples with jsii-rosetta (strict); fail if its Python examples differ from their translation",
+  exec: 'ts-node --project test/tsconfig.json scripts/readme-python.ts --check',
+});
+rosettaCheck.prependSpawn(kitLink);
+project.testTask.spawn(rosettaCheck);
+// rosetta's translations (the implicit tablet beside .jsii): build output, and not in the package
+project.gitignore.exclude('/.jsii.tabl.json');
+project.addPackageIgnore('/.jsii.tabl.json');
+project.addPackageIgnore('/rosetta/');
 const kitPackageTask = project.addTask('kit:package', {
   description: 'Pack the testing kit into dist/js beside the library',
   exec: 'mkdir -p dist/js && cd local && npm pack --pack-destination ../dist/js',
