@@ -196,6 +196,11 @@ export class PipelineMonitoring extends Construct {
       add('IngestDeadLetterQueueAlarm', ingestion.metricDeadLetterQueueDepth({ period: Duration.minutes(5) }), 1,
         'Upload messages failed every receive and are in the ingest dead-letter queue: fix the cause, then redrive them '
         + '(StartMessageMoveTask).');
+      if (ingestion.circuitBreakerEnabled) {
+        add('CircuitBreakerOpenAlarm', ingestion.metricCircuitBreakerOpen({ period: Duration.minutes(1) }), 1,
+          'The classifier failed transiently for several images: the ingest circuit breaker is open, uploads wait in the queue '
+          + 'and one image per probe interval tests the classifier. Check the endpoint (or Rekognition quotas); it closes by itself.');
+      }
     }
     const emf = this.props.emf;
     if (this.props.classifyFunctionMetrics) {
@@ -279,6 +284,15 @@ export class PipelineMonitoring extends Construct {
           width: 12,
         }),
       );
+      if (ingestion.circuitBreakerEnabled) {
+        dashboard.addWidgets(new cloudwatch.GraphWidget({
+          title: 'Circuit breaker',
+          left: [ingestion.metricCircuitBreakerOpen({ label: 'open (1) / closed (0)', period: Duration.minutes(1) })],
+          right: [ingestion.metricCircuitBreakerProbes({ label: 'probes', period: Duration.minutes(1) })],
+          leftYAxis: { min: 0, max: 1 },
+          width: 12,
+        }));
+      }
     }
     const emf = this.props.emf;
     // Label metrics come from the classify function, or from the dispatch function when there is none.

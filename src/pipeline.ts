@@ -635,6 +635,19 @@ export class ImageClassificationPipeline extends Construct {
     return this.queued('metricIngestDeadLetterQueueDepth').metricDeadLetterQueueDepth(props);
   }
 
+  /**
+   * The ingest circuit breaker: 1 while it is open (written when it opens and at each probe), 0 when it closes
+   * (Maximum). Queued ingestion only.
+   */
+  public metricCircuitBreakerOpen(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queued('metricCircuitBreakerOpen').metricCircuitBreakerOpen(props);
+  }
+
+  /** Images the open circuit breaker let through to test the classifier (Sum). Queued ingestion only. */
+  public metricCircuitBreakerProbes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queued('metricCircuitBreakerProbes').metricCircuitBreakerProbes(props);
+  }
+
   /** Reviews waiting for a decision, measured every 5 minutes (Maximum). Needs `review`. */
   public metricPendingReviews(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.reviewPart('metricPendingReviews').metricPending.with(props ?? {});

@@ -58,7 +58,12 @@ describe('Classifier.rekognitionLabels', () => {
   test('without tagging there is no tag read', () => {
     const { definition } = rekognition({ tagObjects: false });
     expect(definition.States.ReadObjectTags).toBeUndefined();
-    expect(definition.States.PrepareRekognitionRequest.Next).toBe('Classify');
+    // Queued ingestion (the default): a circuit breaker probe calls Rekognition once, the others with retries.
+    expect(definition.States.PrepareRekognitionRequest.Next).toBe('IsProbe');
+    expect(definition.States.IsProbe.Default).toBe('Classify');
+    expect(definition.States.IsProbe.Choices[0].Next).toBe('ClassifyProbe');
+    expect(definition.States.ClassifyProbe.Retry).toBeUndefined();
+    expect(definition.States.Classify.Retry).toEqual([expect.objectContaining({ MaxAttempts: 2 })]);
   });
 
   test('works in every bulk mode', () => {

@@ -125,6 +125,23 @@ describe('queued ingestion (the default)', () => {
     expect(body).toContain('Oldest upload waiting (s)');
   });
 
+  test('a circuit breaker by default: its settings in the dispatch environment, an alarm while open, a dashboard widget', () => {
+    const [, fn] = resources(json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      ICS_CIRCUIT_FAILURE_THRESHOLD: '3', ICS_CIRCUIT_FAILURE_WINDOW_SECONDS: '300', ICS_CIRCUIT_PROBE_INTERVAL_SECONDS: '30', ICS_CIRCUIT_MAX_HOLD_SECONDS: '10800',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CircuitBreakerOpen', Statistic: 'Maximum', Period: 60, Threshold: 1, TreatMissingData: 'notBreaching',
+    });
+    expect(JSON.stringify(resources(json, 'AWS::CloudWatch::Dashboard')[0][1].Properties.DashboardBody)).toContain('Circuit breaker');
+    // A probe classifies with one call: the workflow's classify state has a twin without the transient retries.
+    const asl = JSON.stringify(resources(json, 'AWS::StepFunctions::StateMachine')[0][1].Properties.DefinitionString);
+    expect(asl).toContain('IsProbe');
+    expect(asl).toContain('ClassifyProbe');
+    expect(pipeline.metricCircuitBreakerOpen().metricName).toBe('CircuitBreakerOpen');
+    expect(pipeline.metricCircuitBreakerProbes().metricName).toBe('CircuitBreakerProbes');
+  });
+
   test('exposes the queue, its dead-letter queue, the dispatch function, the table and queue metrics', () => {
     expect(pipeline.ingestQueue).toBeDefined();
     expect(pipeline.ingestDeadLetterQueue).toBeDefined();
@@ -158,6 +175,22 @@ describe('queued ingestion options', () => {
     const [, fn] = resources(json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
     expect(fn.Properties.Environment.Variables).toMatchObject({ [DispatchEnv.MAX_RECEIVE_COUNT]: '8', [DispatchEnv.IDEMPOTENCY_WINDOW_SECONDS]: '21600' });
     expect(fn.Properties.MemorySize).toBe(256);
+  });
+
+  test('the circuit breaker\'s settings reach the dispatch function; off, it has no alarm', () => {
+    const { json } = pipelineStack({
+      ingestion: Ingestion.queued({
+        circuitBreaker: { failureThreshold: 5, failureWindow: Duration.minutes(2), probeInterval: Duration.seconds(15), maxHold: Duration.hours(1) },
+      }),
+    });
+    const [, fn] = resources(json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      ICS_CIRCUIT_FAILURE_THRESHOLD: '5', ICS_CIRCUIT_FAILURE_WINDOW_SECONDS: '120', ICS_CIRCUIT_PROBE_INTERVAL_SECONDS: '15', ICS_CIRCUIT_MAX_HOLD_SECONDS: '3600',
+    });
+    const off = pipelineStack({ ingestion: Ingestion.queued({ circuitBreaker: { enabled: false } }) });
+    const [, offFn] = resources(off.json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
+    expect(offFn.Properties.Environment.Variables.ICS_CIRCUIT_ENABLED).toBe('false');
+    expect(Object.values<any>(off.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName)).not.toContain('CircuitBreakerOpen');
   });
 
   test.each([
@@ -216,6 +249,11 @@ describe('queued ingestion options', () => {
     [{ retention: Duration.days(15) }, /retention must be from 1 minute to 14 days/],
     [{ retention: Duration.hours(2) }, /retention \(7200 seconds\) must exceed the backoff of 20 receives by an hour/],
     [{ idempotencyWindow: Duration.days(31) }, /idempotencyWindow must be from 1 hour to 30 days/],
+    [{ circuitBreaker: { failureThreshold: 1 } }, /circuitBreaker.failureThreshold must be an integer from 2 to 100, got 1/],
+    [{ circuitBreaker: { failureWindow: Duration.hours(2) } }, /circuitBreaker.failureWindow must be from 1 minute to 1 hour, got 7200 seconds/],
+    [{ circuitBreaker: { probeInterval: Duration.seconds(1) } }, /circuitBreaker.probeInterval must be from 5 seconds to 15 minutes, got 1 seconds/],
+    [{ circuitBreaker: { maxHold: Duration.hours(13) } }, /circuitBreaker.maxHold must be from 1 minute to 12 hours, got 46800 seconds/],
+    [{ retention: Duration.hours(8), circuitBreaker: { maxHold: Duration.hours(6) } }, /must exceed the circuit breaker's maxHold \(21600 seconds\) plus the backoff/],
   ])('%j is refused', (options, error) => {
     expect(() => pipelineStack({ ingestion: Ingestion.queued(options) })).toThrow(error);
   });

@@ -51,9 +51,9 @@ describe('monitoring', () => {
   });
 
   test('default alarms without actions, and a dashboard', () => {
-    // Five for the workflow, two for queued ingestion (oldest waiting upload, ingest dead-letter queue).
-    expect(pipeline.alarms).toHaveLength(7);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    // Five for the workflow, three for queued ingestion (oldest waiting upload, ingest dead-letter queue, circuit breaker open).
+    expect(pipeline.alarms).toHaveLength(8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmActions: Match.absent() });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'm2 / MAX([m0+m1+m2+m3, 1])' })]), Threshold: 0.25 });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);

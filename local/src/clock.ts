@@ -16,6 +16,14 @@ export class ScaledClock {
     return this.simulatedStart + (Date.now() - this.realStart) / this.timeScale;
   }
 
+  /**
+   * The clock as the library's handlers read it from `ICS_LOCAL_CLOCK` (src/handlers/circuit-breaker.ts):
+   * `<real epoch ms>:<simulated epoch ms>:<timeScale>`, so their waits and timestamps run on this simulated time.
+   */
+  public handlerEnv(): string {
+    return `${this.realStart}:${this.simulatedStart}:${this.timeScale}`;
+  }
+
   /** Real milliseconds a simulated duration takes. */
   public real(simulatedMs: number): number {
     return simulatedMs * this.timeScale;

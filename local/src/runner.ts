@@ -1,7 +1,8 @@
 import './polyfills';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as S3 from '@aws-sdk/client-s3';
-import { DispatchEnv } from 'cdk-image-classification-pipeline/lib/handlers/dispatch';
+import { LOCAL_CLOCK_ENV } from 'cdk-image-classification-pipeline/lib/handlers/circuit-breaker';
+import { DEFERRED_ERROR, DispatchEnv } from 'cdk-image-classification-pipeline/lib/handlers/dispatch';
 import { AuditLocation, auditLocation, readAuditRecords } from './audit-trail';
 import { ScaledClock } from './clock';
 import { matchesEventPattern, applyInputTransformer, objectCreatedEvent } from './event-pattern';
@@ -315,6 +316,8 @@ export class LocalPipeline {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       ICS_S3_FORCE_PATH_STYLE: 'true',
+      // The dispatch function's circuit breaker waits and stamps on the simulated clock, as SQS and Lambda do here.
+      [LOCAL_CLOCK_ENV]: this.clock.handlerEnv(),
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
       // EMF metrics go to stdout as log lines on Lambda; locally they would only flood the console.
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -408,7 +411,10 @@ export class LocalPipeline {
     // The dispatch function names each execution `<message id>-<receive count>`.
     const attempts = this.executions.filter((e) => executionNameOf(e.executionArn).startsWith(`${messageId}-`));
     const last = attempts[attempts.length - 1];
-    const status = last ? last.status : end === 'DEAD_LETTERED' ? 'DEAD_LETTERED' : 'DEDUPLICATED';
+    // Deleted after a deferred attempt (e.g. a failed circuit breaker probe): a later receive found the upload done
+    // by another delivery, with no execution of its own.
+    const deduplicated = end === 'DELETED' && (!last || last.error === DEFERRED_ERROR);
+    const status = deduplicated ? 'DEDUPLICATED' : last ? last.status : end === 'DEAD_LETTERED' ? 'DEAD_LETTERED' : 'DEDUPLICATED';
     return {
       ...(last ?? { executionArn: '', states: [], lambdaInvocations: 0 }),
       // Each attempt is an execution of its own, logged as such.

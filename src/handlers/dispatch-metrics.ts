@@ -16,6 +16,10 @@ export const DispatchMetric = {
   DEFERRED: 'DispatchDeferred',
   /** Redeliveries of an upload already done within the idempotency window: no second execution, no effects. */
   DUPLICATES_SUPPRESSED: 'DuplicatesSuppressed',
+  /** The circuit breaker: 1 when it opens and at each failed probe, 0 when it closes (alarm: Maximum ≥ 1). */
+  CIRCUIT_OPEN: 'CircuitBreakerOpen',
+  /** Images the open breaker let through to test the classifier. */
+  CIRCUIT_PROBES: 'CircuitBreakerProbes',
 } as const;
 
 /** What the metrics need of one dispatched upload. */

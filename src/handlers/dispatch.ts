@@ -1,3 +1,5 @@
+import { CircuitConfig, readCircuitConfig } from './circuit-breaker';
+
 /**
  * Pure logic of the dispatch function (queued ingestion): what an ingest-queue message means, which upload it
  * is, whether an execution's end is final, and how long a deferred message waits. Shared by the handler, the
@@ -93,9 +95,10 @@ export function idempotencyPayload(upload: Upload): Record<string, string> {
  * The execution's name: the message id and its receive count (`<message id>-<n>`), so an execution, its log records
  * and its audit record (`results/yyyy/mm/dd/<name>.json`) lead back to the ingest message and the attempt.
  */
-export function executionName(messageId: string, receiveCount: number): string {
-  // Step Functions names: 1–80 characters of letters, digits, '-' and '_'.
-  return `${messageId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 70)}-${receiveCount}`;
+export function executionName(messageId: string, receiveCount: number, probe = 0): string {
+  // Step Functions names: 1–80 characters of letters, digits, '-' and '_'. A message held while the circuit breaker
+  // is open may run several probes within one receive: `-p<n>` keeps their names apart.
+  return `${messageId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)}-${receiveCount}${probe > 0 ? `-p${probe}` : ''}`;
 }
 
 /** How an execution ended, as StartSyncExecution reports it. */
@@ -153,6 +156,8 @@ export interface DispatchConfig {
   readonly disableHostPrefix: boolean;
   readonly alertsPerOutcome: Record<string, number>;
   readonly errorMetrics: boolean;
+  /** The circuit breaker's settings. */
+  readonly circuit: CircuitConfig;
 }
 
 /** Reads and checks the configuration; a bad value is a deployment bug and fails the cold start loudly. */
@@ -189,6 +194,7 @@ export function readDispatchConfig(env: Record<string, string | undefined>): Dis
     disableHostPrefix: env[DispatchEnv.SFN_DISABLE_HOST_PREFIX] === 'true',
     alertsPerOutcome,
     errorMetrics: env[DispatchEnv.ERROR_METRICS] === 'true',
+    circuit: readCircuitConfig(env, problems),
   };
   if (problems.length > 0) throw new Error(`Invalid dispatch handler configuration: ${problems.join('; ')}`);
   return config;

@@ -81,6 +81,64 @@ export interface QueuedIngestionOptions {
    * @default Duration.minutes(30)
    */
   readonly oldestMessageAgeAlarmThreshold?: Duration;
+
+  /**
+   * The circuit breaker between the ingest queue and the classifier: when several images fail transiently in a
+   * short time (the endpoint or Rekognition is down, throttling, or not ready), the dispatch function stops running
+   * executions, holds the messages it has and leaves the rest unreceived (they spend no receives), tests the
+   * classifier with one image per probe interval, and resumes at full concurrency when a probe classifies.
+   *
+   * @default - on, with the defaults of {@link CircuitBreakerOptions}
+   */
+  readonly circuitBreaker?: CircuitBreakerOptions;
+}
+
+/**
+ * Options of queued ingestion's circuit breaker. Its state is one item in the idempotency table, shared by every
+ * dispatch invocation; the `CircuitBreakerOpen` metric and alarm show it.
+ */
+export interface CircuitBreakerOptions {
+  /**
+   * Turn the breaker off: every message is tried with its own backoff, as each fails.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Transient classification failures (each an image deferred after the workflow's own retries) within
+   * `failureWindow` that open the breaker, of at least two different images: one image failing again and again
+   * never opens it, and an image that fails for its own reasons (a bad file, a model error) never counts.
+   *
+   * @default 3
+   */
+  readonly failureThreshold?: number;
+
+  /**
+   * How close together the failures must be.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly failureWindow?: Duration;
+
+  /**
+   * How often an open breaker lets one image through to test the classifier (one call, no retries). A successful
+   * probe closes the breaker: at most this long (plus a few seconds) passes between the classifier's recovery and
+   * the backlog draining at full concurrency. The first probe follows the opening by one interval.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly probeInterval?: Duration;
+
+  /**
+   * Longest an upload is held by an open breaker, from its arrival in the queue. An older upload is tried as
+   * usual (backoff, then ERROR on its last receive), so an outage longer than this ends the documented way. A held
+   * message also spends one receive per dispatch invocation that holds it (about every 10 minutes), and on its
+   * last receive it runs and ends ERROR: with the default `maxReceiveCount` (20) that is also about 3 hours.
+   *
+   * @default Duration.hours(3)
+   */
+  readonly maxHold?: Duration;
 }
 
 /**

@@ -14,14 +14,27 @@ import { Construct } from 'constructs';
 import { QUEUED_DEFAULTS } from './defaults';
 import { EVENT_RETRY_ATTEMPTS } from './direct-ingestion';
 import { idempotencyTable } from './idempotency-table';
-import { QueuedIngestionOptions } from './ingestion';
+import { CircuitBreakerOptions, QueuedIngestionOptions } from './ingestion';
 import { acknowledge, ACKNOWLEDGEMENTS } from '../compliance/acknowledgements';
 import { secureDeadLetterQueue } from '../dead-letter-queue';
 import { FunctionLoggingOptions } from '../function-logging';
 import { acknowledgeFunction, functionLoggingProps, functionRole } from '../functions';
+import { CIRCUIT_DEFAULTS, CircuitEnv } from '../handlers/circuit-breaker';
 import { DispatchEnv } from '../handlers/dispatch';
 import { DispatchFunction } from '../handlers/dispatch-function';
-import { MetricsEnv } from '../handlers/metrics';
+import { DispatchMetric } from '../handlers/dispatch-metrics';
+import { EmfDimension, MetricsEnv } from '../handlers/metrics';
+
+/** The dispatch function's circuit breaker settings (src/handlers/circuit-breaker.ts). */
+function circuitEnvironment(o: CircuitBreakerOptions = {}): Record<string, string> {
+  if (o.enabled === false) return { [CircuitEnv.ENABLED]: 'false' };
+  return {
+    [CircuitEnv.FAILURE_THRESHOLD]: String(o.failureThreshold ?? CIRCUIT_DEFAULTS.failureThreshold),
+    [CircuitEnv.FAILURE_WINDOW_SECONDS]: String(o.failureWindow?.toSeconds() ?? CIRCUIT_DEFAULTS.failureWindowSeconds),
+    [CircuitEnv.PROBE_INTERVAL_SECONDS]: String(o.probeInterval?.toSeconds() ?? CIRCUIT_DEFAULTS.probeIntervalSeconds),
+    [CircuitEnv.MAX_HOLD_SECONDS]: String(o.maxHold?.toSeconds() ?? CIRCUIT_DEFAULTS.maxHoldSeconds),
+  };
+}
 
 /** A batch runs its executions one after another, so the dispatch function may wait for several. */
 const DISPATCH_TIMEOUT = Duration.minutes(15);
@@ -67,10 +80,17 @@ export class QueuedIngestion extends Construct {
   public readonly idempotencyTable: dynamodb.Table;
   /** Age of the oldest message above which the backlog alarm fires. */
   public readonly oldestMessageAgeAlarmThreshold: Duration;
+  /** Whether the dispatch function's circuit breaker is on. */
+  public readonly circuitBreakerEnabled: boolean;
+  private readonly metricsNamespace: string;
+  private readonly metricsPipeline: string;
 
   constructor(scope: Construct, id: string, props: QueuedIngestionProps) {
     super(scope, id);
     const o = props.options;
+    this.circuitBreakerEnabled = o.circuitBreaker?.enabled !== false;
+    this.metricsNamespace = props.metricsNamespace;
+    this.metricsPipeline = props.metricsPipeline;
     const maxReceiveCount = o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount;
     this.oldestMessageAgeAlarmThreshold = o.oldestMessageAgeAlarmThreshold ?? QUEUED_DEFAULTS.oldestMessageAgeAlarmThreshold;
     this.deadLetterQueue = secureDeadLetterQueue(this, 'DeadLetterQueue', props.encryptionKey, ACKNOWLEDGEMENTS.ingestDeadLetterQueue);
@@ -108,6 +128,7 @@ export class QueuedIngestion extends Construct {
         [DispatchEnv.BACKOFF_MAX_SECONDS]: String(QUEUED_DEFAULTS.backoffMax.toSeconds()),
         [DispatchEnv.EXECUTION_TIMEOUT_SECONDS]: String(props.executionTimeout.toSeconds()),
         [DispatchEnv.ALERTS_PER_OUTCOME]: JSON.stringify(props.alertsPerOutcome),
+        ...circuitEnvironment(o.circuitBreaker),
         ...(props.errorMetrics ? { [DispatchEnv.ERROR_METRICS]: 'true' } : {}),
         [MetricsEnv.NAMESPACE]: props.metricsNamespace,
         [MetricsEnv.PIPELINE]: props.metricsPipeline,
@@ -163,6 +184,27 @@ export class QueuedIngestion extends Construct {
   /** Age in seconds of the oldest message in the ingest queue. */
   public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * The circuit breaker: 1 while it is open (written when it opens and at each probe), 0 when it closes (Maximum).
+   */
+  public metricCircuitBreakerOpen(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.dispatchMetric(DispatchMetric.CIRCUIT_OPEN, { statistic: 'Maximum', ...props });
+  }
+
+  /** Images an open circuit breaker let through to test the classifier (Sum). */
+  public metricCircuitBreakerProbes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.dispatchMetric(DispatchMetric.CIRCUIT_PROBES, { statistic: 'Sum', ...props });
+  }
+
+  private dispatchMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.metricsNamespace,
+      metricName,
+      ...props,
+      dimensionsMap: { [EmfDimension.PIPELINE]: this.metricsPipeline, ...props.dimensionsMap },
+    });
   }
 
   /** Messages in the ingest dead-letter queue. */

@@ -2,6 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { QUEUED_DEFAULTS } from './defaults';
 import { Ingestion, IngestionType } from './ingestion';
+import { CIRCUIT_DEFAULTS } from '../handlers/circuit-breaker';
 import { retrySpanSeconds } from '../handlers/dispatch';
 
 /** What the classifier says about concurrency (from its binding). */
@@ -64,11 +65,14 @@ export function validateIngestion(
   const window = seconds(o.maxBatchingWindow);
   if (window !== undefined && window > 300) problems.push(`ingestion.maxBatchingWindow must be at most 5 minutes, got ${window} seconds`);
   const retention = seconds(o.retention);
+  const receives = o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount;
+  // The longest a message can spend in its receives' backoff, when the receive limit is known.
+  const span = known(receives) ? retrySpanSeconds(receives, QUEUED_DEFAULTS.backoffBase.toSeconds(), QUEUED_DEFAULTS.backoffMax.toSeconds(), 'max') : undefined;
+  const retentionInRange = retention !== undefined && retention >= 60 && retention <= 14 * 86_400;
   if (retention !== undefined) {
-    if (retention < 60 || retention > 14 * 86_400) {
+    if (!retentionInRange) {
       problems.push(`ingestion.retention must be from 1 minute to 14 days, got ${retention} seconds`);
-    } else if (known(o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount)) {
-      const span = retrySpanSeconds(o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount, QUEUED_DEFAULTS.backoffBase.toSeconds(), QUEUED_DEFAULTS.backoffMax.toSeconds(), 'max');
+    } else if (span !== undefined) {
       if (retention < span + 3600) {
         problems.push(`ingestion.retention (${retention} seconds) must exceed the backoff of ${o.maxReceiveCount ?? QUEUED_DEFAULTS.maxReceiveCount} `
           + `receives by an hour (at least ${span + 3600} seconds), or messages could expire before their last attempt`);
@@ -78,6 +82,28 @@ export function validateIngestion(
   const idem = seconds(o.idempotencyWindow);
   if (idem !== undefined && (idem < 3600 || idem > 30 * 86_400)) {
     problems.push(`ingestion.idempotencyWindow must be from 1 hour to 30 days, got ${idem} seconds`);
+  }
+  const breaker = o.circuitBreaker ?? {};
+  if (breaker.enabled !== false) {
+    intIn('circuitBreaker.failureThreshold', breaker.failureThreshold, 2, 100);
+    const failureWindow = seconds(breaker.failureWindow);
+    if (failureWindow !== undefined && (failureWindow < 60 || failureWindow > 3600)) {
+      problems.push(`ingestion.circuitBreaker.failureWindow must be from 1 minute to 1 hour, got ${failureWindow} seconds`);
+    }
+    const probe = seconds(breaker.probeInterval);
+    if (probe !== undefined && (probe < 5 || probe > 900)) {
+      problems.push(`ingestion.circuitBreaker.probeInterval must be from 5 seconds to 15 minutes, got ${probe} seconds`);
+    }
+    const hold = seconds(breaker.maxHold) ?? CIRCUIT_DEFAULTS.maxHoldSeconds;
+    if (hold < 60 || hold > 12 * 3600) {
+      problems.push(`ingestion.circuitBreaker.maxHold must be from 1 minute to 12 hours, got ${hold} seconds`);
+    } else if (retention !== undefined && retentionInRange && span !== undefined) {
+      // Held, then the receives with their backoff: all of it inside the queue's retention, or a message could expire.
+      if (retention < hold + span + 3600) {
+        problems.push(`ingestion.retention (${retention} seconds) must exceed the circuit breaker's maxHold (${hold} seconds) plus the backoff of the `
+          + `receives by an hour (at least ${hold + span + 3600} seconds), or held messages could expire`);
+      }
+    }
   }
   const age = seconds(o.oldestMessageAgeAlarmThreshold);
   if (age !== undefined && age < 60) problems.push(`ingestion.oldestMessageAgeAlarmThreshold must be at least 1 minute, got ${age} seconds`);

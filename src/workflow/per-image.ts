@@ -10,6 +10,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RESULT_EVENT_DETAIL_TYPE, RESULT_EVENT_SOURCE } from '../actions';
 import { alertTextExpression } from './alert-expressions';
+import { isProbe, transientRetryAttempts } from './probe';
 import { rekognitionClassifyStates } from './rekognition-classify';
 import { stepStates } from './step-states';
 import { WorkflowStepConfig } from './steps';
@@ -82,6 +83,9 @@ export const StateName = {
   VALIDATE_INPUT: 'ValidateInput',
   INVALID_INPUT: 'InvalidInput',
   CLASSIFY: 'Classify',
+  /** Queued ingestion: a circuit breaker's probe classifies once, without the transient retries. */
+  IS_PROBE: 'IsProbe',
+  CLASSIFY_PROBE: 'ClassifyProbe',
   CLASSIFICATION_FAILED: 'ClassificationFailed',
   SHOULD_DEFER: 'ShouldDefer',
   DEFER_CLASSIFICATION: 'DeferClassification',
@@ -214,6 +218,8 @@ export class PerImageWorkflow extends Construct {
     }).next(onError);
 
     const onClassifyError = props.deferTransientErrors ? this.deferStates(classificationFailed) : classificationFailed;
+    // Queued ingestion's circuit breaker tests the classifier with one call per probe, not the retries' five.
+    const probes = props.deferTransientErrors === true && !props.bulkItem;
     const classify = props.rekognition
       ? rekognitionClassifyStates(this, {
         rekognition: props.rekognition.config,
@@ -228,8 +234,9 @@ export class PerImageWorkflow extends Construct {
         quarantinePrefix: props.quarantine?.prefix,
         bucket: props.bucket,
         inputPrefix: props.inputPrefix,
+        probes,
       }, onClassifyError)
-      : this.classifyTask(onClassifyError);
+      : this.classifyStates(onClassifyError, probes);
 
     const setOutcome = (stateName: string, outcome: Outcome) =>
       new sfn.Pass(this, stateName, { result: sfn.Result.fromString(outcome), resultPath: '$.result.outcome' }).next(afterDecision);
@@ -287,9 +294,21 @@ export class PerImageWorkflow extends Construct {
       .otherwise(classificationFailed);
   }
 
+  /** The classify function's task, and with `probes` its single-attempt twin chosen by the input's `probe` field. */
+  private classifyStates(onError: sfn.IChainable, probes: boolean): sfn.Chain {
+    const classify = this.classifyTask(StateName.CLASSIFY, onError, true);
+    if (!probes) return sfn.Chain.start(classify);
+    const probe = this.classifyTask(StateName.CLASSIFY_PROBE, onError, false);
+    const choice = new sfn.Choice(this, StateName.IS_PROBE, { comment: 'A circuit breaker probe: one classifier call, no transient retries.' })
+      .when(isProbe(), probe)
+      .otherwise(classify);
+    // Both continue to the same next state.
+    return sfn.Chain.custom(choice, [classify, probe], probe);
+  }
+
   /** The classify function's task: one invocation per image, returning `{ bucket, key, result, actions }`. */
-  private classifyTask(onError: sfn.IChainable): sfn.TaskStateBase {
-    const classify = new tasks.LambdaInvoke(this, StateName.CLASSIFY, {
+  private classifyTask(id: string, onError: sfn.IChainable, transientRetries: boolean): sfn.TaskStateBase {
+    const classify = new tasks.LambdaInvoke(this, id, {
       comment: 'GetObject, sniff the format, InvokeEndpoint, score by label (one invocation per image).',
       lambdaFunction: this.props.classifyFunction!,
       payload: sfn.TaskInput.fromObject({
@@ -310,14 +329,16 @@ export class PerImageWorkflow extends Construct {
       backoffRate: 2,
       maxAttempts: 2,
     });
-    classify.addRetry({
-      errors: [...TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException'],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      maxDelay: Duration.seconds(30),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    if (transientRetries) {
+      classify.addRetry({
+        errors: [...TRANSIENT_ERRORS, 'Lambda.TooManyRequestsException'],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: transientRetryAttempts(this.props.deferTransientErrors === true),
+        maxDelay: Duration.seconds(30),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    }
     classify.addCatch(onError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     return classify;
   }

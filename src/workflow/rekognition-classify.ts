@@ -4,6 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { isProbe, transientRetryAttempts } from './probe';
 import { nameErrorExpression, prepareRequestExpression, readResultExpression, RekognitionResultOptions } from './rekognition-expressions';
 import { RekognitionConfig } from '../classifier';
 import { ErrorName } from '../handlers/errors';
@@ -15,6 +16,11 @@ export interface RekognitionClassifyProps extends RekognitionResultOptions {
   /** The bucket Rekognition reads images from (with the state machine's credentials). */
   readonly bucket: s3.IBucket;
   readonly inputPrefix: string;
+  /**
+   * Queued ingestion: an input with `probe: true` (the circuit breaker's probe) calls Rekognition once, without the
+   * transient retries. @default false
+   */
+  readonly probes?: boolean;
 }
 
 /** State names of the Rekognition path, stable like {@link StateName}. */
@@ -22,6 +28,8 @@ export const RekognitionStateName = {
   PREPARE_REQUEST: 'PrepareRekognitionRequest',
   READ_TAGS: 'ReadObjectTags',
   CLASSIFY: 'Classify',
+  IS_PROBE: 'IsProbe',
+  CLASSIFY_PROBE: 'ClassifyProbe',
   READ_RESULT: 'ReadRekognitionResult',
   NAME_ERROR: 'NameRekognitionError',
   RETRY_DECODED_KEY: 'RetryWithDecodedKey',
@@ -64,36 +72,49 @@ export function rekognitionClassifyStates(scope: Construct, props: RekognitionCl
 
   const moderation = props.moderation;
   const { minConfidence, maxLabels, labels } = props.rekognition;
-  const classify = new tasks.CallAwsService(scope, RekognitionStateName.CLASSIFY, {
-    comment: `Amazon Rekognition ${moderation ? 'DetectModerationLabels' : 'DetectLabels'} on the S3 object (no Lambda).`,
-    service: 'rekognition',
-    action: moderation ? 'detectModerationLabels' : 'detectLabels',
-    parameters: {
-      Image: { S3Object: sfn.JsonPath.objectAt('$.s3Object') },
-      MinConfidence: minConfidence,
-      ...(maxLabels !== undefined ? { MaxLabels: maxLabels } : {}),
-      ...(labels ? { Features: ['GENERAL_LABELS'], Settings: { GeneralLabels: { LabelInclusionFilters: labels } } } : {}),
-    },
-    // Rekognition's image operations have no resource-level permissions.
-    iamResources: ['*'],
-    iamAction: moderation ? 'rekognition:DetectModerationLabels' : 'rekognition:DetectLabels',
-    // Rekognition reads the object with the caller's credentials.
-    additionalIamStatements: [new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: objectArns })],
-    resultSelector: {
-      'labels.$': moderation ? '$.ModerationLabels' : '$.Labels',
-      'executionArn.$': '$$.Execution.Id',
-      'classifiedAt.$': '$$.State.EnteredTime',
-    },
-    resultPath: '$.rekognition',
-  });
-  classify.addRetry({ errors: REKOGNITION_TRANSIENT_ERRORS, ...TRANSIENT_RETRY });
-  classify.addCatch(nameError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  const detect = (id: string, transientRetries: boolean) => {
+    const task = new tasks.CallAwsService(scope, id, {
+      comment: `Amazon Rekognition ${moderation ? 'DetectModerationLabels' : 'DetectLabels'} on the S3 object (no Lambda)${transientRetries ? '' : ', once (a circuit breaker probe)'}.`,
+      service: 'rekognition',
+      action: moderation ? 'detectModerationLabels' : 'detectLabels',
+      parameters: {
+        Image: { S3Object: sfn.JsonPath.objectAt('$.s3Object') },
+        MinConfidence: minConfidence,
+        ...(maxLabels !== undefined ? { MaxLabels: maxLabels } : {}),
+        ...(labels ? { Features: ['GENERAL_LABELS'], Settings: { GeneralLabels: { LabelInclusionFilters: labels } } } : {}),
+      },
+      // Rekognition's image operations have no resource-level permissions.
+      iamResources: ['*'],
+      iamAction: moderation ? 'rekognition:DetectModerationLabels' : 'rekognition:DetectLabels',
+      // Rekognition reads the object with the caller's credentials.
+      additionalIamStatements: [new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: objectArns })],
+      resultSelector: {
+        'labels.$': moderation ? '$.ModerationLabels' : '$.Labels',
+        'executionArn.$': '$$.Execution.Id',
+        'classifiedAt.$': '$$.State.EnteredTime',
+      },
+      resultPath: '$.rekognition',
+    });
+    if (transientRetries) {
+      task.addRetry({ errors: REKOGNITION_TRANSIENT_ERRORS, ...TRANSIENT_RETRY, maxAttempts: transientRetryAttempts(props.probes === true) });
+    }
+    task.addCatch(nameError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return task;
+  };
 
   const readResult = sfn.Pass.jsonata(scope, RekognitionStateName.READ_RESULT, {
     comment: 'Confidences 0–100 → 0–1, top label, tags and copy source: the shape the classify function returns.',
     outputs: `{% ${readResultExpression(props)} %}`,
   });
-  return chain.next(classify).next(readResult);
+  const classify = detect(RekognitionStateName.CLASSIFY, true);
+  if (!props.probes) return chain.next(classify).next(readResult);
+  const probe = detect(RekognitionStateName.CLASSIFY_PROBE, false);
+  classify.next(readResult);
+  probe.next(readResult);
+  chain.next(new sfn.Choice(scope, RekognitionStateName.IS_PROBE, { comment: 'A circuit breaker probe: one Rekognition call, no transient retries.' })
+    .when(isProbe(), probe)
+    .otherwise(classify));
+  return sfn.Chain.custom(chain.startState, readResult.endStates, readResult);
 }
 
 /**

@@ -200,7 +200,8 @@ describe('errors end as ERROR with a named error and an alert', () => {
       calls++;
       throw lambdaError('ModelNotReady', 'loading');
     });
-    expect(calls).toBe(5); // first attempt + MaxAttempts (4) retries
+    // The queued machine (the default): first attempt + MaxAttempts (2) retries; the queue retries the image later.
+    expect(calls).toBe(3);
     expect(run).toMatchObject({ status: 'FAILED', error: 'ModelNotReady' });
     expect(run.published.map((p) => p.state)).toEqual(['AlertError1']);
   });
