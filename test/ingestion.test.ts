@@ -128,7 +128,7 @@ describe('queued ingestion (the default)', () => {
   test('a circuit breaker by default: its settings in the dispatch environment, an alarm while open, a dashboard widget', () => {
     const [, fn] = resources(json, 'AWS::Lambda::Function').find(([id]) => id.startsWith('IcsIngestionDispatchFunction'))!;
     expect(fn.Properties.Environment.Variables).toMatchObject({
-      ICS_CIRCUIT_FAILURE_THRESHOLD: '3', ICS_CIRCUIT_FAILURE_WINDOW_SECONDS: '300', ICS_CIRCUIT_PROBE_INTERVAL_SECONDS: '30', ICS_CIRCUIT_MAX_HOLD_SECONDS: '10800',
+      ICS_CIRCUIT_FAILURE_THRESHOLD: '3', ICS_CIRCUIT_FAILURE_WINDOW_SECONDS: '300', ICS_CIRCUIT_PROBE_INTERVAL_SECONDS: '20', ICS_CIRCUIT_MAX_HOLD_SECONDS: '10800',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'CircuitBreakerOpen', Statistic: 'Maximum', Period: 60, Threshold: 1, TreatMissingData: 'notBreaching',

@@ -9,6 +9,7 @@ import { objectCreatedEvent } from '../../local/src/event-pattern';
 import { functionModel } from '../../local/src/models/function-model';
 import { LocalExecution, LocalPipeline } from '../../local/src/runner';
 import type { CfnTemplate } from '../../local/src/template-resolver';
+import { CIRCUIT_ITEM_ID } from '../../src/handlers/circuit-breaker';
 import type { BurstCase, BurstCaseResult, EffectCounts } from '../figures/bursts';
 import { pngOfSize } from '../lib/images';
 import { round } from '../lib/stats';
@@ -183,6 +184,10 @@ async function runCase(c: BurstCase, template: CfnTemplate, handlersDir: string)
       attemptsTotal += attempts;
     }
     const effects = effectsByKey(local, keySet);
+    // The breaker's item in the idempotency table: its counters of openings and probes over the case.
+    const breakerItem: any = local.queued
+      ? (await local.queued.dynamodb.scan(local.queued.topology.tables[0].id)).find((i: any) => i.id === CIRCUIT_ITEM_ID)
+      : undefined;
     const duplicates = (m: Map<string, number>) => [...m.values()].reduce((n, v) => n + Math.max(0, v - 1), 0);
     const missing = (m: Map<string, number>) => keys.filter((k) => !m.has(k)).length;
     const total = (m: Map<string, number>) => [...m.values()].reduce((n, v) => n + v, 0);
@@ -232,6 +237,7 @@ async function runCase(c: BurstCase, template: CfnTemplate, handlersDir: string)
       },
       dispatchInvocations: local.queued ? local.queued.mapping.invocations - dispatchBefore : undefined,
       deadLettered: local.queued?.deadLetterQueue.messages().length,
+      circuitBreaker: local.queued ? { opened: Number(breakerItem?.opened ?? 0), probes: Number(breakerItem?.probes ?? 0) } : undefined,
       drainMs: round(drainMs, 0),
       idealMs,
       ratio: idealMs ? round(drainMs / idealMs, 3) : undefined,

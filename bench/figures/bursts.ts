@@ -69,6 +69,8 @@ export interface BurstCaseResult extends BurstCase {
   };
   readonly dispatchInvocations?: number;
   readonly deadLettered?: number;
+  /** Queued: how often the dispatch function's circuit breaker opened, and the probes it let through. */
+  readonly circuitBreaker?: { readonly opened: number; readonly probes: number };
   /** Simulated ms from the first delivery until the last upload was done. */
   readonly drainMs: number;
   /** Bursts: uploads × latency ÷ concurrency, the endpoint busy throughout. */
@@ -188,6 +190,18 @@ export function burstCases(quick: boolean): BurstCase[] {
       outageMs: (quick ? 5 : 15) * 60_000,
     });
   }
+  // Two hours down (queued only: direct ingestion's uploads end ERROR within their retry window): the circuit breaker
+  // holds the uploads for the whole outage. At 0.02, 144 s of real time.
+  cases.push({
+    id: 'outage-2h-queued',
+    kind: 'outage',
+    mode: 'queued',
+    uploads: quick ? 10 : 50,
+    concurrency: 10,
+    latencyMs: LATENCY_MS,
+    timeScale: 0.02,
+    outageMs: (quick ? 30 : 120) * 60_000,
+  });
   for (const mode of ['direct', 'queued'] as const) {
     // An endpoint that never throttles, so that only duplicates can add effects; the default maxConcurrency (10).
     cases.push({
@@ -287,10 +301,10 @@ export async function measureBursts(quick: boolean, log: (line: string) => void,
   return {
     quick,
     note: quick
-      ? 'BENCH_QUICK=1: bursts of 50 and 200 uploads (full run: 500 and 2,000), outage 5 simulated minutes with 10 uploads (full: 15, 50), duplicates of 20 uploads (full: 100).'
+      ? 'BENCH_QUICK=1: bursts of 50 and 200 uploads (full run: 500 and 2,000), outages 5 and 30 simulated minutes with 10 uploads (full: 15 and 120 minutes, 50 uploads), duplicates of 20 uploads (full: 100).'
       : "Bursts of 500 and 2,000 uploads (direct ingestion: 500 only, since the runner's one thread cannot start 2,000 direct executions "
-        + 'within the retry window; larger bursts only make direct ingestion\'s throttling worse); outage: 15 simulated minutes with 50 '
-        + 'uploads arriving during it; duplicates: 100 uploads, each event delivered 3 times.',
+        + 'within the retry window; larger bursts only make direct ingestion\'s throttling worse); outages: 15 and 120 simulated minutes with 50 '
+        + 'uploads arriving during each; duplicates: 100 uploads, each event delivered 3 times.',
     latencyMs: LATENCY_MS,
     workers: pool.length,
     wallSeconds: Math.round((performance.now() - started) / 1000),

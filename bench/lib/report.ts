@@ -208,12 +208,13 @@ export function burstTables(b: BurstFigures): string[] {
   const others = b.cases.filter((c) => c.kind !== 'burst');
   out.push(table(
     ['case', 'ingestion', 'uploads', 'classified', 'not classified', 'duplicate alerts / audit records / result events', 'failed deliveries', 'executions',
-      'executions per upload (max)', 'endpoint requests (503)', 'drain (simulated)', 'recovery → drained'],
+      'executions per upload (max)', 'endpoint requests (503)', 'circuit breaker: opened / probes', 'drain (simulated)', 'recovery → drained'],
     others.map((r) => [
       r.kind === 'outage' ? `endpoint down ${n(r.outageMs! / 60_000)} min, uploads arriving throughout` : `each event delivered ${r.deliveries}×`,
       r.mode, n(r.uploads), n(r.classified), notClassified(r), dupText(r),
       Object.entries(r.deliveryErrors ?? {}).map(([k, v]) => `${n(v)} ${k}`).join(', ') || '0', n(r.executions), `${n(r.attemptsPerUpload.mean, 1)} (${r.attemptsPerUpload.max})`,
-      `${n(r.endpoint.requests)} (${n(r.endpoint.unavailable)})`, s1(r.drainMs),
+      `${n(r.endpoint.requests)} (${n(r.endpoint.unavailable)})`,
+      r.circuitBreaker ? `${n(r.circuitBreaker.opened)} / ${n(r.circuitBreaker.probes)}` : '–', s1(r.drainMs),
       r.recoveryToDrainedMs === undefined ? '–' : recoveryText(r.recoveryToDrainedMs),
     ]),
   ), '');

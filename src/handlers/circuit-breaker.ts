@@ -31,7 +31,7 @@ export const CircuitEnv = {
 export const CIRCUIT_DEFAULTS = {
   failureThreshold: 3,
   failureWindowSeconds: 300,
-  probeIntervalSeconds: 30,
+  probeIntervalSeconds: 20,
   maxHoldSeconds: 3 * 3600,
 } as const;
 

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PROBE_FIELD } from './circuit-breaker';
 import { classify, ClassifyRequest } from './classify';
+import { DEFER_FIELD } from './dispatch';
 import { readClassifyConfig } from './config';
 import { classifiedRecord, emfSink, errorRecord } from './metrics';
 
@@ -15,7 +16,8 @@ const s3 = new S3Client({ forcePathStyle: config.s3ForcePathStyle });
 // Step Functions retries transient endpoint errors with backoff; one SDK retry absorbs network blips
 // without multiplying the workflow's own attempts.
 const sagemaker = new SageMakerRuntimeClient({ region: config.endpointRegion, maxAttempts: 2 });
-// A circuit breaker probe (queued ingestion) tests the endpoint with exactly one call.
+// Queued ingestion, while the image can still be deferred, and the circuit breaker's probes: one call per attempt. The
+// queue tries the image again later, and every extra call to a dead endpoint delays the breaker (and costs a call).
 const sagemakerOnce = new SageMakerRuntimeClient({ region: config.endpointRegion, maxAttempts: 1 });
 
 /** Entry point: classify one image and return the compact result (never image bytes). */
@@ -23,7 +25,8 @@ export async function handler(request: ClassifyRequest) {
   const input = (request?.input ?? {}) as Record<string, unknown>;
   logger.appendKeys({ executionArn: request?.executionArn, bucket: input.bucket, key: input.key });
   try {
-    const output = await classify(request, { s3, sagemaker: input[PROBE_FIELD] === true ? sagemakerOnce : sagemaker, config });
+    const once = input[PROBE_FIELD] === true || input[DEFER_FIELD] === true;
+    const output = await classify(request, { s3, sagemaker: once ? sagemakerOnce : sagemaker, config });
     const { result } = output;
     // DEBUG: the audit trail records every result; at the default level a classified image writes only its metrics.
     logger.debug('Image classified', {

@@ -126,7 +126,7 @@ export interface CircuitBreakerOptions {
    * probe closes the breaker: at most this long (plus a few seconds) passes between the classifier's recovery and
    * the backlog draining at full concurrency. The first probe follows the opening by one interval.
    *
-   * @default Duration.seconds(30)
+   * @default Duration.seconds(20)
    */
   readonly probeInterval?: Duration;
 
