@@ -178,7 +178,8 @@ export function burstCases(quick: boolean): BurstCase[] {
     }
   }
   for (const mode of ['direct', 'queued'] as const) {
-    // 15 simulated minutes down while uploads keep arriving, then back: at 0.05, 45 s of real time.
+    // 15 simulated minutes down while uploads keep arriving, then back: at 0.1, 90 s of real time (the runner's CPU per
+    // image, ~90 ms, passes as about a simulated second, against the endpoint's 1 s).
     cases.push({
       id: `outage-${mode}`,
       kind: 'outage',
@@ -186,12 +187,12 @@ export function burstCases(quick: boolean): BurstCase[] {
       uploads: quick ? 10 : 50,
       concurrency: 10,
       latencyMs: LATENCY_MS,
-      timeScale: 0.05,
+      timeScale: 0.1,
       outageMs: (quick ? 5 : 15) * 60_000,
     });
   }
   // Two hours down (queued only: direct ingestion's uploads end ERROR within their retry window): the circuit breaker
-  // holds the uploads for the whole outage. At 0.02, 144 s of real time.
+  // holds the uploads for the whole outage. At 0.1 as the 15-minute case: 720 s of real time.
   cases.push({
     id: 'outage-2h-queued',
     kind: 'outage',
@@ -199,7 +200,7 @@ export function burstCases(quick: boolean): BurstCase[] {
     uploads: quick ? 10 : 50,
     concurrency: 10,
     latencyMs: LATENCY_MS,
-    timeScale: 0.02,
+    timeScale: 0.1,
     outageMs: (quick ? 30 : 120) * 60_000,
   });
   for (const mode of ['direct', 'queued'] as const) {
