@@ -3,8 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PROBE_FIELD } from './circuit-breaker';
 import { classify, ClassifyRequest } from './classify';
-import { DEFER_FIELD } from './dispatch';
 import { readClassifyConfig } from './config';
+import { DEFER_FIELD } from './dispatch';
 import { classifiedRecord, emfSink, errorRecord } from './metrics';
 
 // Created once per execution environment and reused across invocations.
